@@ -1,0 +1,101 @@
+"""Upscaler: a model on a device at a precision, applied to batches of frames.
+
+The inference contract (everything else calls this): input ``(N, 3, H, W)`` float in ``[0, 1]``
+on any device; output ``(N, 3, sH, sW)`` float in ``[0, 1]`` on the upscaler's device. Frames
+in and out as uint8 go through :mod:`vsrgan.frames`.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import frames
+from .errors import ConfigError
+from .models import load_model
+from .tiling import tiled_forward
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto``: CUDA, then Apple MPS, then CPU. Anything else is taken as asked."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unknown device '{device}'; expected auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device '{device}' asked for, but this PyTorch sees no CUDA GPU")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device '{device}' asked for, but MPS is not available here")
+    return dev
+
+
+def pick_precision(precision: str, device: torch.device) -> torch.dtype:
+    """``auto``: fp16 on CUDA and MPS (tensor cores; SRResNet activations stay far from fp16's
+    range limit), fp32 on the CPU (where half precision is emulated and slow)."""
+    if precision == "auto":
+        return torch.float16 if device.type in ("cuda", "mps") else torch.float32
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision '{precision}'; expected auto, fp32, fp16 or bf16")
+    return PRECISIONS[precision]
+
+
+class Upscaler:
+    """Apply an upscaling model to frames, batched, optionally tiled.
+
+    ``tile`` is the tile size in input pixels (0: whole frames); tiles overlap by the model's
+    receptive radius so that tiled output equals untiled output.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        device: str | torch.device = "auto",
+        precision: str = "auto",
+        tile: int = 0,
+        channels_last: bool | None = None,
+    ):
+        if tile < 0:
+            raise ConfigError(f"--tile must be 0 (off) or a positive size in pixels, got {tile}")
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.dtype = pick_precision(precision, self.device)
+        self.scale = int(model.scale)
+        self.tile = tile
+        self.pad = int(model.receptive_radius)
+        if channels_last is None:
+            channels_last = self.device.type == "cuda"
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @classmethod
+    def from_name(cls, name: str, *, scale: int | None = None, **kwargs) -> "Upscaler":
+        """Build from a ``--model`` value: ``bicubic``, a bundled name, or a weights path."""
+        model = load_model(name, scale=scale)
+        if scale is not None and model.scale != scale:
+            raise ConfigError(f"model '{name}' upscales x{model.scale}; asked for x{scale}")
+        return cls(model, **kwargs)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, self.dtype, memory_format=self.memory_format)
+        return self.model(x)
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` float in [0, 1] -> ``(N, 3, sH, sW)`` float in [0, 1] (upscaler's dtype)."""
+        y = tiled_forward(self._forward, x, scale=self.scale, tile=self.tile, pad=self.pad)
+        return y.clamp_(0, 1)
+
+    @torch.inference_mode()
+    def upscale_frames(self, batch: np.ndarray) -> np.ndarray:
+        """``uint8 (N, H, W, 3)`` -> ``uint8 (N, sH, sW, 3)``; conversions run on the device."""
+        x = frames.to_tensor(batch, device=self.device, dtype=self.dtype)
+        return frames.to_numpy(self(x))
