@@ -19,6 +19,11 @@ BUNDLED = {
 }
 
 
+# What `vsrgan upscale` uses when no --model is given. Bicubic until trained weights ship
+# inside the package (issue 5 switches this to "vsrgan-x4").
+DEFAULT_MODEL = "bicubic"
+
+
 def available_models() -> dict[str, str]:
     """Model names usable with ``--model`` now, with a one-line description each."""
     names = {"bicubic": "bicubic interpolation (any scale; no network)"}
@@ -49,6 +54,7 @@ def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Modul
 
 __all__ = [
     "BUNDLED",
+    "DEFAULT_MODEL",
     "Bicubic",
     "Discriminator",
     "Generator",

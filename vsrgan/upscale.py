@@ -1,0 +1,122 @@
+"""The main job: a video (or a still image) in, the same at ``scale`` times the size out.
+
+    video --read_frames--> uint8 frames --Upscaler--> uint8 frames --VideoWriter--> video
+
+The output is written to a temporary file beside the target and renamed only on success, so
+an error or Ctrl-C never leaves a partial file behind.
+"""
+
+import itertools
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from .atomic import atomic_path, check_output
+from .errors import ConfigError, InputError, VideoError
+from .infer import Upscaler
+from .video import Frame, VideoWriter, probe, read_frames
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def is_image(path: Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    it = iter(frames)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def upscale(
+    input: str | Path,
+    output: str | Path,
+    *,
+    model: str = "bicubic",
+    scale: int | None = None,
+    tile: int = 0,
+    batch_size: int = 4,
+    device: str = "auto",
+    precision: str = "auto",
+    codec: str = "libx264",
+    crf: int = 18,
+    preset: str = "medium",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Upscale a video or a still image (chosen by the input's suffix); return the output path."""
+    input, output = Path(input), Path(output)
+    if not input.exists():
+        raise InputError(f"'{input}' does not exist; expected a video or image file")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+    if is_image(input) != is_image(output):
+        kind = "an image" if is_image(input) else "a video"
+        raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
+    check_output(output, overwrite=overwrite, inputs=(input,))
+    upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
+    if is_image(input):
+        return upscale_image(upscaler, input, output, overwrite=overwrite)
+    return upscale_video(
+        upscaler, input, output, batch_size=batch_size, codec=codec, crf=crf, preset=preset,
+        overwrite=overwrite, progress=progress,
+    )
+
+
+def upscale_video(
+    upscaler: Upscaler,
+    input: Path,
+    output: Path,
+    *,
+    batch_size: int = 4,
+    codec: str = "libx264",
+    crf: int = 18,
+    preset: str = "medium",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    info = probe(input)
+    s = upscaler.scale
+    bar = tqdm(
+        total=info.num_frames or None, unit="frame", disable=not progress,
+        desc=f"{input.name} x{s}", dynamic_ncols=True,
+    )
+    with bar, atomic_path(output, overwrite=overwrite) as tmp:
+        writer = VideoWriter(
+            tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
+            frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset,
+            rotation=info.rotation, source=input,
+        )
+        with writer:
+            for batch in batched(read_frames(input), batch_size):
+                images = upscaler.upscale_frames(np.stack([f.image for f in batch]))
+                for frame, image in zip(batch, images):
+                    writer.write(image, frame.pts)
+                bar.update(len(batch))
+    return output
+
+
+def read_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im
+    except (UnidentifiedImageError, OSError) as e:
+        raise VideoError(f"'{path}' is not an image that can be read ({e}); expected PNG, JPEG, BMP, WebP or TIFF") from None
+
+
+def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:
+    """Upscale one still image; an alpha channel is enlarged with bicubic interpolation."""
+    image = read_image(input)
+    rgb = np.asarray(image.convert("RGB"))
+    big = Image.fromarray(upscaler.upscale_frames(rgb[None])[0])
+    if "A" in image.getbands():
+        alpha = image.getchannel("A").resize(big.size, Image.Resampling.BICUBIC)
+        big.putalpha(alpha)
+    with atomic_path(output, overwrite=overwrite) as tmp:
+        big.save(tmp, format=Image.registered_extensions()[output.suffix.lower()])
+    return output

@@ -1,0 +1,288 @@
+"""Video in and out through PyAV (FFmpeg), streaming: one frame in memory at a time.
+
+Reading keeps every frame with its own timestamp (``pts`` in the stream's time base), so
+variable frame rates and rates such as 30000/1001 survive the trip. Writing encodes the new
+frames with those same timestamps and carries the source's audio and subtitle packets across,
+interleaved as the video advances: copied as they are where the output container accepts their
+codec, audio re-encoded (AAC in .mp4) where it does not, and a subtitle stream that cannot go
+into the container named in a warning, never dropped in silence.
+"""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import InputError, VideoError
+
+log = logging.getLogger(__name__)
+
+# Codecs whose pixel format subsamples chroma need even width and height.
+SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as far as upscaling cares."""
+
+    path: Path
+    width: int
+    height: int
+    frame_rate: Fraction  # average rate; each frame keeps its own timestamp regardless
+    time_base: Fraction  # unit of Frame.pts
+    num_frames: int  # the container's count; 0 where it does not say
+    duration: float  # seconds of video; 0.0 where the container does not say
+    pix_fmt: str
+    rotation: int  # degrees counter-clockwise, from the display matrix
+    audio_codecs: tuple[str, ...]
+    subtitle_codecs: tuple[str, ...]
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_codecs)
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    pts: int  # in VideoInfo.time_base
+    time: float  # seconds since the stream's first frame
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    """Open ``path`` for reading, turning FFmpeg's errors into one line about the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"'{path}' does not exist; expected a video file such as .mp4 or .mkv")
+    if path.is_dir():
+        raise InputError(f"'{path}' is a folder; expected a video file such as .mp4 or .mkv")
+    try:
+        container = av.open(str(path))
+    except av.error.PermissionError:
+        raise InputError(f"'{path}' cannot be read (permission denied)") from None
+    except av.FFmpegError as e:
+        raise VideoError(f"'{path}' is not a video FFmpeg can read ({e.strerror}); expected a file such as .mp4 or .mkv") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"'{path}' has no video stream; expected a video file such as .mp4 or .mkv")
+    return container
+
+
+def _first_frame(container: av.container.InputContainer, path: Path) -> av.VideoFrame:
+    try:
+        for frame in container.decode(video=0):
+            return frame
+    except av.FFmpegError as e:
+        raise VideoError(f"'{path}' is corrupt: its first video frame cannot be decoded ({e.strerror})") from None
+    raise VideoError(f"'{path}' has a video stream with no decodable frames; the file may be truncated")
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the header (and the first frame, for rotation) of a video."""
+    path = Path(path)
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        first = _first_frame(container, path)
+        duration = 0.0
+        if stream.duration is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        return VideoInfo(
+            path=path,
+            width=first.width,
+            height=first.height,
+            frame_rate=stream.average_rate or stream.guessed_rate or Fraction(25),
+            time_base=stream.time_base,
+            num_frames=stream.frames,
+            duration=duration,
+            pix_fmt=first.format.name,
+            rotation=int(first.rotation),
+            audio_codecs=tuple(s.codec_context.name for s in container.streams.audio),
+            subtitle_codecs=tuple(s.codec_context.name for s in container.streams.subtitles),
+        )
+
+
+def read_frames(path: str | Path) -> Iterator[Frame]:
+    """Decode every frame of the first video stream as RGB, with its timestamp.
+
+    FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB, using the
+    colour matrix the stream declares.
+    """
+    path = Path(path)
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads: decoding is rarely the bottleneck then
+        start = None
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:  # a few raw streams carry no timestamps: count frames
+                    frame.pts = index
+                if start is None:
+                    start = frame.pts
+                image = frame.to_ndarray(format="rgb24")
+                yield Frame(image=image, pts=frame.pts, time=float((frame.pts - start) * stream.time_base))
+                index += 1
+        except av.FFmpegError as e:
+            raise VideoError(f"'{path}' is truncated or corrupt: decoding failed after {index} frames ({e.strerror})") from None
+        if index == 0:
+            raise VideoError(f"'{path}' has a video stream with no decodable frames; the file may be truncated")
+
+
+class _Passthrough:
+    """Audio and subtitle streams of a source file, fed into an output as the video advances."""
+
+    def __init__(self, source: Path, output: av.container.OutputContainer):
+        self.input = av.open(str(source))
+        self.routes = {}  # input stream index -> (output stream, re-encode?)
+        for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
+            name = stream.codec_context.name
+            if name in output.supported_codecs:
+                self.routes[stream.index] = (output.add_stream_from_template(stream), False)
+            elif stream.type == "audio":
+                codec = output.default_audio_codec
+                log.warning("audio stream #%d (%s) cannot go into '%s'; re-encoding it as %s", stream.index, name, output.name, codec)
+                out = output.add_stream(codec, rate=stream.codec_context.sample_rate)
+                out.layout = stream.codec_context.layout
+                self.routes[stream.index] = (out, True)
+            else:
+                log.warning(
+                    "subtitle stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
+                    stream.index, name, Path(output.name).suffix or output.name,
+                )
+        streams = [self.input.streams[i] for i in self.routes]
+        self.packets = self.input.demux(*streams) if streams else iter(())
+        self.pending = None
+
+    def _mux(self, output: av.container.OutputContainer, packet: av.Packet) -> None:
+        out, reencode = self.routes[packet.stream.index]
+        if not reencode:
+            if packet.dts is None:  # the demuxer's empty end-of-stream marker
+                return
+            packet.stream = out
+            output.mux(packet)
+            return
+        for frame in packet.decode():  # an empty packet flushes the decoder
+            frame.pts = None  # the encoder counts samples from the start
+            output.mux(out.encode(frame))
+
+    def feed_until(self, output: av.container.OutputContainer, seconds: float) -> None:
+        """Mux every packet that starts before ``seconds`` (``inf``: all that are left)."""
+        while True:
+            if self.pending is None:
+                self.pending = next(self.packets, None)
+                if self.pending is None:
+                    return
+            packet = self.pending
+            if packet.dts is not None and float(packet.dts * packet.time_base) > seconds:
+                return
+            self.pending = None
+            self._mux(output, packet)
+
+    def finish(self, output: av.container.OutputContainer) -> None:
+        self.feed_until(output, float("inf"))
+        for out, reencode in self.routes.values():
+            if reencode:
+                output.mux(out.encode(None))
+
+    def close(self) -> None:
+        self.input.close()
+
+
+class VideoWriter:
+    """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
+
+    Use as a context manager; the file is complete only after a clean exit. Callers that must
+    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        width: int,
+        height: int,
+        time_base: Fraction,
+        frame_rate: Fraction,
+        codec: str = "libx264",
+        crf: int | None = 18,
+        preset: str | None = "medium",
+        pix_fmt: str = "yuv420p",
+        rotation: int = 0,
+        source: str | Path | None = None,
+    ):
+        self.path = Path(path)
+        if codec not in av.codecs_available:
+            raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
+        self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
+        self.size = (width, height)
+        self.container = av.open(str(self.path), mode="w")
+        self.source = None
+        try:
+            self.stream = self.container.add_stream(codec, rate=frame_rate)
+            self.stream.width = width + (width % 2 if self.pad_to_even else 0)
+            self.stream.height = height + (height % 2 if self.pad_to_even else 0)
+            self.stream.pix_fmt = pix_fmt
+            # Encode in the source's time base, so every input pts is representable as it was.
+            self.stream.codec_context.time_base = time_base
+            self.stream.time_base = time_base
+            options = {}
+            if crf is not None:
+                options["crf"] = str(crf)
+            if preset is not None:
+                options["preset"] = preset
+            self.stream.codec_context.options = options
+            if rotation:
+                self.stream.set_display_rotation(rotation)
+            if source is not None:
+                self.source = _Passthrough(Path(source), self.container)
+        except BaseException:
+            self.close_without_flush()
+            raise
+        self.time_base = time_base
+        self.count = 0
+
+    def _even(self, image: np.ndarray) -> np.ndarray:
+        """Repeat the last row/column where a subsampled pixel format needs even dimensions."""
+        h, w = image.shape[:2]
+        if self.pad_to_even and (h % 2 or w % 2):
+            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        return image
+
+    def write(self, image: np.ndarray, pts: int) -> None:
+        """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
+        if image.shape[1::-1] != self.size:
+            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.path}'")
+        frame = av.VideoFrame.from_ndarray(self._even(image), format="rgb24")
+        frame.pts = pts
+        frame.time_base = self.time_base
+        if self.source is not None:
+            self.source.feed_until(self.container, float(pts * self.time_base))
+        self.container.mux(self.stream.encode(frame))
+        self.count += 1
+
+    def close(self) -> None:
+        """Flush the encoder and the rest of the audio, then close the file."""
+        self.container.mux(self.stream.encode(None))
+        if self.source is not None:
+            self.source.finish(self.container)
+        self.close_without_flush()
+
+    def close_without_flush(self) -> None:
+        if self.source is not None:
+            self.source.close()
+        self.container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.close_without_flush()
