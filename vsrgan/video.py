@@ -8,6 +8,7 @@ codec, audio re-encoded (AAC in .mp4) where it does not, and a subtitle stream t
 into the container named in a warning, never dropped in silence.
 """
 
+import heapq
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,6 +108,27 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+REORDER_WINDOW = 16  # more than any decoder's frame delay (H.264 allows 16 reference frames)
+
+
+def _timestamped(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFrame, int]]:
+    """Pair decoded frames with presentation timestamps that always increase.
+
+    Containers without presentation timestamps (AVI, raw H.264) hand the decoder their decode
+    timestamps, so frames come out in display order carrying shuffled stamps. The set of stamps
+    is right, only their order is not: give each frame the smallest stamp still pending, as
+    FFmpeg's best-effort timestamp does. For well-formed streams this changes nothing.
+    """
+    pending_frames, pending_pts = [], []
+    for index, frame in enumerate(frames):
+        heapq.heappush(pending_pts, index if frame.pts is None else frame.pts)
+        pending_frames.append(frame)
+        if len(pending_frames) > REORDER_WINDOW:
+            yield pending_frames.pop(0), heapq.heappop(pending_pts)
+    while pending_frames:
+        yield pending_frames.pop(0), heapq.heappop(pending_pts)
+
+
 def read_frames(path: str | Path) -> Iterator[Frame]:
     """Decode every frame of the first video stream as RGB, with its timestamp.
 
@@ -120,13 +142,11 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
         start = None
         index = 0
         try:
-            for frame in container.decode(stream):
-                if frame.pts is None:  # a few raw streams carry no timestamps: count frames
-                    frame.pts = index
+            for frame, pts in _timestamped(container.decode(stream)):
                 if start is None:
-                    start = frame.pts
+                    start = pts
                 image = frame.to_ndarray(format="rgb24")
-                yield Frame(image=image, pts=frame.pts, time=float((frame.pts - start) * stream.time_base))
+                yield Frame(image=image, pts=pts, time=float((pts - start) * stream.time_base))
                 index += 1
         except av.FFmpegError as e:
             raise VideoError(f"'{path}' is truncated or corrupt: decoding failed after {index} frames ({e.strerror})") from None
@@ -140,6 +160,7 @@ class _Passthrough:
     def __init__(self, source: Path, output: av.container.OutputContainer):
         self.input = av.open(str(source))
         self.routes = {}  # input stream index -> (output stream, re-encode?)
+        self.resamplers = {}  # input stream index -> converter to the encoder's sample format
         for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
             name = stream.codec_context.name
             if name in output.supported_codecs:
@@ -148,7 +169,12 @@ class _Passthrough:
                 codec = output.default_audio_codec
                 log.warning("audio stream #%d (%s) cannot go into '%s'; re-encoding it as %s", stream.index, name, output.name, codec)
                 out = output.add_stream(codec, rate=stream.codec_context.sample_rate)
-                out.layout = stream.codec_context.layout
+                # the default layout for the channel count: an "unspecified order" layout
+                # (as PCM in AVI has) is refused by the AAC encoder
+                channels = len(stream.codec_context.layout.channels)
+                out.layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}.0")
+                out.format = out.codec_context.codec.audio_formats[0]  # fltp for AAC and Opus
+                self.resamplers[stream.index] = av.AudioResampler(format=out.format, layout=out.layout, rate=out.rate)
                 self.routes[stream.index] = (out, True)
             else:
                 log.warning(
@@ -162,14 +188,15 @@ class _Passthrough:
     def _mux(self, output: av.container.OutputContainer, packet: av.Packet) -> None:
         out, reencode = self.routes[packet.stream.index]
         if not reencode:
-            if packet.dts is None:  # the demuxer's empty end-of-stream marker
+            if not packet.size:  # the demuxer's empty end-of-stream marker
                 return
             packet.stream = out
             output.mux(packet)
             return
+        resampler = self.resamplers[packet.stream.index]
         for frame in packet.decode():  # an empty packet flushes the decoder
-            frame.pts = None  # the encoder counts samples from the start
-            output.mux(out.encode(frame))
+            for converted in resampler.resample(frame):
+                output.mux(out.encode(converted))
 
     def feed_until(self, output: av.container.OutputContainer, seconds: float) -> None:
         """Mux every packet that starts before ``seconds`` (``inf``: all that are left)."""
@@ -179,7 +206,8 @@ class _Passthrough:
                 if self.pending is None:
                     return
             packet = self.pending
-            if packet.dts is not None and float(packet.dts * packet.time_base) > seconds:
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            if stamp is not None and float(stamp * packet.time_base) > seconds:
                 return
             self.pending = None
             self._mux(output, packet)
@@ -224,7 +252,10 @@ class VideoWriter:
         self.container = av.open(str(self.path), mode="w")
         self.source = None
         try:
-            self.stream = self.container.add_stream(codec, rate=frame_rate)
+            try:
+                self.stream = self.container.add_stream(codec, rate=frame_rate)
+            except ValueError:
+                raise VideoError(f"'{self.path}': a {self.path.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
@@ -236,6 +267,8 @@ class VideoWriter:
                 options["crf"] = str(crf)
             if preset is not None:
                 options["preset"] = preset
+            if codec == "libx265":
+                options["x265-params"] = "log-level=error"  # x265 prints a banner per stream otherwise
             self.stream.codec_context.options = options
             if rotation:
                 self.stream.set_display_rotation(rotation)

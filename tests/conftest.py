@@ -1,0 +1,146 @@
+"""Shared fixtures: real encoded clips made with PyAV, and a tiny generator."""
+
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+# Real clips the project's scripts fetch (scripts/fetch_samples.sh); tests that need them skip
+# when they are absent, so the suite never needs the network.
+SAMPLES = Path(os.environ.get("VSRGAN_SAMPLES", Path(__file__).resolve().parent.parent / "data" / "samples"))
+
+
+def pattern(width: int, height: int, index: int) -> np.ndarray:
+    """A moving, textured RGB frame: gradients, a sliding bar and fine stripes."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = (x / max(width - 1, 1)) * 255
+    g = (y / max(height - 1, 1)) * 255
+    b = 127 + 120 * np.sin((x + 3 * index) / 3.0) * np.cos(y / 4.0)
+    image = np.stack([r, g, b], axis=-1)
+    bar = (x >= (index * 2) % width) & (x < (index * 2) % width + max(width // 8, 2))
+    image[bar] = [250, 250, 30]
+    return image.clip(0, 255).astype(np.uint8)
+
+
+def make_clip(
+    path: Path,
+    *,
+    width: int = 48,
+    height: int = 32,
+    frames: int = 12,
+    rate: Fraction = Fraction(25),
+    time_base: Fraction | None = None,
+    durations: list[int] | None = None,
+    audio: bool = False,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    subtitles: bool = False,
+) -> list[int]:
+    """Encode a clip and return the pts of its frames (in ``time_base``).
+
+    ``durations`` (ticks of ``time_base`` per frame, cycled) makes a variable frame rate clip.
+    ``audio`` adds a 440 Hz AAC tone lasting as long as the video.
+    """
+    time_base = time_base or 1 / rate
+    step = int(round(1 / (rate * time_base)))
+    pts, t = [], 0
+    for i in range(frames):
+        pts.append(t)
+        t += durations[i % len(durations)] if durations else step
+    end_seconds = float(t * time_base)
+    with av.open(str(path), "w") as c:
+        v = c.add_stream(codec, rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, pix_fmt
+        v.codec_context.time_base = time_base
+        v.time_base = time_base
+        a = None
+        if audio:
+            a = c.add_stream("aac", rate=48000)
+            a.layout = "stereo"
+        for i, p in enumerate(pts):
+            frame = av.VideoFrame.from_ndarray(pattern(width, height, i), format="rgb24")
+            frame.pts, frame.time_base = p, time_base
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+        if a is not None:
+            sr, n = 48000, 1024
+            total = int(end_seconds * sr)
+            for start in range(0, total, n):
+                count = min(n, total - start)
+                tt = (np.arange(start, start + count) / sr).astype(np.float32)
+                tone = (0.3 * np.sin(2 * math.pi * 440 * tt)).astype(np.float32)
+                af = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+                af.sample_rate, af.pts = sr, start
+                c.mux(a.encode(af))
+            c.mux(a.encode(None))
+    if subtitles:
+        _add_subtitles(path, end_seconds)
+    return pts
+
+
+def _add_subtitles(path: Path, seconds: float) -> None:
+    """Remux ``path`` into itself plus an SRT subtitle track (mkv only)."""
+    srt = path.with_suffix(".srt")
+    srt.write_text(f"1\n00:00:00,000 --> 00:00:0{min(int(seconds), 9)},000\nhello\n")
+    tmp = path.with_name("sub-" + path.name)
+    with av.open(str(path)) as src, av.open(str(srt)) as sub, av.open(str(tmp), "w") as out:
+        routes = {}
+        for s in [*src.streams]:
+            routes[(0, s.index)] = out.add_stream_from_template(s)
+        routes[(1, 0)] = out.add_stream_from_template(sub.streams[0])
+        for key, container in ((1, sub), (0, src)):
+            for packet in container.demux():
+                if not packet.size:  # the demuxer's empty end-of-stream marker
+                    continue
+                packet.stream = routes[(key, packet.stream.index)]
+                out.mux(packet)
+    tmp.replace(path)
+    srt.unlink()
+
+
+def read_pts(path: Path) -> tuple[list[int], Fraction]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [f.pts for f in c.decode(s)], s.time_base
+
+
+def stream_summary(path: Path) -> dict:
+    """Types, codecs and durations (seconds) of every stream, by decoding/demuxing the file."""
+    ends = {}
+    with av.open(str(path)) as c:
+        for packet in c.demux():
+            if packet.pts is not None:
+                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                ends[packet.stream.index] = max(end, ends.get(packet.stream.index, end))
+        out = {}
+        for s in c.streams:
+            out.setdefault(s.type, []).append({"codec": s.codec_context.name, "end": ends.get(s.index, 0.0)})
+    return out
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    path = tmp_path / "clip.mp4"
+    make_clip(path, audio=True)
+    return path
+
+
+@pytest.fixture
+def cockatoo() -> Path:
+    path = SAMPLES / "cockatoo.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} missing: run scripts/fetch_samples.sh")
+    return path
+
+
+@pytest.fixture
+def tiny_generator():
+    from vsrgan.models import Generator
+
+    torch.manual_seed(0)
+    return Generator(scale=4, num_blocks=1, num_features=8).eval()

@@ -1,0 +1,180 @@
+"""Video I/O on real encoded clips: every frame, its timestamp, audio and subtitles."""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from conftest import make_clip, pattern, read_pts, stream_summary
+from vsrgan.errors import InputError, VideoError
+from vsrgan.video import VideoWriter, probe, read_frames
+
+
+def copy_clip(src, dst, **kwargs):
+    info = probe(src)
+    with VideoWriter(dst, width=info.width, height=info.height, time_base=info.time_base,
+                     frame_rate=info.frame_rate, rotation=info.rotation, source=src, **kwargs) as w:
+        for f in read_frames(src):
+            w.write(f.image, f.pts)
+    return info
+
+
+def test_probe_reports_size_rate_and_audio(tmp_path):
+    path = tmp_path / "a.mp4"
+    make_clip(path, width=40, height=24, frames=10, rate=Fraction(30000, 1001), audio=True)
+    info = probe(path)
+    assert (info.width, info.height) == (40, 24)
+    assert info.frame_rate == Fraction(30000, 1001)
+    assert info.num_frames == 10
+    assert info.has_audio and info.audio_codecs == ("aac",)
+    assert info.duration == pytest.approx(10 * 1001 / 30000, abs=1e-3)
+
+
+def test_read_frames_keeps_content_and_timestamps(tmp_path):
+    path = tmp_path / "a.mkv"
+    pts = make_clip(path, frames=6, codec="ffv1", pix_fmt="yuv444p", time_base=Fraction(1, 1000), rate=Fraction(25))
+    frames = list(read_frames(path))
+    assert [f.pts for f in frames] == pts
+    assert [f.time for f in frames] == pytest.approx([p / 1000 for p in pts])
+    assert frames[3].image.shape == (32, 48, 3) and frames[3].image.dtype == np.uint8
+    # ffv1 4:4:4 is lossless up to the RGB<->YUV rounding
+    assert np.abs(frames[3].image.astype(int) - pattern(48, 32, 3)).mean() < 3
+
+
+def test_ten_bit_input_decodes_to_correct_rgb(tmp_path):
+    path = tmp_path / "ten.mp4"
+    make_clip(path, frames=3, pix_fmt="yuv420p10le")
+    assert probe(path).pix_fmt == "yuv420p10le"
+    image = list(read_frames(path))[1].image
+    assert np.abs(image.astype(int) - pattern(48, 32, 1)).mean() < 12  # no 10->8-bit garbage
+
+
+@pytest.mark.parametrize("durations", [[40, 80, 20, 120]])
+def test_variable_frame_rate_survives_a_round_trip(tmp_path, durations):
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.mp4"
+    pts = make_clip(src, frames=9, time_base=Fraction(1, 1000), durations=durations)
+    copy_clip(src, dst)
+    out, tb = read_pts(dst)
+    assert [float(p * tb) for p in out] == pytest.approx([p / 1000 for p in pts], abs=1e-3)
+
+
+def test_ntsc_rate_survives_a_round_trip(tmp_path):
+    src, dst = tmp_path / "ntsc.mp4", tmp_path / "out.mkv"
+    pts = make_clip(src, frames=12, rate=Fraction(30000, 1001), time_base=Fraction(1, 30000))
+    copy_clip(src, dst)
+    out, tb = read_pts(dst)
+    assert [float(p * tb) for p in out] == pytest.approx([p / 30000 for p in pts], abs=1e-3)
+    assert probe(dst).frame_rate == Fraction(30000, 1001)
+
+
+def test_audio_is_copied_without_reencoding(tmp_path):
+    src, dst = tmp_path / "a.mp4", tmp_path / "b.mkv"
+    make_clip(src, frames=25, audio=True)
+    copy_clip(src, dst)
+    before, after = stream_summary(src), stream_summary(dst)
+    assert after["audio"][0]["codec"] == "aac"
+    assert after["audio"][0]["end"] == pytest.approx(before["audio"][0]["end"], abs=0.03)
+    with av.open(str(src)) as a, av.open(str(dst)) as b:  # same packets, byte for byte
+        pa = [bytes(p) for p in a.demux(audio=0) if p.size]
+        pb = [bytes(p) for p in b.demux(audio=0) if p.size]
+    assert pa == pb
+
+
+def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, caplog):
+    src, dst = tmp_path / "a.avi", tmp_path / "b.mp4"
+    with av.open(str(src), "w") as c:  # an A-law track, which .mp4 cannot carry
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
+        a = c.add_stream("pcm_alaw", rate=8000)
+        a.layout = "mono"
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(pattern(32, 32, i), format="rgb24")
+            f.pts = i
+            c.mux(v.encode(f))
+        c.mux(v.encode(None))
+        for i in range(10):
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+            af.sample_rate, af.pts = 8000, i * 800
+            c.mux(a.encode(af))
+        c.mux(a.encode(None))
+    copy_clip(src, dst)
+    summary = stream_summary(dst)
+    assert summary["audio"][0]["codec"] == "aac"
+    assert summary["audio"][0]["end"] == pytest.approx(1.0, abs=0.05)
+    assert "re-encoding" in caplog.text
+
+
+def test_subtitles_are_copied_into_mkv_and_named_when_mp4_cannot_hold_them(tmp_path, caplog):
+    src = tmp_path / "s.mkv"
+    make_clip(src, frames=30, audio=True, subtitles=True)
+    assert probe(src).subtitle_codecs == ("srt",)
+    copy_clip(src, tmp_path / "out.mkv")
+    assert probe(tmp_path / "out.mkv").subtitle_codecs == ("srt",)
+    copy_clip(src, tmp_path / "out.mp4")
+    assert "subtitle stream #2 (srt) cannot go into '.mp4'" in caplog.text
+
+
+def test_odd_output_size_is_padded_to_even(tmp_path):
+    dst = tmp_path / "odd.mp4"
+    with VideoWriter(dst, width=33, height=21, time_base=Fraction(1, 10), frame_rate=Fraction(10)) as w:
+        for i in range(3):
+            w.write(pattern(33, 21, i), i)
+    info = probe(dst)
+    assert (info.width, info.height) == (34, 22)
+
+
+def test_rotation_metadata_is_kept(tmp_path):
+    src, dst = tmp_path / "r.mp4", tmp_path / "out.mp4"
+    with VideoWriter(src, width=32, height=16, time_base=Fraction(1, 10), frame_rate=Fraction(10), rotation=90) as w:
+        for i in range(3):
+            w.write(pattern(32, 16, i), i)
+    assert probe(src).rotation == 90
+    info = copy_clip(src, dst)
+    assert probe(dst).rotation == info.rotation == 90
+
+
+def test_real_clip_reads_every_frame(cockatoo):
+    info = probe(cockatoo)
+    assert (info.width, info.height, info.frame_rate) == (1280, 720, 20)
+    assert info.audio_codecs == ("mp3float",)
+    count = sum(1 for _ in read_frames(cockatoo))
+    assert count == info.num_frames == 280
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="'.*nope.mp4' does not exist"):
+        probe(tmp_path / "nope.mp4")
+
+
+def test_not_a_video(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video\n" * 50)
+    with pytest.raises(VideoError, match="not a video FFmpeg can read"):
+        probe(bad)
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    path = tmp_path / "tone.m4a"
+    with av.open(str(path), "w") as c:
+        a = c.add_stream("aac", rate=8000)
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        af.sample_rate, af.pts = 8000, 0
+        c.mux(a.encode(af))
+        c.mux(a.encode(None))
+    with pytest.raises(VideoError, match="has no video stream; expected a video file"):
+        probe(path)
+
+
+def test_truncated_file_is_reported(tmp_path):
+    src = tmp_path / "full.mkv"
+    make_clip(src, frames=40, width=64, height=64)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 3])
+    try:
+        frames = list(read_frames(cut))
+    except VideoError as e:
+        assert "cut.mkv" in str(e)
+    else:  # FFmpeg may stop cleanly at the cut: then fewer frames come back, never garbage
+        assert 0 < len(frames) < 40
