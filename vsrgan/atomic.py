@@ -37,6 +37,9 @@ def atomic_path(path: Path, *, overwrite: bool = False) -> Iterator[Path]:
         raise InputError(f"cannot write to folder '{path.parent}': {e.strerror}") from None
     os.close(fd)
     tmp = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the output the usual permissions
     try:
         yield tmp
         if path.exists() and not overwrite:

@@ -34,6 +34,7 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor, lower is better quality (default: %(default)s)")
     p.add_argument("--preset", default="medium", help="encoder speed preset (default: %(default)s)")
+    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_upscale)
@@ -51,7 +52,7 @@ def run_upscale(args) -> None:
     upscale(
         input, output, model=args.model or DEFAULT_MODEL, scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
-        crf=args.crf, preset=args.preset, overwrite=args.overwrite, progress=not args.quiet,
+        crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {output}", file=sys.stderr)
 
@@ -70,7 +71,95 @@ def run_models(args) -> None:
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
 
 
-PARSERS = [add_upscale_parser, add_models_parser]
+def add_compare_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="make a labelled comparison video: original | downscaled | bicubic | network",
+        description="Make the seed's comparison video. A high-resolution input is first shrunk with the training "
+        "degradation, then enlarged again by bicubic and by the model; every panel is labelled. Timestamps, "
+        "frame rate and audio are the input's.",
+        epilog="layouts:\n  grid  2x2: original | downscaled / bicubic | network\n  side  all panels in one row\n"
+        "  wipe  bicubic left, network right of a divider sweeping across and back\n\n"
+        "examples:\n  vsrgan compare clip.mp4 cmp.mp4 --model vsrgan-x4\n"
+        "  vsrgan compare small.mp4 cmp.mp4 --model g.safetensors --input-is-lr --layout wipe",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", help="input video (high-resolution, unless --input-is-lr)")
+    p.add_argument("output", help="output video, e.g. compare.mp4")
+    p.add_argument("-m", "--model", default="bicubic", help="bicubic, a bundled model name or a .safetensors path (default: %(default)s)")
+    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's)")
+    p.add_argument("--layout", default="grid", choices=["grid", "side", "wipe"], help="panel arrangement (default: %(default)s)")
+    p.add_argument("--input-is-lr", action="store_true", help="the input is already low-resolution: show input | bicubic | network, no original")
+    p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")
+    p.add_argument("--wipe-period", type=float, default=6.0, help="seconds for the wipe's divider to sweep across and back (default: %(default)s)")
+    p.add_argument("--tile", type=int, default=0, help="run the model in tiles of N input pixels to save memory (0: off)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
+    p.add_argument("--crf", type=int, default=18, help="x264 constant rate factor, lower is better quality (default: %(default)s)")
+    p.add_argument("--preset", default="medium", help="x264 speed preset (default: %(default)s)")
+    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_compare)
+
+
+def run_compare(args) -> None:
+    from .compare import compare
+
+    compare(
+        args.input, args.output, model=args.model, layout=args.layout, input_is_lr=args.input_is_lr,
+        scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, tile=args.tile,
+        batch_size=args.batch_size, device=args.device, precision=args.precision, crf=args.crf,
+        preset=args.preset, overwrite=args.overwrite, progress=not args.quiet,
+    )
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+def add_evaluate_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="measure models against bicubic: PSNR/SSIM (Y), perceptual distance, tOF, flicker; HTML report",
+        description="Score each --model, and always bicubic, on high-resolution sources made small with the "
+        "training degradation: PSNR and SSIM on the Y channel with a border crop of the scale, RGB PSNR, a VGG "
+        "perceptual distance (with --vgg-weights), and for videos tOF and flicker. Prints a table; with --out "
+        "also writes metrics.json, frames.csv, plots and report.html (self-contained, works offline).",
+        epilog="a SOURCE is one of:\n  a dataset folder written by 'vsrgan prepare' (its test split, stored LR images)\n"
+        "  a folder of high-resolution images\n  a video (high-resolution)\n\n"
+        "examples:\n  vsrgan evaluate --model g.safetensors photos/ --out report/\n"
+        "  vsrgan evaluate -m a.safetensors -m b.safetensors clip.mp4 --max-frames 50 --out report/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="dataset folder, image folder or video")
+    p.add_argument("-m", "--model", action="append", default=[], help="a model to score (repeatable); bicubic is always scored")
+    p.add_argument("-o", "--out", default=None, help="folder for metrics.json, frames.csv, plots and report.html")
+    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match every model's (default: the models', else 4)")
+    p.add_argument("--vgg-weights", default=None, help="VGG16 weights for the perceptual distance: a torchvision state dict path, auto or download (default: off)")
+    p.add_argument("--max-frames", type=int, default=0, help="score at most N frames or images per source (0: all)")
+    p.add_argument("--every", type=int, default=1, help="score every N-th video frame (default: %(default)s)")
+    p.add_argument("--split", default="test", choices=["test", "train", "all"], help="which split of a prepared dataset (default: %(default)s)")
+    p.add_argument("--tile", type=int, default=0, help="run models in tiles of N input pixels to save memory (0: off)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "fp16", "bf16"], help="model precision (default: %(default)s, for exact scores)")
+    p.add_argument("--overwrite", action="store_true", help="replace report files in --out if they exist")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args) -> None:
+    from .evaluate import evaluate, format_table
+
+    result = evaluate(
+        args.sources, args.out, models=args.model, scale=args.scale, vgg_weights=args.vgg_weights,
+        max_frames=args.max_frames, every=args.every, split=args.split, tile=args.tile, device=args.device,
+        precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
+    )
+    print(format_table(result))
+    if args.out:
+        print(f"wrote {args.out}/report.html", file=sys.stderr)
+
+
+PARSERS = [add_upscale_parser, add_models_parser, add_compare_parser, add_evaluate_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

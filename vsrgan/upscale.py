@@ -45,6 +45,7 @@ def upscale(
     codec: str = "libx264",
     crf: int = 18,
     preset: str = "medium",
+    pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
@@ -63,7 +64,7 @@ def upscale(
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     return upscale_video(
         upscaler, input, output, batch_size=batch_size, codec=codec, crf=crf, preset=preset,
-        overwrite=overwrite, progress=progress,
+        pix_fmt=pix_fmt, overwrite=overwrite, progress=progress,
     )
 
 
@@ -76,6 +77,7 @@ def upscale_video(
     codec: str = "libx264",
     crf: int = 18,
     preset: str = "medium",
+    pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
@@ -83,12 +85,12 @@ def upscale_video(
     s = upscaler.scale
     bar = tqdm(
         total=info.num_frames or None, unit="frame", disable=not progress,
-        desc=f"{input.name} x{s}", dynamic_ncols=True,
+        desc=f"{input.name} x{s}", dynamic_ncols=True, delay=0.5,
     )
-    with bar, atomic_path(output, overwrite=overwrite) as tmp:
+    with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-            frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset,
+            frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
             rotation=info.rotation, source=input,
         )
         with writer:
@@ -112,11 +114,14 @@ def read_image(path: Path) -> Image.Image:
 def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:
     """Upscale one still image; an alpha channel is enlarged with bicubic interpolation."""
     image = read_image(input)
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.array(image.convert("RGB"))
     big = Image.fromarray(upscaler.upscale_frames(rgb[None])[0])
     if "A" in image.getbands():
         alpha = image.getchannel("A").resize(big.size, Image.Resampling.BICUBIC)
         big.putalpha(alpha)
+    file_format = Image.registered_extensions()[output.suffix.lower()]
+    if file_format in ("JPEG", "BMP"):  # formats without an alpha channel
+        big = big.convert("RGB")
     with atomic_path(output, overwrite=overwrite) as tmp:
-        big.save(tmp, format=Image.registered_extensions()[output.suffix.lower()])
+        big.save(tmp, format=file_format)
     return output

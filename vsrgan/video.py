@@ -212,8 +212,8 @@ class _Passthrough:
             self.pending = None
             self._mux(output, packet)
 
-    def finish(self, output: av.container.OutputContainer) -> None:
-        self.feed_until(output, float("inf"))
+    def finish(self, output: av.container.OutputContainer, until: float) -> None:
+        self.feed_until(output, until)
         for out, reencode in self.routes.values():
             if reencode:
                 output.mux(out.encode(None))
@@ -224,6 +224,8 @@ class _Passthrough:
 
 class VideoWriter:
     """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
+
+    ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
     not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`).
@@ -243,6 +245,7 @@ class VideoWriter:
         pix_fmt: str = "yuv420p",
         rotation: int = 0,
         source: str | Path | None = None,
+        source_until: float = float("inf"),
     ):
         self.path = Path(path)
         if codec not in av.codecs_available:
@@ -278,6 +281,7 @@ class VideoWriter:
             self.close_without_flush()
             raise
         self.time_base = time_base
+        self.source_until = source_until
         self.count = 0
 
     def _even(self, image: np.ndarray) -> np.ndarray:
@@ -295,7 +299,7 @@ class VideoWriter:
         frame.pts = pts
         frame.time_base = self.time_base
         if self.source is not None:
-            self.source.feed_until(self.container, float(pts * self.time_base))
+            self.source.feed_until(self.container, min(float(pts * self.time_base), self.source_until))
         self.container.mux(self.stream.encode(frame))
         self.count += 1
 
@@ -303,7 +307,7 @@ class VideoWriter:
         """Flush the encoder and the rest of the audio, then close the file."""
         self.container.mux(self.stream.encode(None))
         if self.source is not None:
-            self.source.finish(self.container)
+            self.source.finish(self.container, self.source_until)
         self.close_without_flush()
 
     def close_without_flush(self) -> None:

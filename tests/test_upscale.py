@@ -1,0 +1,99 @@
+"""The main job end to end on real encoded files: frames, timing, audio, size; tiling."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
+from vsrgan import Upscaler, upscale
+from vsrgan.models import Bicubic, Generator, save_generator
+from vsrgan.video import probe, read_frames
+
+
+def check_same_timing_and_audio(src, dst, scale):
+    a, b = probe(src), probe(dst)
+    assert (b.width, b.height) == (a.width * scale + (a.width * scale) % 2, a.height * scale + (a.height * scale) % 2)
+    pts_a, tb_a = read_pts(src)
+    pts_b, tb_b = read_pts(dst)
+    assert len(pts_a) == len(pts_b)
+    one_frame = float(1 / a.frame_rate)
+    times_a = np.array([float(p * tb_a) for p in pts_a])
+    times_b = np.array([float(p * tb_b) for p in pts_b])
+    assert np.abs(times_a - times_b).max() < one_frame
+    sa, sb = stream_summary(src), stream_summary(dst)
+    assert sb["video"][0]["end"] == pytest.approx(sa["video"][0]["end"], abs=one_frame)
+    assert [s["codec"] for s in sa.get("audio", [])] == [s["codec"] for s in sb.get("audio", [])]
+    for x, y in zip(sa.get("audio", []), sb.get("audio", [])):
+        assert y["end"] == pytest.approx(x["end"], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "kind,kwargs",
+    [
+        ("constant rate with audio", dict(audio=True)),
+        ("ntsc rate", dict(rate=Fraction(30000, 1001), time_base=Fraction(1, 30000))),
+        ("variable rate with audio", dict(time_base=Fraction(1, 1000), durations=[40, 80, 20, 120], audio=True)),
+        ("odd size", dict(width=37, height=23, pix_fmt="yuv444p")),
+        ("10-bit", dict(pix_fmt="yuv420p10le")),
+    ],
+)
+def test_bicubic_x4_keeps_frames_timing_and_audio(tmp_path, kind, kwargs):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_clip(src, frames=10, **kwargs)
+    upscale(src, dst, model="bicubic", progress=False, preset="ultrafast")
+    check_same_timing_and_audio(src, dst, 4)
+
+
+def test_bicubic_output_is_the_bicubic_upscale(tmp_path):
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    make_clip(src, frames=3, codec="ffv1", pix_fmt="yuv444p")
+    upscale(src, dst, model="bicubic", scale=2, codec="ffv1", crf=None, preset=None, pix_fmt="yuv444p", progress=False)
+    source = next(read_frames(src)).image
+    expected = Upscaler(Bicubic(scale=2), device="cpu").upscale_frames(source[None])[0]
+    got = next(read_frames(dst)).image
+    assert np.abs(got.astype(int) - expected).mean() < 1.5  # ffv1 is lossless; RGB<->YUV rounding only
+
+
+def test_generator_weights_file_upscales_a_clip(tmp_path, tiny_generator):
+    weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_clip(src, frames=6, audio=True)
+    upscale(src, dst, model=str(weights), batch_size=4, progress=False)
+    check_same_timing_and_audio(src, dst, 4)
+
+
+@pytest.mark.parametrize("model", ["bicubic", "generator"])
+def test_tiled_equals_untiled(model):
+    torch.manual_seed(0)
+    net = Bicubic(scale=4) if model == "bicubic" else Generator(scale=4, num_blocks=2, num_features=8)
+    x = torch.rand(2, 3, 45, 61)
+    whole = Upscaler(net, device="cpu")(x)
+    tiled = Upscaler(net, device="cpu", tile=16)(x)
+    assert torch.allclose(whole, tiled, atol=1e-5)
+
+
+def test_still_image_with_alpha(tmp_path):
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    rgba = np.dstack([pattern(30, 20, 0), np.full((20, 30), 200, np.uint8)])
+    Image.fromarray(rgba).save(src)
+    upscale(src, dst, model="bicubic", progress=False)
+    with Image.open(dst) as out:
+        assert out.size == (120, 80) and out.mode == "RGBA"
+    upscale(src, tmp_path / "out.jpg", model="bicubic", progress=False)
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert out.size == (120, 80) and out.mode == "RGB"
+
+
+@pytest.mark.parametrize("name,frames,audio", [("sample.mp4", 60, "mp3float"), ("carphone_pristine.mp4", 120, None)])
+def test_real_clips(tmp_path, name, frames, audio):
+    src = SAMPLES / name
+    if not src.is_file():
+        pytest.skip(f"{src} missing: run scripts/fetch_samples.sh")
+    dst = tmp_path / "out.mp4"
+    upscale(src, dst, model="bicubic", preset="ultrafast", progress=False)
+    assert probe(dst).num_frames == frames
+    assert probe(dst).audio_codecs == ((audio,) if audio else ())
+    check_same_timing_and_audio(src, dst, 4)
