@@ -2,12 +2,11 @@
 
     video --read_frames--> uint8 frames --Upscaler--> uint8 frames --VideoWriter--> video
 
-The output is written to a temporary file beside the target and renamed only on success, so
-an error or Ctrl-C never leaves a partial file behind.
+Decoding, the model and encoding run concurrently (:mod:`vsrgan.pipeline`). The output is
+written to a temporary file beside the target and renamed only on success, so an error or
+Ctrl-C never leaves a partial file behind.
 """
 
-import itertools
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +16,14 @@ from tqdm import tqdm
 from .atomic import atomic_path, check_output
 from .errors import ConfigError, InputError, VideoError
 from .infer import Upscaler
-from .video import Frame, VideoWriter, probe, read_frames
+from .pipeline import run_pipeline
+from .video import VideoWriter, probe, read_frames
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def is_image(path: Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    it = iter(frames)
-    while batch := list(itertools.islice(it, size)):
-        yield batch
 
 
 def upscale(
@@ -94,11 +88,7 @@ def upscale_video(
             rotation=info.rotation, source=input,
         )
         with writer:
-            for batch in batched(read_frames(input), batch_size):
-                images = upscaler.upscale_frames(np.stack([f.image for f in batch]))
-                for frame, image in zip(batch, images):
-                    writer.write(image, frame.pts)
-                bar.update(len(batch))
+            run_pipeline(read_frames(input), upscaler.upscale_frames, writer.write, batch_size=batch_size, on_batch=bar.update)
     return output
 
 
