@@ -178,3 +178,24 @@ def test_truncated_file_is_reported(tmp_path):
         assert "cut.mkv" in str(e)
     else:  # FFmpeg may stop cleanly at the cut: then fewer frames come back, never garbage
         assert 0 < len(frames) < 40
+
+
+def test_i420_frames_from_the_tensor_path_match_rgb_frames(tmp_path):
+    import torch
+
+    from vsrgan import frames
+
+    images = np.stack([pattern(38, 22, i) for i in range(3)])
+    planes = frames.to_i420(frames.to_tensor(images))
+    assert planes.shape == (3, 33, 38) and planes.dtype == torch.uint8
+    reference = av.VideoFrame.from_ndarray(images[1], format="rgb24").reformat(format="yuv420p").to_ndarray()
+    diff = np.abs(reference.astype(int) - planes[1].numpy())
+    assert diff[:22].max() <= 1 and diff.max() <= 2 and diff.mean() < 0.2  # swscale's BT.601; its chroma filter differs slightly
+    a, b = tmp_path / "rgb.mkv", tmp_path / "i420.mkv"
+    for path, write in ((a, "write"), (b, "write_i420")):
+        with VideoWriter(path, width=38, height=22, time_base=Fraction(1, 10), frame_rate=Fraction(10), codec="ffv1", crf=None, preset=None) as w:
+            for i in range(3):
+                getattr(w, write)(images[i] if write == "write" else planes[i].numpy(), i)
+    for fa, fb in zip(read_frames(a), read_frames(b)):  # chroma rounding, amplified by YUV -> RGB
+        diff = np.abs(fa.image.astype(int) - fb.image)
+        assert diff.max() <= 6 and diff.mean() < 1

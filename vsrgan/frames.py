@@ -40,3 +40,37 @@ def to_uint8(tensor: torch.Tensor) -> torch.Tensor:
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """``float (N, 3, H, W)`` in ``[0, 1]`` -> ``uint8 (N, H, W, 3)`` NumPy array on the CPU."""
     return to_uint8(tensor).cpu().numpy()
+
+
+# BT.601 limited range, as FFmpeg's swscale converts rgb24 -> yuv420p by default.
+_RGB_TO_YUV = torch.tensor(
+    [
+        [0.299, 0.587, 0.114],
+        [-0.168736, -0.331264, 0.5],
+        [0.5, -0.418688, -0.081312],
+    ]
+)
+_YUV_SCALE = torch.tensor([219.0, 224.0, 224.0])
+_YUV_OFFSET = torch.tensor([16.0, 128.0, 128.0])
+
+
+def to_i420(tensor: torch.Tensor) -> torch.Tensor:
+    """``float (N, 3, H, W)`` RGB in ``[0, 1]`` -> ``uint8 (N, 3H/2, W)`` I420 (yuv420p) frames.
+
+    The layout PyAV's ``VideoFrame.from_ndarray(..., format="yuv420p")`` takes: the Y plane,
+    then U and V at half size each, packed row after row. BT.601 limited range and 2x2 chroma
+    averaging, as swscale does by default. Odd sizes are padded by repeating the last row or
+    column. Run on a GPU this takes the colour conversion off the encoder's CPU and halves the
+    bytes copied back to the host.
+    """
+    x = tensor.detach().float().clamp(0, 1)
+    n, _, h, w = x.shape
+    x = torch.nn.functional.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+    h, w = h + h % 2, w + w % 2
+    m = _RGB_TO_YUV.to(x.device)
+    yuv = torch.einsum("ij,njhw->nihw", m, x)  # (N, 3, H, W): Y, Cb, Cr in [0, 1] / [-0.5, 0.5]
+    yuv = yuv * _YUV_SCALE.to(x.device).view(1, 3, 1, 1) + _YUV_OFFSET.to(x.device).view(1, 3, 1, 1)
+    y = yuv[:, 0]  # (N, H, W)
+    uv = torch.nn.functional.avg_pool2d(yuv[:, 1:], 2)  # (N, 2, H/2, W/2)
+    planes = torch.cat([y.reshape(n, -1), uv.reshape(n, -1)], dim=1)  # (N, H*W*3/2)
+    return planes.round_().clamp_(0, 255).to(torch.uint8).view(n, h * 3 // 2, w)

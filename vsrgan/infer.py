@@ -99,3 +99,9 @@ class Upscaler:
         """``uint8 (N, H, W, 3)`` -> ``uint8 (N, sH, sW, 3)``; conversions run on the device."""
         x = frames.to_tensor(batch, device=self.device, dtype=self.dtype)
         return frames.to_numpy(self(x))
+
+    @torch.inference_mode()
+    def upscale_frames_i420(self, batch: np.ndarray) -> np.ndarray:
+        """``uint8 (N, H, W, 3)`` RGB -> ``uint8 (N, 3sH/2, sW)`` yuv420p, converted on the device."""
+        x = frames.to_tensor(batch, device=self.device, dtype=self.dtype)
+        return frames.to_i420(self(x)).cpu().numpy()

@@ -87,8 +87,14 @@ def upscale_video(
             frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
             rotation=info.rotation, source=input,
         )
+        # On a GPU, convert to yuv420p there: the encoder's CPU is then spared the conversion
+        # (about half its work at 4K) and a third less data crosses the bus.
+        if pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
+            process, write = upscaler.upscale_frames_i420, writer.write_i420
+        else:
+            process, write = upscaler.upscale_frames, writer.write
         with writer:
-            run_pipeline(read_frames(input), upscaler.upscale_frames, writer.write, batch_size=batch_size, on_batch=bar.update)
+            run_pipeline(read_frames(input), process, write, batch_size=batch_size, on_batch=bar.update)
     return output
 
 

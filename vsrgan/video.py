@@ -295,7 +295,18 @@ class VideoWriter:
         """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
         if image.shape[1::-1] != self.size:
             raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.path}'")
-        frame = av.VideoFrame.from_ndarray(self._even(image), format="rgb24")
+        self._encode(av.VideoFrame.from_ndarray(self._even(image), format="rgb24"), pts)
+
+    def write_i420(self, planes: np.ndarray, pts: int) -> None:
+        """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
+        :func:`vsrgan.frames.to_i420` (H and W padded to even); saves the encoder's CPU the
+        colour conversion."""
+        expected = (self.stream.height * 3 // 2, self.stream.width)
+        if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
+            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.path}', expected {expected} and yuv420p")
+        self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
+
+    def _encode(self, frame: av.VideoFrame, pts: int) -> None:
         frame.pts = pts
         frame.time_base = self.time_base
         if self.source is not None:
