@@ -144,3 +144,41 @@ def tiny_generator():
 
     torch.manual_seed(0)
     return Generator(scale=4, num_blocks=1, num_features=8).eval()
+
+
+# ---- training data (tests/test_data.py, tests/test_train.py) -----------------------------------
+
+
+def make_image_folder(folder: Path, *, count: int = 8, width: int = 66, height: int = 50) -> list[Path]:
+    """``count`` textured PNGs of an odd size (not a multiple of 4), each a different frame of :func:`pattern`."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"img{i:03d}.png"
+        Image.fromarray(pattern(width, height, 7 * i)).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """A prepared x4 dataset from 8 images of 66x50: 6 train and 2 test pairs of 64x48 / 16x12."""
+    from vsrgan.prepare import prepare
+
+    root = tmp_path_factory.mktemp("tiny_dataset")
+    make_image_folder(root / "images")
+    prepare([root / "images"], root / "data", scale=4, test_fraction=0.25, progress=False)
+    return root / "data"
+
+
+def tiny_train_overrides(data: Path, out: Path, *extra: str) -> list[str]:
+    """``section.key=value`` settings for a seconds-long CPU run on :func:`tiny_dataset`."""
+    return [
+        f"data.root={data}", f"train.out={out}", "data.crop=32", "data.batch_size=2", "data.num_workers=0",
+        "data.val_images=2", "model.num_blocks=1", "model.num_features=8", "model.disc_features=4",
+        "train.steps=4", "train.device=cpu", "log.log_every=2", "log.val_every=2", "log.ckpt_every=2",
+        "log.progress=false", "log.tensorboard=false", "loss.vgg_weights=random",
+        "loss.perceptual_layers=vgg16.relu1_2", *extra,
+    ]

@@ -2,22 +2,36 @@
 
 The public API::
 
-    from vsrgan import upscale, Upscaler
+    from vsrgan import upscale, Upscaler, prepare, train, evaluate, compare
     upscale("in.mp4", "out.mp4", model="bicubic")
+
+Names are imported on first use, so ``import vsrgan.train`` works where PyAV is not installed
+(a GPU machine that only trains) and ``vsrgan --help`` starts quickly.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError  # noqa: E402
-from .infer import Upscaler  # noqa: E402
-from .upscale import upscale  # noqa: E402
+# public name -> the module that defines it
+_API = {
+    "Upscaler": "infer",
+    "upscale": "upscale",
+    "prepare": "prepare",
+    "train": "train",
+    "evaluate": "evaluate",
+    "compare": "compare",
+    "VsrganError": "errors",
+    "InputError": "errors",
+    "VideoError": "errors",
+    "CheckpointError": "errors",
+    "ConfigError": "errors",
+}
 
-__all__ = [
-    "CheckpointError",
-    "ConfigError",
-    "InputError",
-    "Upscaler",
-    "VideoError",
-    "VsrganError",
-    "upscale",
-]
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'vsrgan' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_API[name]}", __name__), name)

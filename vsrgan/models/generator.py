@@ -2,7 +2,12 @@
 
 Value contract: ``forward`` takes ``(N, 3, H, W)`` float in ``[0, 1]`` and returns
 ``(N, 3, scale*H, scale*W)`` float in ``[0, 1]``. Inside, the input is mapped to ``[-1, 1]`` and
-the ``tanh`` output is mapped back, so callers never see the network's own range.
+the ``tanh`` output is mapped back, so callers never see the network's own range:
+``output = base + tanh(...) / 2`` where ``base`` is 0.5 everywhere (the paper's SRResNet, so the
+output is exactly ``(tanh + 1) / 2``), or, with ``skip="bicubic"``, the bicubic upscale of the
+input: the network then learns only the residual over bicubic (VDSR's global residual), starts
+at bicubic quality (its last convolution is zero-initialised) and may step outside ``[0, 1]`` by
+the residual; :class:`vsrgan.infer.Upscaler` clamps.
 
 Two upsampling variants, per x2 step:
 
@@ -18,8 +23,10 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .bicubic import Bicubic
 
 UPSAMPLE_MODES = ("nearest", "pixelshuffle")
+SKIPS = ("none", "bicubic")
 
 
 @dataclass(frozen=True)
@@ -32,12 +39,15 @@ class GeneratorConfig:
     num_blocks: int = 16  # residual blocks, as the paper
     in_channels: int = 3
     out_channels: int = 3
+    skip: str = "none"  # "none" (paper) or "bicubic": learn the residual over a bicubic upscale
 
     def __post_init__(self):
         if self.scale not in (2, 4):
             raise ConfigError(f"generator scale must be 2 or 4, got {self.scale}")
         if self.upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
+        if self.skip not in SKIPS:
+            raise ConfigError(f"skip must be one of {SKIPS}, got {self.skip!r}")
         if self.num_features < 1 or self.num_blocks < 0:
             raise ConfigError("num_features must be >= 1 and num_blocks >= 0")
 
@@ -87,6 +97,13 @@ class UpsampleBlock(nn.Module):
         return x
 
 
+class Half(nn.Module):
+    """The paper's base: 0.5 everywhere, so that ``base + tanh / 2`` maps [-1, 1] onto [0, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_tensor(0.5)
+
+
 class Generator(nn.Module):
     """SRResNet: head, residual body with a global skip, x2 upsampling steps, tail, tanh."""
 
@@ -110,6 +127,10 @@ class Generator(nn.Module):
             channels = step.out_channels
         self.upsample = nn.Sequential(*steps)
         self.tail = nn.Conv2d(channels, c.out_channels, outer_kernel, padding=outer_kernel // 2)
+        self.base = Bicubic(scale=c.scale) if c.skip == "bicubic" else Half()
+        if c.skip == "bicubic":  # start exactly at bicubic
+            nn.init.zeros_(self.tail.weight)
+            nn.init.zeros_(self.tail.bias)
 
     @property
     def receptive_radius(self) -> int:
@@ -121,6 +142,7 @@ class Generator(nn.Module):
         return outer + 2 * c.num_blocks + 1 + len(self.upsample) + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.base(x)  # 0.5, or (N, 3, sH, sW) bicubic
         x = x * 2 - 1  # (N, 3, H, W) in [-1, 1]
         x = self.head(x)
         x = self.head_act(x)  # (N, F, H, W)
@@ -132,4 +154,4 @@ class Generator(nn.Module):
         x = self.upsample(x)  # (N, 64 or 256, sH, sW)
         x = self.tail(x)
         x = torch.tanh(x)  # (N, 3, sH, sW) in [-1, 1]
-        return (x + 1) / 2
+        return base + x / 2

@@ -1,0 +1,237 @@
+"""Config loading, the training steps, whole tiny runs, exact resume, DDP on CPU, and the CLI wiring."""
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_train_overrides
+from vsrgan.checkpoint import load_checkpoint
+from vsrgan.config import OptimConfig, load_config, to_toml
+from vsrgan.errors import CheckpointError, ConfigError, InputError
+from vsrgan.infer import Upscaler
+from vsrgan.losses import AdversarialLoss, PerceptualLoss, PixelLoss
+from vsrgan.models import Discriminator, Generator, load_model, save_generator
+from vsrgan.train import gan_step, learning_rate, pretrain_step, train
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+# ---- config ------------------------------------------------------------------------------------
+
+
+def test_config_from_toml_then_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[optim]\nlr = 2e-4\nmilestones = [10, 20]\n[loss]\nperceptual_layers = ["vgg19.relu3_3"]\n')
+    c = load_config(path, ["optim.lr=3e-4", "data.root=data/x", "train.compile=true", "loss.perceptual_layers=vgg16.relu5_3,vgg16.relu4_3"])
+    assert c.optim.lr == 3e-4 and c.optim.milestones == (10, 20) and c.data.root == "data/x" and c.train.compile
+    assert c.loss.perceptual_layers == ("vgg16.relu5_3", "vgg16.relu4_3")
+    again = tmp_path / "again.toml"
+    again.write_text(to_toml(c))
+    assert load_config(again) == c
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.lrr=1", "unknown key optim.lrr"),
+        ("optim.lr=fast", "optim.lr='fast' is not a valid float"),
+        ("optim.lr=-1", "optim.lr and optim.lr_d must be positive"),
+        ("data.crop=30", r"data.crop \(30\) must be a multiple of model.scale \(4\)"),
+        ("loss.perceptual_layers=vgg19.relu9_9", "unknown VGG layer"),
+        ("train.stage=gan", "needs train.init"),
+        ("nonsense", "section.key=value"),
+    ],
+)
+def test_bad_config_values_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_bad_toml_names_the_file_and_key(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[optim]\nlearning_rate = 1\n")
+    with pytest.raises(ConfigError, match=f"{path}: unknown key optim.learning_rate"):
+        load_config(path)
+    with pytest.raises(InputError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("name", ["pretrain.toml", "gan.toml", "tiny.toml"])
+def test_shipped_configs_load(name):
+    c = load_config(CONFIGS / name, ["train.init=runs/pre/generator.safetensors"])
+    assert c.data.batch_size > 0 and c.train.steps > 0
+
+
+def test_learning_rate_schedules():
+    multistep = OptimConfig(schedule="multistep", milestones=(10, 20), gamma=0.1)
+    assert [learning_rate(multistep, s, 30, 1.0) for s in (0, 9, 10, 19, 20)] == pytest.approx([1, 1, 0.1, 0.1, 0.01])
+    cosine = OptimConfig(schedule="cosine", min_lr=0.0)
+    assert [learning_rate(cosine, s, 100, 1.0) for s in (0, 50, 100)] == pytest.approx([1, 0.5, 0])
+    warm = OptimConfig(schedule="constant", warmup_steps=4)
+    assert [learning_rate(warm, s, 100, 1.0) for s in (0, 3, 50)] == pytest.approx([0.25, 1, 1])
+
+
+# ---- the steps ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fixed_batch():
+    g = torch.Generator().manual_seed(0)
+    hr = torch.nn.functional.interpolate(torch.rand(4, 3, 8, 8, generator=g), size=32, mode="bilinear")  # learnable from LR
+    return torch.nn.functional.avg_pool2d(hr, 4), hr
+
+
+def test_pretrain_steps_reduce_the_pixel_loss(fixed_batch):
+    torch.manual_seed(0)
+    lr, hr = fixed_batch
+    generator = Generator(num_blocks=1, num_features=8)
+    opt = torch.optim.Adam(generator.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    losses = [pretrain_step(generator=generator, opt_g=opt, scaler=scaler, pixel=PixelLoss(), lr=lr, hr=hr, amp=None, weight=1.0, clip=1.0)["loss/pixel"].item() for _ in range(15)]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_gan_steps_train_both_networks(fixed_batch):
+    torch.manual_seed(0)
+    lr, hr = fixed_batch
+    generator, discriminator = Generator(num_blocks=1, num_features=8), Discriminator(num_features=4, head="flatten")
+    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-3)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
+    perceptual = PerceptualLoss(layers=("vgg16.relu1_2",), weights="random", feature_scale=1.0)
+    kw = dict(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, scaler=torch.amp.GradScaler("cpu", enabled=False),
+              pixel=PixelLoss(), perceptual=perceptual, adversarial=AdversarialLoss("bce"), lr=lr, hr=hr, amp=None, weights=(1.0, 1.0, 1e-3), clip=0.0)
+    logs = [gan_step(**kw) for _ in range(20)]
+    assert logs[-1]["loss/perceptual"] < 0.8 * logs[0]["loss/perceptual"]
+    assert logs[-1]["loss/discriminator"] < logs[0]["loss/discriminator"]
+    assert logs[-1]["d/real_probability"] > logs[-1]["d/fake_probability"]
+    assert all(p.requires_grad for p in discriminator.parameters())  # unfrozen again after G's step
+
+
+# ---- whole runs --------------------------------------------------------------------------------
+
+
+def test_pretrain_then_gan_runs_and_exports_a_usable_model(tiny_dataset, tmp_path):
+    pre = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "pre", "log.keep=1"))
+    assert pre.step == 4 and pre.model_path == tmp_path / "pre" / "generator.safetensors"
+    assert {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"} <= set(pre.metrics)
+    run = tmp_path / "pre"
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step_00000004.pt"]  # keep = 1
+    assert (run / "best.pt").is_file() and (run / "best.safetensors").is_file()
+    assert load_config(run / "config.toml").train.steps == 4
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss/pixel" in r] == [2, 4]
+    upscaled = Upscaler(load_model(str(pre.model_path)), device="cpu")(torch.rand(1, 3, 8, 10))
+    assert upscaled.shape == (1, 3, 32, 40)
+
+    gan = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.stage=gan", f"train.init={pre.model_path}", "loss.adversarial=relativistic"))
+    assert gan.step == 4 and gan.model_path.is_file()
+    records = [json.loads(line) for line in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
+    assert records[0] == {"step": 0, "val/bicubic_psnr": gan.metrics["bicubic_psnr"], "val/bicubic_ssim": gan.metrics["bicubic_ssim"]}
+    assert {"loss/perceptual", "loss/adversarial", "loss/discriminator", "d/real_probability"} <= set(records[1])
+
+
+def test_gan_init_must_match_the_model(tiny_dataset, tmp_path):
+    pre = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "pre", "train.steps=1"))
+    with pytest.raises(CheckpointError, match="num_features=8 \\(config: 16\\)"):
+        train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.stage=gan", f"train.init={pre.model_path}", "model.num_features=16"))
+
+
+def test_a_used_run_folder_needs_resume(tiny_dataset, tmp_path):
+    train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2"))
+    with pytest.raises(InputError, match="--resume"):
+        train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2"))
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "gan"])
+def test_resume_continues_exactly(tiny_dataset, tmp_path, stage):
+    extra = ["train.steps=6", "log.ckpt_every=3", "log.val_every=3", "log.log_every=1", "data.augment=true"]
+    if stage == "gan":
+        init = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "init", "train.steps=1")).model_path
+        extra += ["train.stage=gan", f"train.init={init}"]
+    train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "whole", *extra))
+    # an interrupted run: the same config stopped after step 3, then resumed from its checkpoint
+    train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "cut", *extra, "train.steps=3"))
+    resumed = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "cut", *extra), resume=True)
+    assert resumed.step == 6
+    a, b = load_checkpoint(tmp_path / "whole" / "checkpoints" / "step_00000006.pt"), load_checkpoint(tmp_path / "cut" / "checkpoints" / "step_00000006.pt")
+    for key in ("generator", "ema") + (("discriminator",) if stage == "gan" else ()):
+        for name in a[key]:
+            assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"
+    losses = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()] for run in ("whole", "cut")]
+    key = "loss/generator" if stage == "gan" else "loss/pixel"
+    assert [r[key] for r in losses[0] if key in r] == [r[key] for r in losses[1] if key in r]
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    with pytest.raises(InputError, match="nothing to resume"):
+        train(None, overrides=[f"train.out={tmp_path}"], resume=True)
+
+
+def test_training_goes_on_without_tensorboard(tiny_dataset, tmp_path, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import now raises ImportError
+    result = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=1", "log.tensorboard=true"))
+    assert result.model_path.is_file()
+    assert "tensorboard is not installed" in caplog.text
+
+
+def _ddp_worker(rank: int, port: int, data: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
+    torch.set_num_threads(1)
+    init = f"train.init={Path(out) / 'init.safetensors'}"
+    result = train(None, overrides=tiny_train_overrides(Path(data), Path(out) / "run", "train.steps=3", "log.val_every=3", "train.stage=gan", init))
+    checksum = sum(float(p.double().sum()) for p in result.generator.parameters())
+    (Path(out) / f"rank{rank}.json").write_text(json.dumps({"checksum": checksum, "path": str(result.model_path)}))
+
+
+def test_two_process_ddp_on_cpu(tiny_dataset, tmp_path):
+    """The GAN stage, so that both networks run under DistributedDataParallel (gloo)."""
+    torch.manual_seed(1)
+    save_generator(Generator(num_blocks=1, num_features=8), tmp_path / "init.safetensors")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.spawn(_ddp_worker, args=(port, str(tiny_dataset), str(tmp_path)), nprocs=2, join=True)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["checksum"] == ranks[1]["checksum"]  # gradients were averaged: the replicas agree
+    assert ranks[0]["checksum"] != sum(float(p.detach().double().sum()) for p in load_model(str(tmp_path / "init.safetensors")).parameters())
+    assert ranks[0]["path"] == str(tmp_path / "run" / "generator.safetensors") and ranks[1]["path"] == "None"
+    assert (tmp_path / "run" / "checkpoints" / "step_00000003.pt").is_file()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_cuda_mixed_precision_with_crops_cut_on_the_gpu(tiny_dataset, tmp_path, precision):
+    init = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "pre", "train.steps=2", "train.device=cuda", f"train.precision={precision}", "data.loader=device"))
+    gan = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.steps=2", "train.device=cuda", f"train.precision={precision}",
+                                                     "data.loader=device", "train.stage=gan", f"train.init={init.model_path}"))
+    assert all(torch.isfinite(p).all() for p in gan.generator.parameters())
+    assert gan.generator.tail.weight.device.type == "cuda"
+
+
+# ---- CLI wiring --------------------------------------------------------------------------------
+
+
+def test_cli_prepare_and_train(tmp_path, capsys):
+    from conftest import make_image_folder
+    from vsrgan.cli_train import add_prepare_parser, add_train_parser
+
+    parser = argparse.ArgumentParser(prog="vsrgan")
+    sub = parser.add_subparsers()
+    add_prepare_parser(sub)
+    add_train_parser(sub)
+    make_image_folder(tmp_path / "imgs", count=4)
+    args = parser.parse_args(["prepare", str(tmp_path / "imgs"), "-o", str(tmp_path / "ds"), "--test-fraction", "0.25", "-q"])
+    args.run(args)
+    settings = [s for s in tiny_train_overrides(tmp_path / "ds", tmp_path / "run", "train.steps=2") if not s.startswith(("data.root", "train.out", "train.steps"))]
+    args = parser.parse_args(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--steps", "2", *[x for s in settings for x in ("--set", s)]])
+    args.run(args)
+    assert "generator.safetensors" in capsys.readouterr().err
+    args = parser.parse_args(["train", "--out", str(tmp_path / "run"), "--resume", "--set", "train.steps=3"])
+    args.run(args)
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "step_00000003.pt")["step"] == 3

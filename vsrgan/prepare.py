@@ -1,0 +1,173 @@
+"""``vsrgan prepare``: turn videos and image folders into a training dataset on disk.
+
+Layout (``SCALE`` = 4 by default)::
+
+    DATASET/manifest.json          every item: split, files, source, frame index, pts, time
+    DATASET/train/hr/*.png         high-resolution frames, cropped to a multiple of SCALE
+    DATASET/train/lr_xSCALE/*.png  the same frames made small by vsrgan.degrade.make_lr
+    DATASET/test/hr/*.png, DATASET/test/lr_xSCALE/*.png
+
+From a video: every ``every``-th decoded frame is kept (the seed kept every 5th: neighbours
+add little), and the frames in the last ``test_seconds`` (by their timestamps) form the test
+split, like the seed's last 25 seconds; ``test_fraction`` holds out that fraction of the
+duration instead, for short clips. From a folder of images: a deterministic ``test_fraction``
+(default 10%) of the files, chosen by a hash of their names, so adding files never moves old
+ones between splits. Frames keep their real aspect ratio and are stored losslessly (PNG).
+
+A file in an image folder that cannot be decoded stops the run with an error naming it: a
+silently smaller dataset is worse than a stop. Files without an image suffix are ignored.
+
+The dataset is written to a temporary folder beside ``out`` and renamed into place at the end,
+so an interrupted run leaves no half dataset.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation
+from .errors import ConfigError, InputError, VideoError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+FOLDER_TEST_FRACTION = 0.1  # held out of image folders when no test_fraction is given
+MANIFEST_FORMAT = "vsrgan-dataset/1"
+
+
+def prepare(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    scale: int = 4,
+    every: int = 5,
+    test_seconds: float = 25.0,
+    test_fraction: float | None = None,
+    degrade: Sequence[str] = (),
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a dataset from ``inputs`` (videos and/or image folders) to ``out``; return its manifest path."""
+    out = Path(out)
+    kinds = check_degradations(tuple(degrade))
+    if not inputs:
+        raise ConfigError("prepare needs at least one input video or image folder")
+    if scale < 1 or every < 1:
+        raise ConfigError(f"--scale and --every must be >= 1, got {scale} and {every}")
+    if test_seconds < 0 or (test_fraction is not None and not 0 <= test_fraction < 1):
+        raise ConfigError("--test-seconds must be >= 0 and --test-fraction in [0, 1)")
+    if out.exists() and not (out / "manifest.json").is_file() and any(out.iterdir()):
+        raise InputError(f"'{out}' exists and is not a vsrgan dataset; choose an empty or new folder")
+    if out.exists() and not overwrite:
+        raise InputError(f"dataset '{out}' already exists; pass --overwrite to replace it")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        items = []
+        workers = os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # PNG encoding and resizing release the GIL
+            for number, source in enumerate(map(Path, inputs)):
+                frames = _folder_images(source, test_fraction) if source.is_dir() else _video_frames(source, every, test_seconds, test_fraction)
+                bar = tqdm(desc=source.name, unit="frame", disable=not progress, leave=False)
+                pending: deque = deque()
+                for split, image, stem, record in frames:
+                    name = f"{number:02d}_{stem}.png"  # the input's number keeps equal stems apart
+                    rng = np.random.default_rng([seed, number, len(items)])
+                    degradation = sample_degradation(kinds, rng) if kinds else None
+                    item = {"split": split, "hr": f"{split}/hr/{name}", "lr": f"{split}/lr_x{scale}/{name}", **record}
+                    if degradation is not None:
+                        item["degradation"] = asdict(degradation)
+                    items.append(item)
+                    pending.append(pool.submit(_write_pair, tmp, item, image, scale, degradation))
+                    while len(pending) > 2 * workers:  # bound the frames held in memory
+                        pending.popleft().result()
+                        bar.update()
+                for future in pending:
+                    future.result()
+                    bar.update()
+                bar.close()
+        for split in ("train", "test"):
+            if not any(item["split"] == split for item in items):
+                raise ConfigError(f"no item fell in the {split} split; change --every, --test-seconds or --test-fraction")
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "scale": scale,
+            "every": every,
+            "test_seconds": test_seconds if test_fraction is None else None,
+            "test_fraction": test_fraction,
+            "degradations": list(kinds),
+            "seed": seed,
+            "items": items,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        if out.exists():
+            shutil.rmtree(out)  # checked above: a vsrgan dataset, and --overwrite was given
+        tmp.replace(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out / "manifest.json"
+
+
+def _write_pair(root: Path, item: dict, image: np.ndarray, scale: int, degradation) -> None:
+    """Save the HR frame (cropped to a multiple of ``scale``) and its LR version, both PNG."""
+    hr = np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
+    lr = make_lr(hr, scale, degradation)
+    for key, array in (("hr", hr), ("lr", lr)):
+        path = root / item[key]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(path, compress_level=1)  # lossless; level 1: fast, a bit larger
+
+
+def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
+    """(split, image, file stem, record) for every ``every``-th frame; the last seconds go to the test split."""
+    from .video import probe, read_frames  # PyAV only here: training machines need not have it
+
+    info = probe(path)
+    if info.duration <= 0:
+        raise VideoError(f"'{path}' does not state its duration; expected a video whose container records it (remux it with ffmpeg -c copy)")
+    held = info.duration * test_fraction if test_fraction is not None else test_seconds
+    if held >= info.duration:
+        raise ConfigError(f"'{path}' lasts {info.duration:.1f} s; holding out {held:.1f} s leaves nothing to train on; use --test-fraction")
+    cut = info.duration - held
+    for index, frame in enumerate(read_frames(path)):
+        if index % every:
+            continue
+        split = "test" if frame.time >= cut else "train"
+        yield split, frame.image, f"{path.stem}_{index:06d}", {"source": str(path), "frame": index, "pts": frame.pts, "time": round(frame.time, 6)}
+
+
+def _folder_images(folder: Path, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
+    """(split, image, file stem, record) for every image file; a hash of each name picks the test split."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"'{folder}' holds no images; expected {', '.join(IMAGE_SUFFIXES)} files")
+    stems = [p.stem for p in files]
+    if len(set(stems)) < len(stems):
+        twin = next(stem for stem in stems if stems.count(stem) > 1)
+        raise InputError(f"'{folder}' holds several images named '{twin}.*'; expected one file per name")
+    fraction = FOLDER_TEST_FRACTION if test_fraction is None else test_fraction
+    by_hash = sorted(files, key=lambda p: hashlib.sha1(p.name.encode()).hexdigest())
+    test = set(by_hash[: round(fraction * len(files))])
+    for path in files:
+        split = "test" if path in test else "train"
+        yield split, read_image(path), path.stem, {"source": str(path), "frame": None, "pts": None, "time": None}
+
+
+def read_image(path: Path) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB from any image Pillow reads; an unreadable file is an error naming it."""
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))  # a writable copy
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise VideoError(f"'{path}' is not a readable image ({e}); expected a PNG, JPEG, BMP, WebP or TIFF file") from None
