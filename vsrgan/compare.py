@@ -1,0 +1,150 @@
+"""``vsrgan compare``: the seed's comparison video, with every panel labelled.
+
+    video --read_frames--> HR frame --make_lr--> LR frame --+--bicubic--> panel
+                                                            +--model----> panel
+    panels --compose (grid | side | wipe)--> frame --VideoWriter (timestamps, audio)--> video
+
+A high-resolution input (the default) is first made small with :func:`vsrgan.degrade.make_lr`,
+the degradation training uses, so four panels exist: original | downscaled (each LR pixel
+shown as a block, nearest-neighbour) | bicubic | network. With ``input_is_lr`` the input
+itself is the low-resolution image, and the panels are input | bicubic | network. The ``wipe``
+layout shows bicubic left and network right of a divider that sweeps across and back.
+
+Decoding, the models and encoding overlap (:func:`vsrgan.pipeline.run_pipeline`); the panels
+are laid out and labelled on the encoding thread.
+"""
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .atomic import atomic_path, check_output
+from .degrade import make_lr
+from .errors import ConfigError, InputError
+from .infer import Upscaler
+from .models import Bicubic
+from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
+from .pipeline import run_pipeline
+from .upscale import is_image
+from .video import VideoWriter, probe, read_frames
+
+
+def model_label(model: str) -> str:
+    """``--model`` as a label: a weights path is shortened to its file stem."""
+    return Path(model).stem if model.endswith(".safetensors") else model
+
+
+def make_panels(batch: np.ndarray, network: Upscaler, bicubic: Upscaler, *, input_is_lr: bool) -> np.ndarray:
+    """``uint8 (N, H, W, 3)`` frames -> ``uint8 (N, P, sH, sW, 3)`` panels, P = 4 or 3:
+    [original (HR cropped to a multiple of the scale),] LR enlarged nearest-neighbour, bicubic, model.
+
+    For an HR input the LR frame comes from :func:`make_lr`, rounded to uint8 like a stored one;
+    with ``input_is_lr`` the input frames are the LR frames and there is no original.
+    """
+    s = network.scale
+    if input_is_lr:
+        small = batch
+    else:
+        h, w = batch.shape[1] - batch.shape[1] % s, batch.shape[2] - batch.shape[2] % s
+        batch = batch[:, :h, :w]
+        small = np.stack([make_lr(np.ascontiguousarray(f), s) for f in batch])  # (N, h/s, w/s, 3)
+    shown = [np.stack([enlarge_nearest(f, s) for f in small]), bicubic.upscale_frames(small), network.upscale_frames(small)]
+    if not input_is_lr:
+        shown.insert(0, batch)
+    return np.stack(shown, axis=1)  # (N, P, sH, sW, 3)
+
+
+def render(panels: np.ndarray, labels: list[str], *, layout: str, size: tuple[int, int], time: float, wipe_period: float) -> np.ndarray:
+    """One comparison frame from one frame's ``(P, sH, sW, 3)`` panels, each resized to ``size`` = (width, height).
+
+    ``wipe`` shows the last two panels (bicubic | model) split at the divider's place at ``time``."""
+    shown = [Panel(resize(image, size), label) for image, label in zip(panels, labels, strict=True)]
+    if layout == "wipe":
+        return wipe(shown[-2], shown[-1], wipe_position(time, wipe_period))
+    return compose(shown, layout)
+
+
+def compare(
+    input: str | Path,
+    output: str | Path,
+    *,
+    model: str = "bicubic",
+    layout: str = "grid",
+    input_is_lr: bool = False,
+    scale: int | None = None,
+    panel_height: int | None = None,
+    wipe_period: float = 6.0,
+    seconds: float = 0.0,
+    tile: int = 0,
+    batch_size: int = 4,
+    device: str = "auto",
+    precision: str = "auto",
+    codec: str = "libx264",
+    crf: int = 18,
+    preset: str = "medium",
+    pix_fmt: str = "yuv420p",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a labelled comparison video of ``input`` (bicubic vs ``model``) to ``output``; return its path.
+
+    Timestamps, frame rate and audio are the input's; ``seconds`` > 0 keeps only that much from
+    the start, audio included. Panels are the size of the high-resolution frame unless
+    ``panel_height`` is given, shrunk if needed so the video fits 3840x2160.
+    """
+    input, output = Path(input), Path(output)
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    if batch_size < 1 or wipe_period <= 0 or seconds < 0:
+        raise ConfigError(f"--batch-size must be >= 1, --wipe-period > 0 and --seconds >= 0, got {batch_size}, {wipe_period} and {seconds}")
+    if not input.exists():
+        raise InputError(f"'{input}' does not exist; expected a video file such as .mp4 or .mkv")
+    if is_image(input) or is_image(output):
+        raise InputError(f"compare makes a video from a video; got '{input}' -> '{output}' (for photos use 'vsrgan evaluate')")
+    check_output(output, overwrite=overwrite, inputs=(input,))
+    network = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
+    s = network.scale
+    bicubic = Upscaler(Bicubic(scale=s), device=network.device, precision="fp32")
+
+    info = probe(input)
+    if input_is_lr:
+        h, w = info.height * s, info.width * s
+    else:
+        h, w = info.height - info.height % s, info.width - info.width % s
+        if min(h, w) < s:
+            raise InputError(f"'{input}' is {info.width}x{info.height}, too small to shrink x{s}; pass --input-is-lr if it is already small")
+    labels = [
+        f"{'input' if input_is_lr else f'downscaled x{s}'} {w // s}x{h // s} (nearest)",
+        f"bicubic x{s}",
+        f"network: {model_label(model)}",
+    ]
+    if not input_is_lr:
+        labels.insert(0, f"original {w}x{h}")
+    size = panel_size(layout, 2 if layout == "wipe" else len(labels), w, h, panel_height)
+    columns, rows = grid_shape(layout, len(labels))
+
+    frames = read_frames(input)
+    first = next(frames)
+    until = float(first.pts * info.time_base) + seconds if seconds else math.inf  # on the source's clock
+    frames = itertools.takewhile(lambda f: not seconds or f.time < seconds, itertools.chain([first], frames))
+    total = min(info.num_frames, math.ceil(seconds * info.frame_rate)) if seconds else info.num_frames
+    bar = tqdm(total=total or None, unit="frame", disable=not progress, desc=f"compare {input.name}", dynamic_ncols=True, delay=0.5)
+    with atomic_path(output, overwrite=overwrite) as tmp, bar:
+        writer = VideoWriter(
+            tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
+            codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt, rotation=info.rotation, source=input, source_until=until,
+        )
+
+        def write(panels: np.ndarray, pts: int) -> None:
+            time = float((pts - first.pts) * info.time_base)
+            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts)
+
+        def process(batch: np.ndarray) -> np.ndarray:
+            return make_panels(batch, network, bicubic, input_is_lr=input_is_lr)
+
+        with writer:
+            run_pipeline(frames, process, write, batch_size=batch_size, on_batch=bar.update)
+    return output

@@ -1,0 +1,236 @@
+"""``vsrgan evaluate``: score models against bicubic on photos and videos, the way papers report it.
+
+    SOURCE --samples--> (HR, LR) --bicubic, each model--> SR --metrics--> one row per frame and method
+    rows --mean--> summary table;  rows, summary, showcase images --report--> JSON, CSV, plots, HTML
+
+A source is a dataset folder written by ``vsrgan prepare`` (its stored HR/LR pairs), a folder
+of high-resolution images, or a high-resolution video; images and frames are made small with
+:func:`vsrgan.degrade.make_lr`, the degradation training uses. Scores compare each upscaled
+image with the high-resolution one (see :mod:`vsrgan.metrics` for the conventions).
+"""
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import frames, metrics
+from .compare import model_label
+from .degrade import make_lr
+from .errors import ConfigError, InputError
+from .infer import Upscaler
+from .models import Bicubic
+from .prepare import IMAGE_SUFFIXES, read_image
+from .report import check_report, write_report
+from .results import METRICS, Evaluation, Sample, Showcase
+
+MIN_VIDEO_SIDE = 48  # TecoGAN's tOF crop leaves nothing of smaller frames
+
+
+def source_kind(path: Path) -> str:
+    if path.is_dir():
+        return "dataset" if (path / "manifest.json").is_file() else "images"
+    if path.is_file():
+        return "video"
+    raise InputError(f"'{path}' does not exist; expected a dataset folder, an image folder or a video")
+
+
+def dataset_samples(root: Path, scale: int, split: str) -> Iterator[Sample]:
+    """The stored pairs of a prepared dataset, in manifest order (``split``: test, train or all)."""
+    from .data import read_manifest
+
+    manifest = read_manifest(root)
+    if manifest["scale"] != scale:
+        raise ConfigError(f"dataset '{root}' was prepared at x{manifest['scale']}; expected x{scale} (pass --scale {manifest['scale']} and models of that scale)")
+    items = [item for item in manifest["items"] if split == "all" or item["split"] == split]
+    if not items:
+        raise InputError(f"dataset '{root}' has no {split} items; pass --split train or all")
+    for index, item in enumerate(items):
+        yield Sample(Path(item["hr"]).stem, index, read_image(root / item["hr"]), read_image(root / item["lr"]))
+
+
+def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"'{folder}' holds no images; expected {', '.join(IMAGE_SUFFIXES)} files")
+    for index, path in enumerate(files):
+        hr = crop(read_image(path), scale)
+        if min(hr.shape[:2]) < 2 * scale + metrics.SSIM_WINDOW:
+            raise InputError(f"'{path}' is {hr.shape[1]}x{hr.shape[0]}; expected at least {2 * scale + metrics.SSIM_WINDOW} pixels a side at x{scale}")
+        yield Sample(path.stem, index, hr, make_lr(hr, scale))
+
+
+def video_samples(path: Path, scale: int, every: int) -> Iterator[Sample]:
+    from .video import read_frames
+
+    for index, frame in enumerate(read_frames(path)):
+        if index % every == 0:
+            hr = crop(frame.image, scale)
+            if min(hr.shape[:2]) < MIN_VIDEO_SIDE:
+                raise InputError(f"'{path}' is {hr.shape[1]}x{hr.shape[0]}; tOF needs frames of at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE}")
+            yield Sample(f"frame {index:06d}", index, hr, make_lr(hr, scale))
+
+
+def crop(image: np.ndarray, scale: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return image[: h - h % scale, : w - w % scale].copy()  # a writable copy: decoders hand out read-only arrays
+
+
+def detail(image: np.ndarray) -> float:
+    """Mean absolute luma gradient: 0 for a flat frame, large for texture."""
+    y = image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return float(np.abs(np.diff(y, axis=0)).mean() + np.abs(np.diff(y, axis=1)).mean())
+
+
+@torch.inference_mode()
+def score(sample: Sample, outputs: dict[str, np.ndarray], scale: int, vgg: torch.nn.Module | None, device: torch.device) -> dict[str, dict]:
+    """method -> {metric: value} for one sample: PSNR/SSIM on Y cropped by ``scale``, RGB PSNR, VGG distance.
+
+    PSNR and SSIM run in float64 on the CPU (MPS has no float64); only VGG runs on ``device``."""
+    hr = frames.to_tensor(sample.hr)  # (1, 3, H, W)
+    target_features = vgg(hr.to(device)) if vgg is not None else None
+    scores = {}
+    for method, image in outputs.items():
+        sr = frames.to_tensor(image)
+        scores[method] = {
+            "psnr_y": float(metrics.psnr(sr, hr, crop_border=scale)),
+            "ssim_y": float(metrics.ssim(sr, hr, crop_border=scale)),
+            "psnr_rgb": float(metrics.psnr(sr, hr, crop_border=scale, y_channel=False)),
+            "perceptual": float(metrics.feature_distance(vgg(sr.to(device)), target_features)) if vgg is not None else None,
+        }
+    return scores
+
+
+def score_step(prev: Sample, cur: Sample, prev_outputs: dict, outputs: dict) -> dict[str, dict]:
+    """method -> {"tof", "flicker"} for the step from ``prev`` to ``cur`` (ground-truth flows computed once)."""
+    forward = metrics.optical_flow(prev.hr, cur.hr)
+    backward = metrics.optical_flow(cur.hr, prev.hr)
+    return {
+        method: {
+            "tof": metrics.tof_pair(prev_outputs[method], outputs[method], forward),
+            "flicker": metrics.flicker_pair(prev_outputs[method], outputs[method], prev.hr, cur.hr, backward),
+        }
+        for method in outputs
+    }
+
+
+def source_names(paths: Sequence[Path]) -> list[str]:
+    """A short, file-name-safe, unique name per source."""
+    names = []
+    for path in paths:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem or path.name) or "source"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def load_methods(models: Sequence[str], scale: int | None, **upscaler_args) -> tuple[int, dict[str, Upscaler]]:
+    """The upscalers to compare: bicubic first, then each model, all at one scale."""
+    upscalers = {}
+    for model in models:
+        if model == "bicubic":
+            continue
+        upscaler = Upscaler.from_name(model, scale=scale, **upscaler_args)
+        name = model_label(model)
+        if name in upscalers or name == "bicubic":
+            raise ConfigError(f"two models are named '{name}'; give their weight files different names")
+        scale = upscaler.scale
+        upscalers[name] = upscaler
+    scale = scale or 4
+    bicubic = Upscaler(Bicubic(scale=scale), device=upscaler_args.get("device", "auto"), precision="fp32")
+    return scale, {"bicubic": bicubic, **upscalers}
+
+
+def evaluate(
+    sources: Sequence[str | Path],
+    out: str | Path | None = None,
+    *,
+    models: Sequence[str] = (),
+    scale: int | None = None,
+    vgg_weights: str | None = None,
+    max_frames: int = 0,
+    every: int = 1,
+    split: str = "test",
+    tile: int = 0,
+    device: str = "auto",
+    precision: str = "fp32",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Evaluation:
+    """Score bicubic and each of ``models`` on ``sources``; with ``out``, write the report there."""
+    paths = [Path(s) for s in sources]
+    if not paths:
+        raise ConfigError("evaluate needs at least one source: a dataset folder, an image folder or a video")
+    if max_frames < 0 or every < 1:
+        raise ConfigError(f"--max-frames must be >= 0 and --every >= 1, got {max_frames} and {every}")
+    if split not in ("test", "train", "all"):
+        raise ConfigError(f"unknown split {split!r}; expected test, train or all")
+    kinds = [source_kind(p) for p in paths]
+    if out is not None:
+        check_report(Path(out), overwrite=overwrite)
+    scale, upscalers = load_methods(models, scale, device=device, precision=precision, tile=tile)
+    vgg = metrics.lpips_vgg(vgg_weights).to(upscalers["bicubic"].device) if vgg_weights else None
+    has_video = "video" in kinds
+    result = Evaluation(
+        scale=scale, methods=list(upscalers),
+        metrics=[m for m in METRICS if (m != "perceptual" or vgg) and (m not in ("tof", "flicker") or has_video)],
+    )
+    for path, kind, name in zip(paths, kinds, source_names(paths)):
+        if kind == "dataset":
+            samples = dataset_samples(path, scale, split)
+        elif kind == "images":
+            samples = image_samples(path, scale)
+        else:
+            samples = video_samples(path, scale, every)
+        evaluate_source(result, name, path, kind, samples, upscalers, vgg=vgg, max_frames=max_frames, progress=progress)
+    summarize(result)
+    if out is not None:
+        write_report(result, Path(out), overwrite=overwrite)
+    return result
+
+
+def evaluate_source(result: Evaluation, name: str, path: Path, kind: str, samples: Iterator[Sample], upscalers: dict[str, Upscaler], *, vgg, max_frames: int, progress: bool) -> None:
+    """Score every sample of one source into ``result``; for videos, also each step between samples."""
+    prev, prev_outputs, count, shape = None, None, 0, None
+    unit = "frame" if kind == "video" else "image"
+    for sample in tqdm(samples, desc=f"evaluate {path.name}", unit=unit, disable=not progress, dynamic_ncols=True):
+        if max_frames and count >= max_frames:
+            break
+        outputs = {method: upscaler.upscale_frames(sample.lr[None])[0] for method, upscaler in upscalers.items()}
+        scores = score(sample, outputs, result.scale, vgg, upscalers["bicubic"].device)
+        if kind == "video":
+            steps = score_step(prev, sample, prev_outputs, outputs) if prev is not None else {}
+            for method in outputs:
+                scores[method].update(steps.get(method, {"tof": None, "flicker": None}))
+        for method, values in scores.items():
+            result.rows.append({"source": name, "item": sample.name, "index": sample.index, "method": method, **values})
+        showcase = result.showcases.get(name)
+        if showcase is None or detail(sample.hr) > showcase.detail:
+            result.showcases[name] = Showcase(sample, outputs, detail(sample.hr))
+        shape = sample.hr.shape if shape in (None, sample.hr.shape) else "various"
+        prev, prev_outputs, count = sample, outputs, count + 1
+    if count == 0:
+        raise InputError(f"'{path}' gave no frames to score")
+    width, height = (shape[1], shape[0]) if shape != "various" else (None, None)
+    result.sources.append({"name": name, "path": str(path), "kind": kind, "samples": count, "width": width, "height": height})
+
+
+def summarize(result: Evaluation) -> None:
+    """Means over rows, per method and per source and method; ``inf`` PSNRs (exact copies) left out."""
+
+    def means(rows: list[dict]) -> dict[str, float]:
+        return {m: metrics.mean_finite([r[m] for r in rows if r.get(m) is not None]) for m in result.metrics}
+
+    for method in result.methods:
+        result.summary[method] = means([r for r in result.rows if r["method"] == method])
+    for source in result.sources:
+        result.per_source[source["name"]] = {
+            method: means([r for r in result.rows if r["method"] == method and r["source"] == source["name"]])
+            for method in result.methods
+        }
+
