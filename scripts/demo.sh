@@ -8,7 +8,5 @@ bash scripts/setup.sh
 . .venv/bin/activate
 bash scripts/fetch_samples.sh >/dev/null
 vsrgan upscale data/samples/sample.mp4 data/samples/sample_x4.mp4 --overwrite
-if vsrgan compare --help >/dev/null 2>&1; then
-  vsrgan compare data/samples/sample.mp4 data/samples/sample_compare.mp4 --overwrite
-fi
+vsrgan compare data/samples/sample.mp4 data/samples/sample_compare.mp4 --input-is-lr --layout side --overwrite
 ls -l data/samples/sample*.mp4
