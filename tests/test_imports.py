@@ -9,6 +9,12 @@ def test_training_imports_without_pyav():
         "import sys; sys.modules['av'] = None\n"  # any 'import av' now raises ImportError
         "import vsrgan.train, vsrgan.data, vsrgan.losses, vsrgan.models, vsrgan.infer, vsrgan.metrics\n"
         "from vsrgan import train, Upscaler\n"
+        "from vsrgan.video import probe\n"
+        "from vsrgan.errors import VideoError\n"
+        "try:\n"
+        "    probe('x.mp4')\n"
+        "except VideoError as e:\n"
+        "    assert 'PyAV is not installed' in str(e)\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -5,33 +5,30 @@ The public API::
     from vsrgan import upscale, Upscaler, prepare, train, evaluate, compare
     upscale("in.mp4", "out.mp4", model="bicubic")
 
-Names are imported on first use, so ``import vsrgan.train`` works where PyAV is not installed
-(a GPU machine that only trains) and ``vsrgan --help`` starts quickly.
+Everything imports without PyAV (a GPU machine that only trains may lack FFmpeg); reading or
+writing video then raises a VideoError saying so.
 """
-
-import importlib
 
 __version__ = "0.1.0"
 
-# public name -> the module that defines it
-_API = {
-    "Upscaler": "infer",
-    "upscale": "upscale",
-    "prepare": "prepare",
-    "train": "train",
-    "evaluate": "evaluate",
-    "compare": "compare",
-    "VsrganError": "errors",
-    "InputError": "errors",
-    "VideoError": "errors",
-    "CheckpointError": "errors",
-    "ConfigError": "errors",
-}
+from .compare import compare  # noqa: E402
+from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError  # noqa: E402
+from .evaluate import evaluate  # noqa: E402
+from .infer import Upscaler  # noqa: E402
+from .prepare import prepare  # noqa: E402
+from .train import train  # noqa: E402
+from .upscale import upscale  # noqa: E402
 
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name not in _API:
-        raise AttributeError(f"module 'vsrgan' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "InputError",
+    "Upscaler",
+    "VideoError",
+    "VsrganError",
+    "compare",
+    "evaluate",
+    "prepare",
+    "train",
+    "upscale",
+]

@@ -9,6 +9,7 @@ import logging
 import sys
 
 from . import __version__
+from .cli_train import add_prepare_parser, add_train_parser
 from .errors import VsrganError
 
 
@@ -92,6 +93,7 @@ def add_compare_parser(subparsers) -> None:
     p.add_argument("--input-is-lr", action="store_true", help="the input is already low-resolution: show input | bicubic | network, no original")
     p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")
     p.add_argument("--wipe-period", type=float, default=6.0, help="seconds for the wipe's divider to sweep across and back (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=0.0, help="only the first S seconds of the input, audio cut to match (0: all)")
     p.add_argument("--tile", type=int, default=0, help="run the model in tiles of N input pixels to save memory (0: off)")
     p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -109,9 +111,9 @@ def run_compare(args) -> None:
 
     compare(
         args.input, args.output, model=args.model, layout=args.layout, input_is_lr=args.input_is_lr,
-        scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, tile=args.tile,
+        scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, crf=args.crf,
-        preset=args.preset, overwrite=args.overwrite, progress=not args.quiet,
+        preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {args.output}", file=sys.stderr)
 
@@ -147,7 +149,8 @@ def add_evaluate_parser(subparsers) -> None:
 
 
 def run_evaluate(args) -> None:
-    from .evaluate import evaluate, format_table
+    from .evaluate import evaluate
+    from .report import format_table
 
     result = evaluate(
         args.sources, args.out, models=args.model, scale=args.scale, vgg_weights=args.vgg_weights,
@@ -159,7 +162,60 @@ def run_evaluate(args) -> None:
         print(f"wrote {args.out}/report.html", file=sys.stderr)
 
 
-PARSERS = [add_upscale_parser, add_models_parser, add_compare_parser, add_evaluate_parser]
+def add_bench_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="measure fps: model, decode, encode, end-to-end, and two reference pipelines",
+        description="Measure, for one model and input size on this machine: the model alone (fps and TFLOP/s of "
+        "counted convolution FLOPs), decoding alone, encoding alone, the real end-to-end job, and two reference "
+        "pipelines on the same network: (a) the seed's (JPEG files, one frame at a time, fp32) and (b) the common "
+        "tools' (decoder and encoder processes over raw-frame pipes, batch 1, eager). The input clip is generated "
+        "first; warm-up is not timed.",
+        epilog="models:\n  random-pixelshuffle  16-block SRResNet x4, random weights (the paper's upsampling)\n"
+        "  random-nearest       16-block x4, random weights (the seed's upsampling)\n"
+        "  bicubic, a bundled name or a .safetensors path\n\n"
+        "examples:\n  vsrgan bench --model random-pixelshuffle --size 540p --frames 120 --json bench.json\n"
+        "  vsrgan bench --model bicubic --size 480x270 --frames 24 --device cpu",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-m", "--model", default="random-pixelshuffle", help="random-pixelshuffle, random-nearest, bicubic, a bundled name or a .safetensors path (default: %(default)s)")
+    p.add_argument("--size", default="270p", help="input size: WIDTHxHEIGHT, or 270p (480x270), 540p (960x540), 1080p (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=120, help="frames per measurement (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per model call, for model-only and end-to-end (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (compilation is part of the untimed warm-up)")
+    p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
+    p.add_argument("--preset", default="veryfast", help="encoder speed preset (default: %(default)s)")
+    p.add_argument("--crf", type=int, default=18, help="constant rate factor (default: %(default)s)")
+    p.add_argument("--no-references", dest="references", action="store_false", help="skip the two reference pipelines")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(run=run_bench)
+
+
+def run_bench(args) -> None:
+    from .bench import bench, format_table
+
+    result = bench(
+        model=args.model, size=args.size, frames=args.frames, batch_size=args.batch_size, device=args.device,
+        precision=args.precision, compile=args.compile, codec=args.codec, preset=args.preset, crf=args.crf,
+        references=args.references, json_path=args.json, progress=not args.quiet,
+    )
+    print(format_table(result))
+    if args.json:
+        print(f"wrote {args.json}", file=sys.stderr)
+
+
+PARSERS = [
+    add_upscale_parser,
+    add_models_parser,
+    add_prepare_parser,
+    add_train_parser,
+    add_evaluate_parser,
+    add_compare_parser,
+    add_bench_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,8 @@ codec, audio re-encoded (AAC in .mp4) where it does not, and a subtitle stream t
 into the container named in a warning, never dropped in silence.
 """
 
+from __future__ import annotations
+
 import heapq
 import logging
 from collections.abc import Iterator
@@ -15,8 +17,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
+
+try:
+    import av
+except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
+    av = None
 
 from .errors import InputError, VideoError
 
@@ -54,8 +60,14 @@ class Frame:
     time: float  # seconds since the stream's first frame
 
 
+def require_pyav() -> None:
+    if av is None:
+        raise VideoError("PyAV is not installed; video needs it: pip install av")
+
+
 def open_input(path: str | Path) -> av.container.InputContainer:
     """Open ``path`` for reading, turning FFmpeg's errors into one line about the file."""
+    require_pyav()
     path = Path(path)
     if not path.exists():
         raise InputError(f"'{path}' does not exist; expected a video file such as .mp4 or .mkv")
@@ -247,6 +259,7 @@ class VideoWriter:
         source: str | Path | None = None,
         source_until: float = float("inf"),
     ):
+        require_pyav()
         self.path = Path(path)
         if codec not in av.codecs_available:
             raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")

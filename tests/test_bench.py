@@ -1,0 +1,126 @@
+"""vsrgan bench: a tiny run end to end, the JSON it writes, and the reference pipelines' pieces."""
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_clip, pattern
+from vsrgan.bench import STAGES, bench, format_table, parse_size
+from vsrgan.bench_refs import pipes_pipeline, seed_pipeline
+from vsrgan.errors import ConfigError, VideoError
+from vsrgan.flops import count_flops
+from vsrgan.models import Bicubic, save_generator
+from vsrgan.video import probe, read_frames
+
+PIPES = [sys.executable, "-m", "vsrgan.bench_pipes"]
+
+
+def test_sizes():
+    assert parse_size("270p") == (480, 270)
+    assert parse_size("540p") == (960, 540)
+    assert parse_size("64x48") == (64, 48)
+    for bad in ("big", "64x", "8x8"):
+        with pytest.raises(ConfigError, match="--size"):
+            parse_size(bad)
+
+
+def test_a_tiny_bench_measures_every_stage(tmp_path, tiny_generator):
+    weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
+    path = tmp_path / "out" / "bench.json"
+    result = bench(
+        model=str(weights), size="64x48", frames=5, batch_size=2, device="cpu", preset="ultrafast",
+        json_path=path, progress=False,
+    )
+    assert json.loads(path.read_text()) == result
+    assert set(result["fps"]) == set(result["seconds"]) == set(STAGES)
+    assert all(v > 0 for v in result["fps"].values())
+    assert result["flops_per_frame"] == count_flops(tiny_generator, width=64, height=48) > 0
+    assert result["tflops"]["model_only"] > 0
+    assert result["config"]["output"] == [256, 192] and result["config"]["precision"] == "fp32"
+    assert set(result["ratios"]) == {"end_to_end_vs_bound", "end_to_end_vs_ref_seed", "end_to_end_vs_ref_pipes"}
+    env = result["environment"]
+    assert env["device"] == "cpu" and env["cpu_count"] >= 1 and env["torch"] == torch.__version__ and env["device_name"]
+    table = format_table(result)
+    for label in ("model only", "decode only", "encode only", "end-to-end", "ref (a)", "ref (b)"):
+        assert label in table
+
+
+def test_the_cli_prints_a_table_and_rejects_bad_sizes(tmp_path):
+    cli = [sys.executable, "-m", "vsrgan", "bench"]
+    help = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=120)
+    assert help.returncode == 0 and "--compile" in help.stdout and "random-pixelshuffle" in help.stdout
+    ok = subprocess.run(
+        [*cli, "-m", "bicubic", "--size", "32x32", "--frames", "3", "--device", "cpu", "--preset", "ultrafast",
+         "--no-references", "--json", str(tmp_path / "b.json"), "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "end-to-end" in ok.stdout and "ref (b)" not in ok.stdout
+    assert json.loads((tmp_path / "b.json").read_text())["config"]["model"] == "bicubic"
+    bad = subprocess.run([*cli, "--size", "huge"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [bad.stderr.strip()]
+    assert bad.stderr.startswith("vsrgan: error: --size 'huge'")
+
+
+def test_decoder_process_writes_exactly_the_frames_read_frames_reads(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, width=48, height=32, frames=12)
+    raw = subprocess.run([*PIPES, "decode", str(clip)], capture_output=True, timeout=120, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 32, 48, 3)
+    expected = np.stack([f.image for f in read_frames(clip)])
+    assert frames.shape == expected.shape == (12, 32, 48, 3)
+    assert np.array_equal(frames, expected)
+
+
+def test_encoder_process_encodes_raw_frames_losslessly(tmp_path):
+    images = np.stack([pattern(48, 32, i) for i in range(7)])
+    out = tmp_path / "out.mkv"
+    subprocess.run(
+        [*PIPES, "encode", str(out), "48", "32", "30000/1001", "--codec", "libx264rgb", "--crf", "0", "--pix-fmt", "rgb24"],
+        input=images.tobytes(), capture_output=True, timeout=120, check=True,
+    )
+    decoded = np.stack([f.image for f in read_frames(out)])
+    assert np.array_equal(decoded, images)
+    assert probe(out).frame_rate == Fraction(30000, 1001)
+
+
+def test_encoder_process_refuses_a_partial_frame(tmp_path):
+    result = subprocess.run(
+        [*PIPES, "encode", str(tmp_path / "out.mp4"), "48", "32", "25"],
+        input=b"\0" * (48 * 32 * 3 + 10), capture_output=True, timeout=120,
+    )
+    assert result.returncode != 0 and b"10 bytes into a 4608-byte frame" in result.stderr
+
+
+@pytest.mark.parametrize("reference", ["seed", "pipes"])
+def test_reference_pipelines_write_every_frame(tmp_path, reference):
+    clip, out = tmp_path / "clip.mp4", tmp_path / "out.mp4"
+    make_clip(clip, width=48, height=32, frames=9)
+    options = {"device": "cpu", "codec": "libx264", "preset": "ultrafast", "crf": 18}
+    if reference == "seed":
+        count = seed_pipeline(Bicubic(scale=2), clip, out, tmp_path / "work", **options)
+    else:
+        count = pipes_pipeline(Bicubic(scale=2), clip, out, **options)
+    info = probe(out)
+    assert count == 9 == len(list(read_frames(out)))
+    assert (info.width, info.height) == (96, 64)
+
+
+def test_an_encoder_process_failure_is_one_clear_error(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, width=48, height=32, frames=4)
+    with pytest.raises(VideoError, match="encoder process failed"):
+        pipes_pipeline(Bicubic(scale=2), clip, tmp_path / "out.mp4", device="cpu", codec="no-such-codec", preset="ultrafast", crf=18)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_compiled_bench_on_the_gpu(tmp_path, tiny_generator):
+    weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
+    result = bench(model=str(weights), size="64x48", frames=6, batch_size=4, device="cuda", compile=True, references=False, progress=False)
+    assert result["config"]["precision"] == "fp16" and result["config"]["compile"]
+    assert all(v > 0 for v in result["fps"].values())
