@@ -28,17 +28,27 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-o", "--output", help="output file (instead of the positional)")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
+    add_model_run_args(p)
+    add_video_output_args(p)
+    p.set_defaults(run=run_upscale)
+
+
+def add_model_run_args(p) -> None:
+    """How the model runs: tiles, batch, device, precision (upscale and compare)."""
     p.add_argument("--tile", type=int, default=0, help="process frames in tiles of N input pixels to save memory (0: off)")
     p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
+
+
+def add_video_output_args(p) -> None:
+    """How the output video is encoded and written (upscale and compare)."""
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor, lower is better quality (default: %(default)s)")
     p.add_argument("--preset", default="medium", help="encoder speed preset (default: %(default)s)")
     p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_upscale)
 
 
 def run_upscale(args) -> None:
@@ -94,15 +104,8 @@ def add_compare_parser(subparsers) -> None:
     p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")
     p.add_argument("--wipe-period", type=float, default=6.0, help="seconds for the wipe's divider to sweep across and back (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=0.0, help="only the first S seconds of the input, audio cut to match (0: all)")
-    p.add_argument("--tile", type=int, default=0, help="run the model in tiles of N input pixels to save memory (0: off)")
-    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
-    p.add_argument("--crf", type=int, default=18, help="x264 constant rate factor, lower is better quality (default: %(default)s)")
-    p.add_argument("--preset", default="medium", help="x264 speed preset (default: %(default)s)")
-    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
-    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_model_run_args(p)
+    add_video_output_args(p)
     p.set_defaults(run=run_compare)
 
 
@@ -112,7 +115,7 @@ def run_compare(args) -> None:
     compare(
         args.input, args.output, model=args.model, layout=args.layout, input_is_lr=args.input_is_lr,
         scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
-        batch_size=args.batch_size, device=args.device, precision=args.precision, crf=args.crf,
+        batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec, crf=args.crf,
         preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {args.output}", file=sys.stderr)

@@ -123,6 +123,7 @@ def compare(
     ]
     if not input_is_lr:
         labels.insert(0, f"original {w}x{h}")
+    batch_size = network.fit(width=w // s, height=h // s, batch_size=batch_size)
     size = panel_size(layout, 2 if layout == "wipe" else len(labels), w, h, panel_height)
     columns, rows = grid_shape(layout, len(labels))
 

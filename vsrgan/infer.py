@@ -11,6 +11,7 @@ from torch import nn
 
 from . import frames
 from .errors import ConfigError
+from .memory import plan
 from .models import load_model
 from .tiling import tiled_forward
 
@@ -83,6 +84,15 @@ class Upscaler:
         if scale is not None and model.scale != scale:
             raise ConfigError(f"model '{name}' upscales x{model.scale}; asked for x{scale}")
         return cls(model, **kwargs)
+
+    def fit(self, *, width: int, height: int, batch_size: int) -> int:
+        """How many ``width x height`` frames to run per call, at most ``batch_size``; if a whole
+        frame does not fit in the device's free memory, switch to tiles (see :mod:`vsrgan.memory`)."""
+        batch, self.tile = plan(
+            self.model, width=width, height=height, dtype=self.dtype, device=self.device,
+            batch_size=batch_size, tile=self.tile, pad=self.pad,
+        )
+        return batch
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, self.dtype, memory_format=self.memory_format)

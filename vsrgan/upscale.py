@@ -76,6 +76,7 @@ def upscale_video(
     progress: bool = True,
 ) -> Path:
     info = probe(input)
+    batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     bar = tqdm(
         total=info.num_frames or None, unit="frame", disable=not progress,
