@@ -97,3 +97,15 @@ def test_real_clips(tmp_path, name, frames, audio):
     assert probe(dst).num_frames == frames
     assert probe(dst).audio_codecs == ((audio,) if audio else ())
     check_same_timing_and_audio(src, dst, 4)
+
+
+def test_real_clip_through_a_generator_weights_file(tmp_path):
+    src = SAMPLES / "sample.mp4"
+    if not src.is_file():
+        pytest.skip(f"{src} missing: run scripts/fetch_samples.sh")
+    torch.manual_seed(0)
+    weights = save_generator(Generator(scale=2, num_blocks=1, num_features=8), tmp_path / "g.safetensors")
+    dst = tmp_path / "out.mp4"
+    upscale(src, dst, model=str(weights), preset="ultrafast", progress=False)
+    assert probe(dst).num_frames == 60 and probe(dst).audio_codecs == ("mp3float",)
+    check_same_timing_and_audio(src, dst, 2)

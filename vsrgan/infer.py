@@ -73,6 +73,8 @@ class Upscaler:
         if channels_last is None:
             channels_last = self.device.type == "cuda"
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # frame sizes repeat: let cuDNN pick its fastest kernels
         self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
