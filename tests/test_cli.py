@@ -30,7 +30,7 @@ def leftovers(folder, keep=()):
     return sorted(p.name for p in folder.iterdir() if p.name not in keep)
 
 
-@pytest.mark.parametrize("command", ["upscale", "models"])
+@pytest.mark.parametrize("command", ["upscale", "models", "prepare", "train", "evaluate", "compare", "bench"])
 def test_help_on_every_subcommand(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "usage: vsrgan " + command in result.stdout
