@@ -7,4 +7,5 @@ cd "$root"
 bash scripts/setup.sh test
 . .venv/bin/activate
 bash scripts/fetch_samples.sh >/dev/null
+ruff check vsrgan tests scripts
 python -m pytest -q "$@"

@@ -8,8 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_clip, pattern
+
 from vsrgan.bench import STAGES, bench, format_table, parse_size
 from vsrgan.bench_refs import pipes_pipeline, seed_pipeline
 from vsrgan.errors import ConfigError, VideoError

@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import make_clip
 
 CLI = [sys.executable, "-m", "vsrgan"]

@@ -5,8 +5,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_clip, read_pts, stream_summary
+
 from vsrgan.compare import compare, make_panels
 from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.infer import Upscaler

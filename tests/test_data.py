@@ -6,9 +6,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from conftest import make_clip, make_image_folder
 from vsrgan.data import CropSampler, Split, StepDataset, centre_crop, load_split
 from vsrgan.degrade import Degradation, downscale, make_lr
 from vsrgan.errors import ConfigError, InputError, VideoError

@@ -10,16 +10,16 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 import torch
+from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from conftest import make_clip, make_image_folder
 from vsrgan import frames, metrics
 from vsrgan.cli import main
 from vsrgan.degrade import downscale
 from vsrgan.errors import ConfigError, InputError
 from vsrgan.evaluate import evaluate
-from vsrgan.report import format_table
 from vsrgan.models import Bicubic, Generator, save_generator
+from vsrgan.report import format_table
 
 pytest.importorskip("cv2", reason="video metrics need opencv-python-headless")
 pytest.importorskip("matplotlib", reason="report plots need matplotlib")

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import make_clip, read_pts, stream_summary
+
 from vsrgan import upscale
 from vsrgan.pipeline import run_pipeline
 from vsrgan.video import Frame

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from conftest import make_clip, make_image_folder
 from vsrgan.evaluate import evaluate
 from vsrgan.models import Generator, save_generator
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_train_overrides
+
 from vsrgan.checkpoint import load_checkpoint
 from vsrgan.config import OptimConfig, load_config, to_toml
 from vsrgan.errors import CheckpointError, ConfigError, InputError
@@ -219,6 +219,7 @@ def test_cuda_mixed_precision_with_crops_cut_on_the_gpu(tiny_dataset, tmp_path, 
 
 def test_cli_prepare_and_train(tmp_path, capsys):
     from conftest import make_image_folder
+
     from vsrgan.cli_train import add_prepare_parser, add_train_parser
 
     parser = argparse.ArgumentParser(prog="vsrgan")

@@ -5,9 +5,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
 from PIL import Image
 
-from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
 from vsrgan import Upscaler, upscale
 from vsrgan.models import Bicubic, Generator, save_generator
 from vsrgan.video import probe, read_frames

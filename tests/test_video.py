@@ -5,8 +5,8 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from conftest import make_clip, pattern, read_pts, stream_summary
+
 from vsrgan.errors import InputError, VideoError
 from vsrgan.video import VideoWriter, probe, read_frames
 

@@ -24,11 +24,11 @@ from tqdm import tqdm
 from .atomic import atomic_path, check_output
 from .degrade import make_lr
 from .errors import ConfigError, InputError
+from .images import is_image
 from .infer import Upscaler
 from .models import Bicubic
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
 from .pipeline import run_pipeline
-from .upscale import is_image
 from .video import VideoWriter, probe, read_frames
 
 

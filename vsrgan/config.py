@@ -172,7 +172,7 @@ class Config:
             values = d.get(name, {})
             _check(isinstance(values, dict), f"{source}: [{name}] must be a table")
             hints = typing.get_type_hints(section_type)
-            for key, value in values.items():
+            for key in values:
                 _check(key in hints, f"{source}: unknown key {name}.{key}; expected one of {', '.join(hints)}")
             built[name] = section_type(**{k: _coerce(v, hints[k], f"{name}.{k}") for k, v in values.items()})
         return cls(**built)

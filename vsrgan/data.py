@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, InputError
-from .prepare import MANIFEST_FORMAT, read_image
+from .images import read_image
+from .prepare import MANIFEST_FORMAT
 
 
 def read_manifest(root: str | Path) -> dict:

@@ -21,9 +21,9 @@ from . import frames, metrics
 from .compare import model_label
 from .degrade import make_lr
 from .errors import ConfigError, InputError
+from .images import image_files, read_image
 from .infer import Upscaler
 from .models import Bicubic
-from .prepare import IMAGE_SUFFIXES, read_image
 from .report import check_report, write_report
 from .results import METRICS, Evaluation, Sample, Showcase
 
@@ -53,9 +53,7 @@ def dataset_samples(root: Path, scale: int, split: str) -> Iterator[Sample]:
 
 
 def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise InputError(f"'{folder}' holds no images; expected {', '.join(IMAGE_SUFFIXES)} files")
+    files = image_files(folder)
     for index, path in enumerate(files):
         hr = crop(read_image(path), scale)
         if min(hr.shape[:2]) < 2 * scale + metrics.SSIM_WINDOW:

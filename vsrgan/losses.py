@@ -54,7 +54,7 @@ class PerceptualLoss(nn.Module):
         archs = {arch for arch, _ in parsed}
         if len(archs) != 1:
             raise ConfigError(f"perceptual layers must come from one VGG, got {', '.join(layers)}")
-        self.vgg = load_vgg_weights(VGGFeatures(arch=archs.pop(), layers=tuple(l for _, l in parsed)), weights)
+        self.vgg = load_vgg_weights(VGGFeatures(arch=archs.pop(), layers=tuple(layer for _, layer in parsed)), weights)
         self.distance = criterion(kind)
         self.feature_scale = feature_scale
 

@@ -38,8 +38,8 @@ from tqdm import tqdm
 
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation
 from .errors import ConfigError, InputError, VideoError
+from .images import image_files, read_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 FOLDER_TEST_FRACTION = 0.1  # held out of image folders when no test_fraction is given
 MANIFEST_FORMAT = "vsrgan-dataset/1"
 
@@ -131,7 +131,10 @@ def _write_pair(root: Path, item: dict, image: np.ndarray, scale: int, degradati
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
     """(split, image, file stem, record) for every ``every``-th frame; the last seconds go to the test split."""
-    from .video import probe, read_frames  # PyAV only here: training machines need not have it
+    from .video import (  # PyAV only here: training machines need not have it
+        probe,
+        read_frames,
+    )
 
     info = probe(path)
     if info.duration <= 0:
@@ -149,9 +152,7 @@ def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: fl
 
 def _folder_images(folder: Path, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
     """(split, image, file stem, record) for every image file; a hash of each name picks the test split."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise InputError(f"'{folder}' holds no images; expected {', '.join(IMAGE_SUFFIXES)} files")
+    files = image_files(folder)
     stems = [p.stem for p in files]
     if len(set(stems)) < len(stems):
         twin = next(stem for stem in stems if stems.count(stem) > 1)
@@ -162,12 +163,3 @@ def _folder_images(folder: Path, test_fraction: float | None) -> Iterator[tuple[
     for path in files:
         split = "test" if path in test else "train"
         yield split, read_image(path), path.stem, {"source": str(path), "frame": None, "pts": None, "time": None}
-
-
-def read_image(path: Path) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB from any image Pillow reads; an unreadable file is an error naming it."""
-    try:
-        with Image.open(path) as im:
-            return np.array(im.convert("RGB"))  # a writable copy
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise VideoError(f"'{path}' is not a readable image ({e}); expected a PNG, JPEG, BMP, WebP or TIFF file") from None

@@ -122,7 +122,9 @@ def to_csv(result: Evaluation) -> str:
 
 
 def figure_bytes(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display needed
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # Agg: no display needed
+    )
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()

@@ -9,8 +9,8 @@ import datetime
 import html
 
 from . import __version__
-from .results import METRICS, Evaluation
 from .report import format_value
+from .results import METRICS, Evaluation
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6578; --line: #dfe3ea; --accent: #2f6fde; --bg: #f5f7fa; }

@@ -10,20 +10,15 @@ Ctrl-C never leaves a partial file behind.
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
-from .errors import ConfigError, InputError, VideoError
+from .errors import ConfigError, InputError
+from .images import is_image, open_image
 from .infer import Upscaler
 from .pipeline import run_pipeline
 from .video import VideoWriter, probe, read_frames
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-def is_image(path: Path) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def upscale(
@@ -99,18 +94,9 @@ def upscale_video(
     return output
 
 
-def read_image(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im
-    except (UnidentifiedImageError, OSError) as e:
-        raise VideoError(f"'{path}' is not an image that can be read ({e}); expected PNG, JPEG, BMP, WebP or TIFF") from None
-
-
 def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:
     """Upscale one still image; an alpha channel is enlarged with bicubic interpolation."""
-    image = read_image(input)
+    image = open_image(input)
     rgb = np.array(image.convert("RGB"))
     big = Image.fromarray(upscaler.upscale_frames(rgb[None])[0])
     if "A" in image.getbands():
