@@ -168,6 +168,15 @@ def test_resume_continues_exactly(tiny_dataset, tmp_path, stage):
     assert [r[key] for r in losses[0] if key in r] == [r[key] for r in losses[1] if key in r]
 
 
+def test_time_limit_stops_checkpointed_and_resume_finishes(tiny_dataset, tmp_path, caplog):
+    cut = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=5", "train.minutes=1e-9"))
+    assert cut.step == 1 and cut.model_path.is_file()
+    assert "stopped at step 1 of 5" in caplog.text
+    assert (tmp_path / "run" / "checkpoints" / "step_00000001.pt").is_file()
+    done = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=5", "train.minutes=0"), resume=True)
+    assert done.step == 5
+
+
 def test_resume_without_a_checkpoint_says_so(tmp_path):
     with pytest.raises(InputError, match="nothing to resume"):
         train(None, overrides=[f"train.out={tmp_path}"], resume=True)

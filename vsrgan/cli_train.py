@@ -64,6 +64,7 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--out", help="run folder (train.out)")
     p.add_argument("--stage", choices=["pretrain", "gan"], help="pretrain (pixel loss) or gan (train.stage)")
     p.add_argument("--steps", type=int, help="optimizer steps in total (train.steps)")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes with a checkpoint; --resume continues (train.minutes)")
     p.add_argument("--init", help="gan: the pretrained generator, .pt checkpoint or .safetensors (train.init)")
     p.add_argument("--vgg-weights", help="VGG weights for the perceptual loss: a .pth/.safetensors path, auto, download or random (loss.vgg_weights)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (train.device)")
@@ -73,7 +74,7 @@ def add_train_parser(subparsers) -> None:
 
 
 # flag -> config key: the flags are shorthands for --set
-FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
+FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "minutes": "train.minutes", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
 
 
 def run_train(args) -> None:

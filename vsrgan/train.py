@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,16 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def out_of_time(started: float, minutes: float, world: int, device: torch.device) -> bool:
+    """Whether the time limit has passed; under DDP every process gets rank 0's answer."""
+    if minutes <= 0:
+        return False
+    flag = torch.tensor(float(time.monotonic() - started > minutes * 60), device=device)
+    if world > 1:
+        dist.broadcast(flag, src=0)
+    return bool(flag)
 
 
 def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
@@ -214,6 +225,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
     generator.train()
     if gan:
         discriminator.train()
+    started = time.monotonic()
     for lr_u8, hr_u8 in batches(sampler, start=step, stop=c.train.steps, device=device, num_workers=c.data.num_workers):
         for group in opt_g.param_groups:
             group["lr"] = learning_rate(c.optim, step, c.train.steps, c.optim.lr)
@@ -233,8 +245,10 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         for key, value in losses.items():
             sums[key] = sums.get(key, 0) + value  # stays on the device: no sync per step
         summed += 1
-        last = step == c.train.steps
+        last = step == c.train.steps or out_of_time(started, c.train.minutes, world, device)
         if rank != 0:
+            if last:
+                break
             continue
         if step % c.log.log_every == 0 or last:
             means = {key: float(total) / summed for key, total in sums.items()}
@@ -253,7 +267,11 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
                 save_generator(ema, run / "best.safetensors", metadata={"vsrgan.step": str(step), "vsrgan.psnr": f"{best:.4f}"})
         if step % c.log.ckpt_every == 0 or last:
             save_checkpoint(state(), run / "checkpoints", keep=c.log.keep)
+        if last:
+            break
     bar.close()
+    if step < c.train.steps and rank == 0:
+        log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", step, c.train.steps, c.train.minutes)
 
     model_path = None
     if rank == 0:
