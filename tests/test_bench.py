@@ -124,3 +124,12 @@ def test_compiled_bench_on_the_gpu(tmp_path, tiny_generator):
     result = bench(model=str(weights), size="64x48", frames=6, batch_size=4, device="cuda", compile=True, references=False, progress=False)
     assert result["config"]["precision"] == "fp16" and result["config"]["compile"]
     assert all(v > 0 for v in result["fps"].values())
+
+
+def test_encode_timing_with_yuv420p_planes_as_on_a_gpu(tmp_path):
+    from vsrgan.bench import time_encode
+    from vsrgan.video import probe
+
+    seconds = time_encode(tmp_path / "e.mp4", width=64, height=48, frames=5, codec="libx264", preset="ultrafast", crf=23, i420=True)
+    assert seconds > 0
+    assert probe(tmp_path / "e.mp4").num_frames == 5

@@ -35,6 +35,7 @@ from . import bench_refs
 from .atomic import atomic_path, check_output
 from .errors import ConfigError
 from .flops import count_flops
+from .frames import to_i420, to_tensor
 from .infer import PRECISIONS, Upscaler, pick_device, pick_precision
 from .models import Generator, GeneratorConfig, load_model
 from .upscale import upscale_video
@@ -146,15 +147,22 @@ def time_decode(clip: Path) -> float:
     return timed(run, torch.device("cpu"))
 
 
-def time_encode(path: Path, *, width: int, height: int, frames: int, codec: str, preset: str, crf: int) -> float:
-    """Seconds to encode ``frames`` output-size frames (a pool, played back and forth) with VideoWriter."""
+def time_encode(path: Path, *, width: int, height: int, frames: int, codec: str, preset: str, crf: int, i420: bool = False) -> float:
+    """Seconds to encode ``frames`` output-size frames (a pool, played back and forth) with VideoWriter.
+
+    ``i420``: hand the encoder yuv420p planes converted beforehand, as the end-to-end job does on
+    a GPU (the conversion is then the GPU's work, not the encoder's); else RGB frames.
+    """
     pool = [textured(width, height, shift=2 * i * width // 480) for i in range(min(frames, POOL))]
+    if i420:
+        pool = list(to_i420(to_tensor(np.stack(pool))).numpy())
     order = list(range(len(pool))) + list(range(len(pool) - 2, 0, -1))  # 0..15..1: motion without jumps
 
     def run():
         with VideoWriter(path, width=width, height=height, time_base=1 / RATE, frame_rate=RATE, codec=codec, crf=crf, preset=preset) as w:
+            write = w.write_i420 if i420 else w.write
             for i in range(frames):
-                w.write(pool[order[i % len(order)]], i)
+                write(pool[order[i % len(order)]], i)
     return timed(run, torch.device("cpu"))
 
 
@@ -217,7 +225,10 @@ def bench(
         say("decode only")
         seconds["decode_only"] = time_decode(clip)
         say("encode only")
-        seconds["encode_only"] = time_encode(tmp / "encoded.mp4", width=width * s, height=height * s, frames=frames, codec=codec, preset=preset, crf=crf)
+        seconds["encode_only"] = time_encode(
+            tmp / "encoded.mp4", width=width * s, height=height * s, frames=frames, codec=codec, preset=preset, crf=crf,
+            i420=upscaler.device.type != "cpu",  # as upscale_video feeds the encoder on that device
+        )
         say("end-to-end")
         seconds["end_to_end"] = timed(
             lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", batch_size=batch_size, codec=codec, crf=crf, preset=preset, progress=False),
