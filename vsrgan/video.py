@@ -2,16 +2,13 @@
 
 Reading keeps every frame with its own timestamp (``pts`` in the stream's time base), so
 variable frame rates and rates such as 30000/1001 survive the trip. Writing encodes the new
-frames with those same timestamps and carries the source's audio and subtitle packets across,
-interleaved as the video advances: copied as they are where the output container accepts their
-codec, audio re-encoded (AAC in .mp4) where it does not, and a subtitle stream that cannot go
-into the container named in a warning, never dropped in silence.
+frames with those same timestamps and carries the source's audio and subtitle packets across
+(:mod:`vsrgan.passthrough`).
 """
 
 from __future__ import annotations
 
 import heapq
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,8 +22,7 @@ except ImportError:  # a machine that only trains may lack FFmpeg: video I/O the
     av = None
 
 from .errors import InputError, VideoError
-
-log = logging.getLogger(__name__)
+from .passthrough import Passthrough
 
 # Codecs whose pixel format subsamples chroma need even width and height.
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
@@ -166,74 +162,6 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
             raise VideoError(f"'{path}' has a video stream with no decodable frames; the file may be truncated")
 
 
-class _Passthrough:
-    """Audio and subtitle streams of a source file, fed into an output as the video advances."""
-
-    def __init__(self, source: Path, output: av.container.OutputContainer):
-        self.input = av.open(str(source))
-        self.routes = {}  # input stream index -> (output stream, re-encode?)
-        self.resamplers = {}  # input stream index -> converter to the encoder's sample format
-        for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
-            name = stream.codec_context.name
-            if name in output.supported_codecs:
-                self.routes[stream.index] = (output.add_stream_from_template(stream), False)
-            elif stream.type == "audio":
-                codec = output.default_audio_codec
-                log.warning("audio stream #%d (%s) cannot go into '%s'; re-encoding it as %s", stream.index, name, output.name, codec)
-                out = output.add_stream(codec, rate=stream.codec_context.sample_rate)
-                # the default layout for the channel count: an "unspecified order" layout
-                # (as PCM in AVI has) is refused by the AAC encoder
-                channels = len(stream.codec_context.layout.channels)
-                out.layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}.0")
-                out.format = out.codec_context.codec.audio_formats[0]  # fltp for AAC and Opus
-                self.resamplers[stream.index] = av.AudioResampler(format=out.format, layout=out.layout, rate=out.rate)
-                self.routes[stream.index] = (out, True)
-            else:
-                log.warning(
-                    "subtitle stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
-                    stream.index, name, Path(output.name).suffix or output.name,
-                )
-        streams = [self.input.streams[i] for i in self.routes]
-        self.packets = self.input.demux(*streams) if streams else iter(())
-        self.pending = None
-
-    def _mux(self, output: av.container.OutputContainer, packet: av.Packet) -> None:
-        out, reencode = self.routes[packet.stream.index]
-        if not reencode:
-            if not packet.size:  # the demuxer's empty end-of-stream marker
-                return
-            packet.stream = out
-            output.mux(packet)
-            return
-        resampler = self.resamplers[packet.stream.index]
-        for frame in packet.decode():  # an empty packet flushes the decoder
-            for converted in resampler.resample(frame):
-                output.mux(out.encode(converted))
-
-    def feed_until(self, output: av.container.OutputContainer, seconds: float) -> None:
-        """Mux every packet that starts before ``seconds`` (``inf``: all that are left)."""
-        while True:
-            if self.pending is None:
-                self.pending = next(self.packets, None)
-                if self.pending is None:
-                    return
-            packet = self.pending
-            stamp = packet.dts if packet.dts is not None else packet.pts
-            if stamp is not None and float(stamp * packet.time_base) > seconds:
-                return
-            self.pending = None
-            self._mux(output, packet)
-
-    def finish(self, output: av.container.OutputContainer, until: float) -> None:
-        self.feed_until(output, until)
-        for out, reencode in self.routes.values():
-            if reencode:
-                output.mux(out.encode(None))
-
-    def close(self) -> None:
-        self.input.close()
-
-
 class VideoWriter:
     """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
 
@@ -289,7 +217,7 @@ class VideoWriter:
             if rotation:
                 self.stream.set_display_rotation(rotation)
             if source is not None:
-                self.source = _Passthrough(Path(source), self.container)
+                self.source = Passthrough(Path(source), self.container)
         except BaseException:
             self.close_without_flush()
             raise
