@@ -5,6 +5,7 @@ top-left corner (white text on a dark box, Pillow's bundled font), so a frame gr
 comparison video still says what each part shows.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,9 @@ class Panel:
     label: str
 
 
+@functools.lru_cache(maxsize=8)
 def font_for(height: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Pillow's bundled font at a size readable on a panel ``height`` pixels tall."""
+    """Pillow's bundled font at a size readable on a panel ``height`` pixels tall (loaded once per size)."""
     return ImageFont.load_default(size=max(12, height // 24))
 
 
