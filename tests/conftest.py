@@ -83,6 +83,17 @@ def make_clip(
     return pts
 
 
+def make_audio_only(path: Path) -> Path:
+    """An AAC file with no video stream (a bad input for every video command)."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("aac", rate=8000)
+        f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        f.sample_rate, f.pts = 8000, 0
+        c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    return path
+
+
 def _add_subtitles(path: Path, seconds: float) -> None:
     """Remux ``path`` into itself plus an SRT subtitle track (mkv only)."""
     srt = path.with_suffix(".srt")

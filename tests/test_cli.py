@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from conftest import make_clip
+from conftest import make_audio_only, make_clip
 
 CLI = [sys.executable, "-m", "vsrgan"]
 
@@ -64,16 +64,7 @@ def test_not_a_video(tmp_path):
 
 
 def test_no_video_stream(tmp_path):
-    import av
-    import numpy as np
-
-    audio_only = tmp_path / "tone.m4a"
-    with av.open(str(audio_only), "w") as c:
-        s = c.add_stream("aac", rate=8000)
-        f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        f.sample_rate, f.pts = 8000, 0
-        c.mux(s.encode(f))
-        c.mux(s.encode(None))
+    audio_only = make_audio_only(tmp_path / "tone.m4a")
     result = run("upscale", audio_only, tmp_path / "out.mp4")
     assert_one_line_error(result, "tone.m4a' has no video stream")
     assert leftovers(tmp_path, keep={"tone.m4a"}) == []

@@ -5,7 +5,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import make_clip, pattern, read_pts, stream_summary
+from conftest import make_audio_only, make_clip, pattern, read_pts, stream_summary
 
 from vsrgan.errors import InputError, VideoError
 from vsrgan.video import VideoWriter, probe, read_frames
@@ -155,13 +155,7 @@ def test_not_a_video(tmp_path):
 
 
 def test_audio_only_file_has_no_video_stream(tmp_path):
-    path = tmp_path / "tone.m4a"
-    with av.open(str(path), "w") as c:
-        a = c.add_stream("aac", rate=8000)
-        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        af.sample_rate, af.pts = 8000, 0
-        c.mux(a.encode(af))
-        c.mux(a.encode(None))
+    path = make_audio_only(tmp_path / "tone.m4a")
     with pytest.raises(VideoError, match="has no video stream; expected a video file"):
         probe(path)
 
