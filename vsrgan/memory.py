@@ -82,13 +82,17 @@ def plan(
     def need(w: int, h: int) -> int:
         return peak_bytes(model, width=w, height=h, dtype=dtype)
 
-    if tile == 0 and need(width, height) > budget:
+    def need_tiled(t: int) -> int:  # one tile with its margins, clipped to the frame
+        return need(min(t + 2 * pad, width), min(t + 2 * pad, height))
+
+    per_frame = need_tiled(tile) if tile else need(width, height)
+    if tile == 0 and per_frame > budget:
         tile = 1 << (max(width, height) - 1).bit_length()
-        while tile > 16 and need(min(tile + 2 * pad, width), min(tile + 2 * pad, height)) > budget:
+        while tile > 16 and need_tiled(tile) > budget:
             tile //= 2
+        per_frame = need_tiled(tile)
         log.warning("a %dx%d frame does not fit in %.1f GB; upscaling it in tiles of %d pixels", width, height, budget / 1e9, tile)
-    w, h = (min(tile + 2 * pad, width), min(tile + 2 * pad, height)) if tile else (width, height)
-    fits = max(1, budget // max(need(w, h), 1))
+    fits = max(1, budget // max(per_frame, 1))
     if fits < batch_size:
         log.warning("%d frames of %dx%d do not fit in %.1f GB; running %d at a time", batch_size, width, height, budget / 1e9, fits)
     return min(batch_size, fits), tile

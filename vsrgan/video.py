@@ -9,6 +9,7 @@ frames with those same timestamps and carries the source's audio and subtitle pa
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -127,14 +128,14 @@ def _timestamped(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFram
     is right, only their order is not: give each frame the smallest stamp still pending, as
     FFmpeg's best-effort timestamp does. For well-formed streams this changes nothing.
     """
-    pending_frames, pending_pts = [], []
+    pending_frames, pending_pts = deque(), []
     for index, frame in enumerate(frames):
         heapq.heappush(pending_pts, index if frame.pts is None else frame.pts)
         pending_frames.append(frame)
         if len(pending_frames) > REORDER_WINDOW:
-            yield pending_frames.pop(0), heapq.heappop(pending_pts)
+            yield pending_frames.popleft(), heapq.heappop(pending_pts)
     while pending_frames:
-        yield pending_frames.pop(0), heapq.heappop(pending_pts)
+        yield pending_frames.popleft(), heapq.heappop(pending_pts)
 
 
 def read_frames(path: str | Path) -> Iterator[Frame]:
