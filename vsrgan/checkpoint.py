@@ -16,7 +16,7 @@ import torch
 
 from .atomic import atomic_path
 from .errors import CheckpointError
-from .models import GeneratorConfig, load_generator
+from .models import GeneratorConfig, build_generator, load_generator
 
 FORMAT = "vsrgan-checkpoint/1"
 
@@ -81,6 +81,11 @@ def initial_generator(path: str | Path, config: GeneratorConfig) -> dict[str, to
     else:
         checkpoint = load_checkpoint(path)
         found, state = GeneratorConfig(**checkpoint["generator_config"]), checkpoint["ema"]
+        if found.reparam and not config.reparam:  # a pretrain with branches, continued folded
+            model = build_generator(found)
+            model.load_state_dict(state)
+            model = model.fused()
+            found, state = model.config, model.state_dict()
     if found != config:
         differ = ", ".join(f"{k}={v} (config: {getattr(config, k)})" for k, v in found.to_dict().items() if getattr(config, k) != v)
         raise CheckpointError(f"'{path}' holds a generator with {differ}; set model.* to match it")

@@ -52,7 +52,7 @@ def add_video_output_args(p) -> None:
 
 
 def run_upscale(args) -> None:
-    from .models import DEFAULT_MODEL
+    from .models import default_model
     from .upscale import upscale
 
     positionals = [x for x in (args.input_pos, args.output_pos) if x]
@@ -61,7 +61,7 @@ def run_upscale(args) -> None:
     if positionals or not input or not output:
         raise VsrganError("upscale needs one input and one output, e.g. 'vsrgan upscale in.mp4 out.mp4'")
     upscale(
-        input, output, model=args.model or DEFAULT_MODEL, scale=args.scale, tile=args.tile,
+        input, output, model=args.model or default_model(), scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
     )
@@ -74,10 +74,10 @@ def add_models_parser(subparsers) -> None:
 
 
 def run_models(args) -> None:
-    from .models import DEFAULT_MODEL, available_models
+    from .models import available_models, default_model
 
     for name, description in available_models().items():
-        mark = " (default)" if name == DEFAULT_MODEL else ""
+        mark = " (default)" if name == default_model() else ""
         print(f"{name:16s} {description}{mark}")
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
 
@@ -91,7 +91,7 @@ def add_compare_parser(subparsers) -> None:
         "frame rate and audio are the input's.",
         epilog="layouts:\n  grid  2x2: original | downscaled / bicubic | network\n  side  all panels in one row\n"
         "  wipe  bicubic left, network right of a divider sweeping across and back\n\n"
-        "examples:\n  vsrgan compare clip.mp4 cmp.mp4 --model vsrgan-x4\n"
+        "examples:\n  vsrgan compare clip.mp4 cmp.mp4 --model x4\n"
         "  vsrgan compare small.mp4 cmp.mp4 --model g.safetensors --input-is-lr --layout wipe",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

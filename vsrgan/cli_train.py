@@ -29,6 +29,8 @@ def add_prepare_parser(subparsers) -> None:
     p.add_argument("--test-seconds", type=float, default=25.0, help="hold out each video's last N seconds as the test split (default: %(default)s)")
     p.add_argument("--test-fraction", type=float, default=None, help="hold out this fraction instead: the end of each video, a hashed choice of images (default for folders: 0.1)")
     p.add_argument("--degrade", nargs="+", default=[], choices=DEGRADATIONS, metavar="KIND", help=f"real-world degradations of the LR images, any of: {', '.join(DEGRADATIONS)} (default: none)")
+    p.add_argument("--max-short-side", type=int, default=0, metavar="N", help="first shrink larger frames and photos (antialiased bicubic) to a short side of N pixels: "
+                   "large soft photos then hold detail worth learning (default: 0, never)")
     p.add_argument("--seed", type=int, default=0, help="seeds the degradations' random parameters (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -40,7 +42,7 @@ def run_prepare(args) -> None:
 
     manifest = prepare(
         args.inputs, args.out, scale=args.scale, every=args.every, test_seconds=args.test_seconds, test_fraction=args.test_fraction,
-        degrade=args.degrade, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
+        degrade=args.degrade, max_short_side=args.max_short_side, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {manifest}", file=sys.stderr)
 

@@ -88,14 +88,14 @@ class CropSampler:
     Each of ``world_size`` processes takes its own ``batch_size`` images of every global batch.
     """
 
-    def __init__(self, data: Split, *, crop: int, scale: int, batch_size: int, augment: bool, seed: int, rank: int = 0, world_size: int = 1):
+    def __init__(self, data: Split, *, crop: int, scale: int, batch_size: int, augment: bool, seed: int, tries: int = 1, rank: int = 0, world_size: int = 1):
         if crop % scale:
             raise ConfigError(f"crop {crop} must be a multiple of scale {scale}")
         for hr, file in zip(data.hr, data.files):
             if min(hr.shape[1:]) < crop:
                 raise ConfigError(f"'{file}' is {hr.shape[2]}x{hr.shape[1]}, smaller than the crop {crop}; lower data.crop")
         self.data = data
-        self.crop, self.scale, self.batch_size, self.augment = crop, scale, batch_size, augment
+        self.crop, self.scale, self.batch_size, self.augment, self.tries = crop, scale, batch_size, augment, tries
         self.seed, self.rank, self.world_size = seed, rank, world_size
 
     def indices(self, step: int) -> list[int]:
@@ -118,8 +118,9 @@ class CropSampler:
         for index in self.indices(step):
             lr_image, hr_image = self.data.lr[index], self.data.hr[index]
             h, w = lr_image.shape[1:]
-            y = int(torch.randint(h - p + 1, (), generator=g))
-            x = int(torch.randint(w - p + 1, (), generator=g))
+            ys = torch.randint(h - p + 1, (self.tries,), generator=g).tolist()
+            xs = torch.randint(w - p + 1, (self.tries,), generator=g).tolist()
+            y, x = max(zip(ys, xs), key=lambda yx: texture(lr_image[:, yx[0] : yx[0] + p, yx[1] : yx[1] + p])) if self.tries > 1 else (ys[0], xs[0])
             lr = lr_image[:, y : y + p, x : x + p]
             hr = hr_image[:, y * s : (y + p) * s, x * s : (x + p) * s]
             if self.augment:  # one of the 8 orientations of a square, the same for LR and HR
@@ -129,6 +130,16 @@ class CropSampler:
             lrs.append(lr)
             hrs.append(hr)
         return torch.stack(lrs), torch.stack(hrs)
+
+
+def texture(crop: torch.Tensor) -> float:
+    """Gradient energy of a ``uint8 (3, h, w)`` crop: mean squared difference of neighbouring pixels.
+
+    Flat sky scores near 0, edges and fine texture high; :class:`CropSampler` keeps the highest of
+    ``tries`` candidates.
+    """
+    x = crop.float()
+    return float((x[:, 1:, :] - x[:, :-1, :]).square().mean() + (x[:, :, 1:] - x[:, :, :-1]).square().mean())
 
 
 class StepDataset(torch.utils.data.Dataset):

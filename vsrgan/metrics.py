@@ -94,10 +94,12 @@ def ssim(a: torch.Tensor, b: torch.Tensor, *, crop_border: int = 0, y_channel: b
     if min(a.shape[-2:]) < SSIM_WINDOW:
         raise ConfigError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} after the border crop, got {a.shape[-1]}x{a.shape[-2]}")
     channels = a.shape[1]
-    window = gaussian_window().to(a.device).expand(channels, 1, SSIM_WINDOW, SSIM_WINDOW)  # one per channel
+    window = gaussian_window().to(a.device)
+    g = window.sum(dim=1)  # the 1-D Gaussian (it sums to 1): the window is its outer product with itself
+    rows, cols = g.view(1, 1, -1, 1).expand(channels, 1, -1, 1), g.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
 
-    def blur(x: torch.Tensor) -> torch.Tensor:  # local mean over the window, 'valid' region only
-        return F.conv2d(x, window, groups=channels)
+    def blur(x: torch.Tensor) -> torch.Tensor:  # local mean over the window, 'valid' region only; separable
+        return F.conv2d(F.conv2d(x, rows, groups=channels), cols, groups=channels)
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a**2

@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation
+from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
 from .errors import ConfigError, InputError, VideoError
 from .images import image_files, read_image
 
@@ -53,17 +53,24 @@ def prepare(
     test_seconds: float = 25.0,
     test_fraction: float | None = None,
     degrade: Sequence[str] = (),
+    max_short_side: int = 0,
     seed: int = 0,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Write a dataset from ``inputs`` (videos and/or image folders) to ``out``; return its manifest path."""
+    """Write a dataset from ``inputs`` (videos and/or image folders) to ``out``; return its manifest path.
+
+    ``max_short_side`` > 0 first shrinks every larger frame or photo (antialiased bicubic) so that
+    its short side is that many pixels: large soft photos then hold detail worth learning.
+    """
     out = Path(out)
     kinds = check_degradations(tuple(degrade))
     if not inputs:
         raise ConfigError("prepare needs at least one input video or image folder")
     if scale < 1 or every < 1:
         raise ConfigError(f"--scale and --every must be >= 1, got {scale} and {every}")
+    if max_short_side < 0 or 0 < max_short_side < 16 * scale:
+        raise ConfigError(f"--max-short-side must be 0 (off) or at least {16 * scale}, got {max_short_side}")
     if test_seconds < 0 or (test_fraction is not None and not 0 <= test_fraction < 1):
         raise ConfigError("--test-seconds must be >= 0 and --test-fraction in [0, 1)")
     if out.exists() and not (out / "manifest.json").is_file() and any(out.iterdir()):
@@ -89,7 +96,7 @@ def prepare(
                     if degradation is not None:
                         item["degradation"] = asdict(degradation)
                     items.append(item)
-                    pending.append(pool.submit(_write_pair, tmp, item, image, scale, degradation))
+                    pending.append(pool.submit(_write_pair, tmp, item, image, scale, degradation, max_short_side))
                     while len(pending) > 2 * workers:  # bound the frames held in memory
                         pending.popleft().result()
                         bar.update()
@@ -107,6 +114,7 @@ def prepare(
             "test_seconds": test_seconds if test_fraction is None else None,
             "test_fraction": test_fraction,
             "degradations": list(kinds),
+            "max_short_side": max_short_side,
             "seed": seed,
             "items": items,
         }
@@ -119,8 +127,9 @@ def prepare(
     return out / "manifest.json"
 
 
-def _write_pair(root: Path, item: dict, image: np.ndarray, scale: int, degradation) -> None:
-    """Save the HR frame (cropped to a multiple of ``scale``) and its LR version, both PNG."""
+def _write_pair(root: Path, item: dict, image: np.ndarray, scale: int, degradation, max_short_side: int) -> None:
+    """Save the HR frame (shrunk if asked, cropped to a multiple of ``scale``) and its LR version, both PNG."""
+    image = shrink(image, max_short_side)
     hr = np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
     lr = make_lr(hr, scale, degradation)
     for key, array in (("hr", hr), ("lr", lr)):

@@ -71,6 +71,13 @@ def _clip(model: nn.Module, optimizer, scaler, max_norm: float) -> None:
         nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 
 
+def ema_decay(decay: float, step: int) -> float:
+    """The EMA's decay at ``step`` (0-based): ``decay``, but at most ``(1 + step) / (10 + step)``, so
+    that early on the average follows the network instead of remembering its random init (with
+    0.999 alone, half of the average would still be the init after 700 steps)."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for e, p in zip(ema.parameters(), model.parameters()):

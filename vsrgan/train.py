@@ -32,12 +32,13 @@ from tqdm import tqdm
 
 from .checkpoint import initial_generator, latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, set_rng_state, write
 from .config import Config, OptimConfig, apply_overrides, load_config, to_toml
+from .curve import write_curve
 from .data import CropSampler, batches, centre_crop, load_split
 from .errors import ConfigError, InputError
 from .infer import pick_device
 from .losses import AdversarialLoss, PerceptualLoss, PixelLoss
-from .models import Discriminator, Generator, GeneratorConfig, save_generator
-from .steps import gan_step, pretrain_step, update_ema
+from .models import Discriminator, Generator, build_generator, save_generator
+from .steps import ema_decay, gan_step, pretrain_step, update_ema
 from .validate import bicubic_baseline, comparison, validate
 
 log = logging.getLogger(__name__)
@@ -145,10 +146,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
     torch.manual_seed(c.train.seed)  # the same initial weights in every process
 
     # Networks, losses, optimizers.
-    g_config = GeneratorConfig(
-        scale=scale, upsample=c.model.upsample, num_features=c.model.num_features, num_blocks=c.model.num_blocks, skip=c.model.skip
-    )
-    generator = Generator(g_config)
+    g_config = c.model.generator()
+    generator = build_generator(g_config)
     discriminator = Discriminator(num_features=c.model.disc_features, head=c.model.disc_head) if gan else None
     pixel = PixelLoss(kind=c.loss.pixel)
     perceptual = None
@@ -165,9 +164,10 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
     opt_g = torch.optim.Adam(generator.parameters(), lr=c.optim.lr, **adam)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=c.optim.lr_d, **adam) if gan else None
     scaler = torch.amp.GradScaler(device.type, enabled=amp is torch.float16)
-    step, best, metrics = 0, -math.inf, {}
+    step, best, metrics, spent = 0, -math.inf, {}, {"cpu": 0.0, "wall": 0.0}
     if checkpoint is not None:
         step, best = checkpoint["step"], checkpoint["best_psnr"]
+        spent = dict(checkpoint.get("spent", spent))  # CPU and wall seconds of the earlier chunks
         generator.load_state_dict(checkpoint["generator"])
         ema.load_state_dict(checkpoint["ema"])
         opt_g.load_state_dict(checkpoint["opt_g"])
@@ -181,7 +181,10 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
     train_data = load_split(c.data.root, "train", scale)
     if c.data.loader == "device" or (c.data.loader == "auto" and device.type == "cuda"):
         train_data = train_data.to(device)
-    sampler = CropSampler(train_data, crop=c.data.crop, scale=scale, batch_size=c.data.batch_size, augment=c.data.augment, seed=c.train.seed, rank=rank, world_size=world)
+    sampler = CropSampler(
+        train_data, crop=c.data.crop, scale=scale, batch_size=c.data.batch_size, augment=c.data.augment, tries=c.data.crop_tries,
+        seed=c.train.seed, rank=rank, world_size=world,
+    )
     val_data = centre_crop(load_split(c.data.root, "test", scale, limit=c.data.val_images), c.data.val_crop, scale) if rank == 0 else None
 
     g_train, d_train = generator, discriminator
@@ -202,8 +205,18 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         metrics = {f"bicubic_{k}": v for k, v in baseline.items()}
     records = open(run / "metrics.jsonl", "a") if rank == 0 else None
 
+    cpu_started, wall_started = time.process_time(), time.monotonic()
+
+    def hours() -> dict[str, float]:
+        """CPU-hours (this process, all threads) and wall-hours of the whole run, earlier chunks included."""
+        return {
+            "cpu": (spent["cpu"] + time.process_time() - cpu_started) / 3600,
+            "wall": (spent["wall"] + time.monotonic() - wall_started) / 3600,
+        }
+
     def record(values: dict[str, float]) -> None:
-        records.write(json.dumps({"step": step, **values}) + "\n")
+        h = hours()
+        records.write(json.dumps({"step": step, **values, "time/cpu_hours": round(h["cpu"], 5), "time/wall_hours": round(h["wall"], 5)}) + "\n")
         records.flush()
         for key, value in values.items():
             if writer is not None:
@@ -217,6 +230,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
             "step": step, "config": plain(cfg.to_dict()), "generator": generator.state_dict(), "generator_config": g_config.to_dict(),
             "ema": ema.state_dict(), "discriminator": discriminator.state_dict() if gan else None, "opt_g": opt_g.state_dict(),
             "opt_d": opt_d.state_dict() if gan else None, "scaler": scaler.state_dict(), "best_psnr": best, "rng": rng_state(),
+            "spent": {key: value * 3600 for key, value in hours().items()},
         }
 
     bar = tqdm(total=c.train.steps, initial=step, unit="step", disable=rank != 0 or not c.log.progress, dynamic_ncols=True)
@@ -239,7 +253,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
                               adversarial=adversarial, lr=lr, hr=hr, amp=amp, weights=weights, clip=c.optim.grad_clip)
         else:
             losses = pretrain_step(generator=g_train, opt_g=opt_g, scaler=scaler, pixel=pixel, lr=lr, hr=hr, amp=amp, weight=c.loss.pixel_weight, clip=c.optim.grad_clip)
-        update_ema(ema, generator, c.train.ema_decay)
+        update_ema(ema, generator, ema_decay(c.train.ema_decay, step))
         step += 1
         bar.update()
         for key, value in losses.items():
@@ -258,6 +272,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         if step % c.log.val_every == 0 or last:
             metrics = {**metrics, **validate(ema, val_data, scale=scale, device=device)}
             record({"val/psnr": metrics["psnr"], "val/ssim": metrics["ssim"]})
+            write_curve(run)
             bar.write(f"step {step}: PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} (bicubic {metrics['bicubic_psnr']:.2f} dB, {metrics['bicubic_ssim']:.4f})")
             if writer is not None:
                 writer.add_image("val/lr_bicubic_sr_hr", comparison(ema, val_data, scale=scale, device=device), step)

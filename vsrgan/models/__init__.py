@@ -7,30 +7,35 @@ from torch import nn
 from ..errors import CheckpointError
 from .bicubic import Bicubic
 from .discriminator import Discriminator
-from .generator import Generator, GeneratorConfig
-from .weights import load_generator, save_generator
+from .compact import CompactGenerator
+from .generator import Generator, GeneratorConfig, build_generator
+from .weights import load_generator, read_metadata, save_generator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 # name -> (file inside vsrgan/weights, one-line description). A literal table: grep finds it.
+# Each file's metadata holds its model card in one line ("vsrgan.card"): what `vsrgan models` prints.
 BUNDLED = {
-    "vsrgan-x4": ("vsrgan-x4.safetensors", "SRResNet x4, pixel loss: highest fidelity"),
-    "vsrgan-x4-gan": ("vsrgan-x4-gan.safetensors", "SRGAN x4, perceptual + adversarial: sharper texture"),
+    "x4": ("x4.safetensors", "compact CPU network x4, pixel loss: highest fidelity"),
+    "x4-gan": ("x4-gan.safetensors", "compact CPU network x4, perceptual + adversarial: sharper texture"),
 }
-
-
-# What `vsrgan upscale` uses when no --model is given. Bicubic until trained weights ship
-# inside the package (issue 5 switches this to "vsrgan-x4").
-DEFAULT_MODEL = "bicubic"
+CARD_KEY = "vsrgan.card"
 
 
 def available_models() -> dict[str, str]:
-    """Model names usable with ``--model`` now, with a one-line description each."""
+    """Model names usable with ``--model`` now, with a one-line description each (and its measured numbers)."""
     names = {"bicubic": "bicubic interpolation (any scale; no network)"}
     for name, (file, description) in BUNDLED.items():
-        if (WEIGHTS_DIR / file).is_file():
-            names[name] = description
+        path = WEIGHTS_DIR / file
+        if path.is_file():
+            card = read_metadata(path).get(CARD_KEY)
+            names[name] = f"{description}; {card}" if card else description
     return names
+
+
+def default_model() -> str:
+    """What `vsrgan upscale` uses when no --model is given: ``x4`` where its weights are installed."""
+    return "x4" if (WEIGHTS_DIR / BUNDLED["x4"][0]).is_file() else "bicubic"
 
 
 def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Module:
@@ -54,12 +59,15 @@ def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Modul
 
 __all__ = [
     "BUNDLED",
-    "DEFAULT_MODEL",
+    "CARD_KEY",
     "Bicubic",
+    "CompactGenerator",
     "Discriminator",
     "Generator",
     "GeneratorConfig",
     "available_models",
+    "build_generator",
+    "default_model",
     "load_generator",
     "load_model",
     "save_generator",

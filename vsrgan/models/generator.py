@@ -24,7 +24,9 @@ from torch import nn
 
 from ..errors import ConfigError
 from .bicubic import Bicubic
+from .compact import CompactGenerator
 
+ARCHS = ("srresnet", "compact")
 UPSAMPLE_MODES = ("nearest", "pixelshuffle")
 SKIPS = ("none", "bicubic")
 
@@ -40,6 +42,8 @@ class GeneratorConfig:
     in_channels: int = 3
     out_channels: int = 3
     skip: str = "none"  # "none" (paper) or "bicubic": learn the residual over a bicubic upscale
+    arch: str = "srresnet"  # "srresnet" (this module) or "compact" (models/compact.py: num_blocks plain convs, always over bicubic)
+    reparam: bool = False  # compact: train with 1x1 and identity branches, folded away on export
 
     def __post_init__(self):
         if self.scale not in (2, 4):
@@ -48,6 +52,12 @@ class GeneratorConfig:
             raise ConfigError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
         if self.skip not in SKIPS:
             raise ConfigError(f"skip must be one of {SKIPS}, got {self.skip!r}")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.arch == "compact" and self.skip != "bicubic":
+            raise ConfigError("arch = compact always learns the residual over bicubic; set skip = bicubic")
+        if self.reparam and self.arch != "compact":
+            raise ConfigError("reparam is for arch = compact only")
         if self.num_features < 1 or self.num_blocks < 0:
             raise ConfigError("num_features must be >= 1 and num_blocks >= 0")
 
@@ -104,6 +114,13 @@ class Half(nn.Module):
         return x.new_tensor(0.5)
 
 
+def build_generator(config: GeneratorConfig) -> nn.Module:
+    """The network ``config`` describes: :class:`Generator` or :class:`~.compact.CompactGenerator`."""
+    if config.arch == "compact":
+        return CompactGenerator(config)
+    return Generator(config)
+
+
 class Generator(nn.Module):
     """SRResNet: head, residual body with a global skip, x2 upsampling steps, tail, tanh."""
 
@@ -111,6 +128,8 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config or GeneratorConfig(**kwargs)
         c = self.config
+        if c.arch != "srresnet":
+            raise ConfigError(f"Generator is the srresnet; build arch {c.arch!r} with build_generator")
         outer_kernel = 9 if c.upsample == "pixelshuffle" else 3
         self.scale = c.scale
 

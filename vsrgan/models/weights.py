@@ -10,23 +10,29 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
 
 from ..atomic import atomic_path
 from ..errors import CheckpointError, ConfigError
-from .generator import Generator, GeneratorConfig
+from .generator import GeneratorConfig, build_generator
 
 CONFIG_KEY = "vsrgan.generator"
 
 
 def save_generator(
-    model: Generator,
+    model: nn.Module,
     path: str | Path,
     *,
     dtype: torch.dtype | None = None,
     metadata: dict[str, str] | None = None,
     overwrite: bool = True,
 ) -> Path:
-    """Write ``model``'s weights and config; ``dtype=torch.float16`` halves the file."""
+    """Write ``model``'s weights and config; ``dtype=torch.float16`` halves the file.
+
+    A generator trained with re-parameterisable branches is written folded (``model.fused()``).
+    """
+    if model.config.reparam:
+        model = model.fused()
     state = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
     state = {k: (v if v.is_floating_point() else v.to(torch.int64)) for k, v in state.items()}
     meta = {CONFIG_KEY: json.dumps(model.config.to_dict()), **(metadata or {})}
@@ -47,7 +53,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise CheckpointError(f"'{path}' is not a readable .safetensors file ({e})") from None
 
 
-def load_generator(path: str | Path, *, device: torch.device | str = "cpu") -> Generator:
+def load_generator(path: str | Path, *, device: torch.device | str = "cpu") -> nn.Module:
     """Rebuild the generator stored in ``path`` (as written by :func:`save_generator`)."""
     path = Path(path)
     meta = read_metadata(path)
@@ -57,7 +63,7 @@ def load_generator(path: str | Path, *, device: torch.device | str = "cpu") -> G
         config = GeneratorConfig(**json.loads(meta[CONFIG_KEY]))
     except (TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"'{path}' has an invalid generator config: {e}") from None
-    model = Generator(config)
+    model = build_generator(config)
     state = load_file(str(path), device=str(device))
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})

@@ -1,0 +1,48 @@
+"""Install a training run's generator as a bundled model, with its model card in the metadata.
+
+    python scripts/export_model.py training/x4 x4
+
+Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
+``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
+data/eval-photos), and writes ``vsrgan/weights/NAME.safetensors``: the same weights, with a
+one-line card (steps, CPU-hours, PSNR-Y gain) that `vsrgan models` prints. Prints the card.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from vsrgan.curve import read_records
+from vsrgan.evaluate import evaluate
+from vsrgan.models import BUNDLED, CARD_KEY, WEIGHTS_DIR, load_generator, save_generator
+from vsrgan.models.weights import read_metadata
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a training run folder (it holds generator.safetensors and metrics.jsonl)")
+    parser.add_argument("name", choices=sorted(BUNDLED), help="the bundled model to write")
+    parser.add_argument("--photos", type=Path, default=Path("data/eval-photos"), help="evaluation photos (default: %(default)s)")
+    args = parser.parse_args()
+
+    weights = args.run / "generator.safetensors"
+    meta = read_metadata(weights)
+    step = int(meta.get("vsrgan.step", 0))
+    records = [r for r in read_records(args.run / "metrics.jsonl") if r.get("step", -1) <= step and "time/cpu_hours" in r]
+    hours = records[-1]["time/cpu_hours"] if records else 0.0
+    result = evaluate([args.photos], models=[str(weights)], device="cpu", progress=False)
+    model = result.methods[1]
+    gain = result.summary[model]["psnr_y"] - result.summary["bicubic"]["psnr_y"]
+    generator = load_generator(weights)
+    params = sum(p.numel() for p in generator.parameters())
+    card = (
+        f"{params / 1000:.0f}k parameters, {step:,} steps, {hours:.1f} CPU-hours; "
+        f"PSNR-Y {result.summary[model]['psnr_y']:.2f} dB on astronaut/coffee/chelsea ({gain:+.2f} dB over bicubic)"
+    )
+    out = WEIGHTS_DIR / BUNDLED[args.name][0]
+    save_generator(generator, out, metadata={"vsrgan.step": str(step), CARD_KEY: card, "vsrgan.scores": json.dumps(result.summary)})
+    print(f"{out}: {card}")
+
+
+if __name__ == "__main__":
+    main()

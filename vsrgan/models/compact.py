@@ -1,0 +1,119 @@
+"""A compact generator for CPUs: plain 3x3 convolutions at the input's resolution.
+
+After Real-ESRGAN's SRVGGNetCompact, with the bicubic upscale of the input as its base (the
+network learns only the residual over bicubic, as VDSR)::
+
+    x (N, 3, H, W) -> conv3x3 3->F, PReLU -> [conv3x3 F->F, PReLU] x num_blocks
+      -> conv3x3 F->3*s*s -> PixelShuffle(s) -> + bicubic(x) -> (N, 3, sH, sW)
+
+Every convolution runs at the input's resolution and nothing else does, so its cost per frame is
+one number (``(27 + 9 F (num_blocks) + 27 s^2) F`` multiply-adds per input pixel) and it tiles
+exactly with a receptive radius of ``num_blocks + 2``.
+
+``reparam=True`` trains each body convolution with two more branches beside it, a 1x1
+convolution and the identity (RepVGG, Ding et al. 2021; ECBSR, Zhang et al. 2021). They are
+linear, so :meth:`CompactGenerator.fused` folds them into the 3x3 kernel: the exported network is
+the plain one, at the plain one's speed. The identity branch also lets a deep plain stack train
+from the first step (its signal passes through every layer at init).
+
+Init: Kaiming for PReLU's slope (0.25) in the plain branches; the reparam branches start small
+(the identity carries the signal); the last convolution starts small but not zero, so that
+gradients reach the first layers at step one (a zero last layer left the first layer's gradient
+at 1e-10 and the network on the bicubic plateau).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .bicubic import Bicubic
+
+PRELU_SLOPE = 0.25
+
+
+class RepConv(nn.Module):
+    """conv3x3 + conv1x1 + identity while training; :meth:`fused` gives the single conv3x3."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv3 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 1)
+        gain = nn.init.calculate_gain("leaky_relu", PRELU_SLOPE)
+        for conv, fan_in in ((self.conv3, 9 * channels), (self.conv1, channels)):
+            nn.init.normal_(conv.weight, std=0.1 * gain / math.sqrt(fan_in))  # small: the identity leads
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(x) + self.conv1(x) + x
+
+    @torch.no_grad()
+    def fused(self) -> nn.Conv2d:
+        c = self.conv3.in_channels
+        conv = nn.Conv2d(c, c, 3, padding=1).to(self.conv3.weight)
+        kernel = self.conv3.weight + F.pad(self.conv1.weight, (1, 1, 1, 1))
+        kernel[torch.arange(c), torch.arange(c), 1, 1] += 1  # the identity
+        conv.weight.copy_(kernel)
+        conv.bias.copy_(self.conv3.bias + self.conv1.bias)
+        return conv
+
+
+def _plain_conv(cin: int, cout: int) -> nn.Conv2d:
+    conv = nn.Conv2d(cin, cout, 3, padding=1)
+    nn.init.kaiming_normal_(conv.weight, a=PRELU_SLOPE, nonlinearity="leaky_relu")
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class CompactGenerator(nn.Module):
+    """``(N, 3, H, W)`` in ``[0, 1]`` -> ``(N, 3, sH, sW)``; see the module's docstring."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        c = config
+        self.scale = c.scale
+        f = c.num_features
+        self.head = _plain_conv(c.in_channels, f)
+        self.head_act = nn.PReLU(f, init=PRELU_SLOPE)
+        layers: list[nn.Module] = []
+        for _ in range(c.num_blocks):
+            layers += [RepConv(f) if c.reparam else _plain_conv(f, f), nn.PReLU(f, init=PRELU_SLOPE)]
+        self.body = nn.Sequential(*layers)
+        self.tail = nn.Conv2d(f, c.out_channels * c.scale**2, 3, padding=1)
+        nn.init.normal_(self.tail.weight, std=1e-3)
+        nn.init.zeros_(self.tail.bias)
+        self.shuffle = nn.PixelShuffle(c.scale)
+        self.base = Bicubic(scale=c.scale)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels beyond a tile's edge that can change its output: one per 3x3 conv, and bicubic's 2."""
+        return self.config.num_blocks + 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.base(x)  # (N, 3, sH, sW), bicubic
+        y = self.head_act(self.head(x))  # (N, F, H, W)
+        y = self.body(y)
+        y = self.shuffle(self.tail(y))  # (N, 3 s^2, H, W) -> (N, 3, sH, sW)
+        return base + y
+
+    @torch.no_grad()
+    def fused(self) -> "CompactGenerator":
+        """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
+        if not self.config.reparam:
+            return self
+        from dataclasses import replace
+
+        plain = CompactGenerator(replace(self.config, reparam=False)).to(self.tail.weight)
+        state = {}
+        for name, module in self.named_modules():
+            if isinstance(module, RepConv):
+                conv = module.fused()
+                state[f"{name}.weight"], state[f"{name}.bias"] = conv.weight, conv.bias
+        for key, value in self.state_dict().items():
+            if ".conv3." not in key and ".conv1." not in key:
+                state[key] = value
+        plain.load_state_dict(state)
+        return plain.train(self.training)
