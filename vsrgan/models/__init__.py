@@ -6,8 +6,8 @@ from torch import nn
 
 from ..errors import CheckpointError
 from .bicubic import Bicubic
-from .discriminator import Discriminator
 from .compact import CompactGenerator
+from .discriminator import Discriminator
 from .generator import Generator, GeneratorConfig, build_generator
 from .weights import load_generator, read_metadata, save_generator
 
