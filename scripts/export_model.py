@@ -12,10 +12,10 @@ import argparse
 import json
 from pathlib import Path
 
-from vsrgan.curve import read_records
-from vsrgan.evaluate import evaluate
+from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.models import BUNDLED, CARD_KEY, WEIGHTS_DIR, load_generator, save_generator
 from vsrgan.models.weights import read_metadata
+from vsrgan.training.curve import read_records
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ import argparse
 
 from vsrgan import frames
 from vsrgan.atomic import atomic_path
-from vsrgan.degrade import downscale
-from vsrgan.video import VideoWriter, probe, read_frames
+from vsrgan.dataset.degrade import downscale
+from vsrgan.video import EncodeOptions, VideoWriter, probe, read_frames
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
     width, height = info.width // args.scale, info.height // args.scale
     with atomic_path(args.output, overwrite=True) as tmp:
         with VideoWriter(tmp, width=width, height=height, time_base=info.time_base, frame_rate=info.frame_rate,
-                         crf=16, source=args.input, source_until=args.seconds) as writer:
+                         encode=EncodeOptions(crf=16), source=args.input, source_until=args.seconds) as writer:
             for frame in read_frames(args.input):
                 if frame.time >= args.seconds:
                     break

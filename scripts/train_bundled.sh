@@ -43,7 +43,7 @@ last_step() {
   echo $((10#${newest%.pt}))
 }
 # total_steps CONFIG: train.steps of a TOML config
-total_steps() { python -c "import sys; from vsrgan.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
+total_steps() { python -c "import sys; from vsrgan.training.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
 
 # stage CONFIG RUN NAME [train flags...]: train RUN until its last step or the deadline, then install
 # its generator as the bundled model NAME. Succeeds only when RUN has reached its last step.
@@ -65,4 +65,5 @@ stage() {
 
 stage configs/x4.toml training/x4 x4 || exit 0
 [ -f configs/x4-gan.toml ] || exit 0
+[ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/fetch_vgg16.sh >/dev/null
 stage configs/x4-gan.toml training/x4-gan x4-gan --init training/x4/generator.safetensors || exit 0

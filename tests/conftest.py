@@ -176,7 +176,7 @@ def make_image_folder(folder: Path, *, count: int = 8, width: int = 66, height: 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """A prepared x4 dataset from 8 images of 66x50: 6 train and 2 test pairs of 64x48 / 16x12."""
-    from vsrgan.prepare import prepare
+    from vsrgan.dataset.prepare import prepare
 
     root = tmp_path_factory.mktemp("tiny_dataset")
     make_image_folder(root / "images")

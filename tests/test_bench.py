@@ -10,14 +10,15 @@ import pytest
 import torch
 from conftest import make_clip, pattern
 
-from vsrgan.bench import STAGES, bench, format_table, parse_size
-from vsrgan.bench_refs import pipes_pipeline, seed_pipeline
+from vsrgan.benchmark.bench import bench, parse_size
+from vsrgan.benchmark.flops import count_flops
+from vsrgan.benchmark.references import pipes_pipeline, seed_pipeline
+from vsrgan.benchmark.results import STAGES, format_table
 from vsrgan.errors import ConfigError, VideoError
-from vsrgan.flops import count_flops
 from vsrgan.models import Bicubic, save_generator
-from vsrgan.video import probe, read_frames
+from vsrgan.video import EncodeOptions, probe, read_frames
 
-PIPES = [sys.executable, "-m", "vsrgan.bench_pipes"]
+PIPES = [sys.executable, "-m", "vsrgan.benchmark.pipes"]
 
 
 def test_sizes():
@@ -36,15 +37,15 @@ def test_a_tiny_bench_measures_every_stage(tmp_path, tiny_generator):
         model=str(weights), size="64x48", frames=5, batch_size=2, device="cpu", preset="ultrafast",
         json_path=path, progress=False,
     )
-    assert json.loads(path.read_text()) == result
-    assert set(result["fps"]) == set(result["seconds"]) == set(STAGES)
-    assert all(v > 0 for v in result["fps"].values())
-    assert result["flops_per_frame"] == count_flops(tiny_generator, width=64, height=48) > 0
-    assert result["tflops"]["model_only"] > 0
-    assert result["config"]["output"] == [256, 192] and result["config"]["precision"] == "fp32"
-    assert set(result["ratios"]) == {"end_to_end_vs_bound", "end_to_end_vs_ref_seed", "end_to_end_vs_ref_pipes"}
-    env = result["environment"]
-    assert env["device"] == "cpu" and env["cpu_count"] >= 1 and env["torch"] == torch.__version__ and env["device_name"]
+    assert json.loads(path.read_text()) == result.to_dict()
+    assert set(result.fps) == set(result.seconds) == set(STAGES)
+    assert all(v > 0 for v in result.fps.values())
+    assert result.flops_per_frame == count_flops(tiny_generator, width=64, height=48) > 0
+    assert result.tflops["model_only"] > 0
+    assert result.config.output == [256, 192] and result.config.precision == "fp32"
+    assert set(result.ratios) == {"end_to_end_vs_bound", "end_to_end_vs_ref_seed", "end_to_end_vs_ref_pipes"}
+    env = result.environment
+    assert env.device == "cpu" and env.cpu_count >= 1 and env.torch == torch.__version__ and env.device_name
     table = format_table(result)
     for label in ("model only", "decode only", "encode only", "end-to-end", "ref (a)", "ref (b)"):
         assert label in table
@@ -101,7 +102,7 @@ def test_encoder_process_refuses_a_partial_frame(tmp_path):
 def test_reference_pipelines_write_every_frame(tmp_path, reference):
     clip, out = tmp_path / "clip.mp4", tmp_path / "out.mp4"
     make_clip(clip, width=48, height=32, frames=9)
-    options = {"device": "cpu", "codec": "libx264", "preset": "ultrafast", "crf": 18}
+    options = {"device": "cpu", "encode": EncodeOptions(codec="libx264", preset="ultrafast", crf=18)}
     if reference == "seed":
         count = seed_pipeline(Bicubic(scale=2), clip, out, tmp_path / "work", **options)
     else:
@@ -115,21 +116,21 @@ def test_an_encoder_process_failure_is_one_clear_error(tmp_path):
     clip = tmp_path / "clip.mp4"
     make_clip(clip, width=48, height=32, frames=4)
     with pytest.raises(VideoError, match="encoder process failed"):
-        pipes_pipeline(Bicubic(scale=2), clip, tmp_path / "out.mp4", device="cpu", codec="no-such-codec", preset="ultrafast", crf=18)
+        pipes_pipeline(Bicubic(scale=2), clip, tmp_path / "out.mp4", device="cpu", encode=EncodeOptions(codec="no-such-codec", preset="ultrafast", crf=18))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_compiled_bench_on_the_gpu(tmp_path, tiny_generator):
     weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
     result = bench(model=str(weights), size="64x48", frames=6, batch_size=4, device="cuda", compile=True, references=False, progress=False)
-    assert result["config"]["precision"] == "fp16" and result["config"]["compile"]
-    assert all(v > 0 for v in result["fps"].values())
+    assert result.config.precision == "fp16" and result.config.compile
+    assert all(v > 0 for v in result.fps.values())
 
 
 def test_encode_timing_with_yuv420p_planes_as_on_a_gpu(tmp_path):
-    from vsrgan.bench import time_encode
+    from vsrgan.benchmark.bench import time_encode
     from vsrgan.video import probe
 
-    seconds = time_encode(tmp_path / "e.mp4", width=64, height=48, frames=5, codec="libx264", preset="ultrafast", crf=23, i420=True)
+    seconds = time_encode(tmp_path / "e.mp4", width=64, height=48, frames=5, encode=EncodeOptions(codec="libx264", preset="ultrafast", crf=23), i420=True)
     assert seconds > 0
     assert probe(tmp_path / "e.mp4").num_frames == 5

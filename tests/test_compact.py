@@ -8,15 +8,15 @@ import torch
 from conftest import make_image_folder, tiny_train_overrides
 from PIL import Image
 
-from vsrgan.checkpoint import load_checkpoint
-from vsrgan.curve import read_records
-from vsrgan.data import CropSampler, Split, texture
-from vsrgan.degrade import shrink
+from vsrgan.dataset.crops import CropSampler, Split, texture
+from vsrgan.dataset.degrade import shrink
+from vsrgan.dataset.prepare import prepare
 from vsrgan.errors import ConfigError
 from vsrgan.infer import Upscaler
 from vsrgan.models import Bicubic, CompactGenerator, GeneratorConfig, build_generator, load_generator, load_model, save_generator
-from vsrgan.prepare import prepare
-from vsrgan.train import train
+from vsrgan.training.checkpoint import load_checkpoint
+from vsrgan.training.curve import read_records
+from vsrgan.training.loop import train
 
 
 def compact(**kwargs) -> CompactGenerator:

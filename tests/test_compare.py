@@ -7,11 +7,11 @@ import pytest
 import torch
 from conftest import make_clip, read_pts, stream_summary
 
-from vsrgan.compare import compare, make_panels
 from vsrgan.errors import CheckpointError, ConfigError, InputError
+from vsrgan.evaluation.compare import compare, make_panels
+from vsrgan.evaluation.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
 from vsrgan.infer import Upscaler
 from vsrgan.models import Bicubic, Generator, save_generator
-from vsrgan.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
 from vsrgan.video import probe, read_frames
 
 W, H = 64, 48  # the clip; x4 makes LR 16x12

@@ -9,10 +9,10 @@ import torch
 from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from vsrgan.data import CropSampler, Split, StepDataset, centre_crop, load_split
-from vsrgan.degrade import Degradation, downscale, make_lr
+from vsrgan.dataset.crops import CropSampler, Split, StepDataset, centre_crop, load_split
+from vsrgan.dataset.degrade import Degradation, downscale, make_lr
+from vsrgan.dataset.prepare import prepare
 from vsrgan.errors import ConfigError, InputError, VideoError
-from vsrgan.prepare import prepare
 
 
 def png(path) -> np.ndarray:

@@ -15,11 +15,11 @@ from PIL import Image
 
 from vsrgan import frames, metrics
 from vsrgan.cli import main
-from vsrgan.degrade import downscale
+from vsrgan.dataset.degrade import downscale
 from vsrgan.errors import ConfigError, InputError
-from vsrgan.evaluate import evaluate
+from vsrgan.evaluation.evaluate import evaluate
+from vsrgan.evaluation.report import format_table
 from vsrgan.models import Bicubic, Generator, save_generator
-from vsrgan.report import format_table
 
 pytest.importorskip("cv2", reason="video metrics need opencv-python-headless")
 pytest.importorskip("matplotlib", reason="report plots need matplotlib")

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from vsrgan.flops import count_flops
+from vsrgan.benchmark.flops import count_flops
 from vsrgan.models import Bicubic, Generator, GeneratorConfig
 
 

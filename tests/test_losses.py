@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from vsrgan.errors import CheckpointError, ConfigError
-from vsrgan.losses import AdversarialLoss, PerceptualLoss, PixelLoss
 from vsrgan.models.vgg import VGGFeatures, layer_indices, load_vgg_weights, parse_layer
+from vsrgan.training.losses import AdversarialLoss, PerceptualLoss, PixelLoss
 
 
 def test_layer_names_follow_torchvision_indices():

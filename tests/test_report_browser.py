@@ -17,7 +17,7 @@ import torch
 from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from vsrgan.evaluate import evaluate
+from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.models import Generator, save_generator
 
 CHROMIUM = Path("/usr/bin/chromium")

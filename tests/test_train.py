@@ -11,13 +11,13 @@ import pytest
 import torch
 from conftest import tiny_train_overrides
 
-from vsrgan.checkpoint import load_checkpoint
-from vsrgan.config import OptimConfig, load_config, to_toml
 from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.infer import Upscaler
-from vsrgan.losses import AdversarialLoss, PerceptualLoss, PixelLoss
 from vsrgan.models import Discriminator, Generator, load_model, save_generator
-from vsrgan.train import gan_step, learning_rate, pretrain_step, train
+from vsrgan.training.checkpoint import load_checkpoint
+from vsrgan.training.config import OptimConfig, load_config, to_toml
+from vsrgan.training.loop import gan_step, learning_rate, pretrain_step, train
+from vsrgan.training.losses import AdversarialLoss, PerceptualLoss, PixelLoss
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -229,7 +229,8 @@ def test_cuda_mixed_precision_with_crops_cut_on_the_gpu(tiny_dataset, tmp_path, 
 def test_cli_prepare_and_train(tmp_path, capsys):
     from conftest import make_image_folder
 
-    from vsrgan.cli_train import add_prepare_parser, add_train_parser
+    from vsrgan.cli.dataset import add_prepare_parser
+    from vsrgan.cli.training import add_train_parser
 
     parser = argparse.ArgumentParser(prog="vsrgan")
     sub = parser.add_subparsers()

@@ -8,7 +8,7 @@ import pytest
 from conftest import make_audio_only, make_clip, pattern, read_pts, stream_summary
 
 from vsrgan.errors import InputError, VideoError
-from vsrgan.video import VideoWriter, probe, read_frames
+from vsrgan.video import EncodeOptions, VideoWriter, probe, read_frames
 
 
 def copy_clip(src, dst, **kwargs):
@@ -187,7 +187,7 @@ def test_i420_frames_from_the_tensor_path_match_rgb_frames(tmp_path):
     assert diff[:22].max() <= 1 and diff.max() <= 2 and diff.mean() < 0.2  # swscale's BT.601; its chroma filter differs slightly
     a, b = tmp_path / "rgb.mkv", tmp_path / "i420.mkv"
     for path, write in ((a, "write"), (b, "write_i420")):
-        with VideoWriter(path, width=38, height=22, time_base=Fraction(1, 10), frame_rate=Fraction(10), codec="ffv1", crf=None, preset=None) as w:
+        with VideoWriter(path, width=38, height=22, time_base=Fraction(1, 10), frame_rate=Fraction(10), encode=EncodeOptions(codec="ffv1", crf=None, preset=None)) as w:
             for i in range(3):
                 getattr(w, write)(images[i] if write == "write" else planes[i].numpy(), i)
     for fa, fb in zip(read_frames(a), read_frames(b)):  # chroma rounding, amplified by YUV -> RGB

@@ -2,22 +2,21 @@
 
 The public API::
 
-    from vsrgan import upscale, Upscaler, prepare, train, evaluate, compare
+    from vsrgan import upscale, upscale_video, Upscaler, prepare, train, evaluate, compare
     upscale("in.mp4", "out.mp4", model="bicubic")
 
-Everything imports without PyAV (a GPU machine that only trains may lack FFmpeg); reading or
-writing video then raises a VideoError saying so.
+The package map is in ARCHITECTURE.md. Everything imports without PyAV (a GPU machine that only
+trains may lack FFmpeg); reading or writing video then raises a VideoError saying so.
 """
 
-__version__ = "0.1.0"
-
-from .compare import compare  # noqa: E402
-from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError  # noqa: E402
-from .evaluate import evaluate  # noqa: E402
-from .infer import Upscaler  # noqa: E402
-from .prepare import prepare  # noqa: E402
-from .train import train  # noqa: E402
-from .upscale import upscale  # noqa: E402
+from .dataset.prepare import prepare
+from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError
+from .evaluation.compare import compare
+from .evaluation.evaluate import evaluate
+from .infer import Upscaler
+from .training.loop import train
+from .upscale import upscale, upscale_video
+from .version import __version__
 
 __all__ = [
     "CheckpointError",
@@ -26,9 +25,11 @@ __all__ = [
     "Upscaler",
     "VideoError",
     "VsrganError",
+    "__version__",
     "compare",
     "evaluate",
     "prepare",
     "train",
     "upscale",
+    "upscale_video",
 ]

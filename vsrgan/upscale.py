@@ -18,7 +18,7 @@ from .errors import ConfigError, InputError
 from .images import is_image, open_image
 from .infer import Upscaler
 from .pipeline import run_pipeline
-from .video import VideoWriter, probe, read_frames
+from .video import EncodeOptions, VideoWriter, probe, read_frames
 
 
 def upscale(
@@ -51,10 +51,8 @@ def upscale(
     upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
     if is_image(input):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
-    return upscale_video(
-        upscaler, input, output, batch_size=batch_size, codec=codec, crf=crf, preset=preset,
-        pix_fmt=pix_fmt, overwrite=overwrite, progress=progress,
-    )
+    encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
+    return upscale_video(upscaler, input, output, batch_size=batch_size, encode=encode, overwrite=overwrite, progress=progress)
 
 
 def upscale_video(
@@ -63,13 +61,12 @@ def upscale_video(
     output: Path,
     *,
     batch_size: int = 4,
-    codec: str = "libx264",
-    crf: int = 18,
-    preset: str = "medium",
-    pix_fmt: str = "yuv420p",
+    encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
+    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept."""
+    encode = encode or EncodeOptions()
     info = probe(input)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
@@ -80,12 +77,11 @@ def upscale_video(
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-            frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-            rotation=info.rotation, source=input,
+            frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input,
         )
         # On a GPU, convert to yuv420p there: the encoder's CPU is then spared the conversion
         # (about half its work at 4K) and a third less data crosses the bus.
-        if pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
+        if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
             process, write = upscaler.upscale_frames_i420, writer.write_i420
         else:
             process, write = upscaler.upscale_frames, writer.write

@@ -30,6 +30,16 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 
 
 @dataclass(frozen=True)
+class EncodeOptions:
+    """How the output video is encoded: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt`` flags."""
+
+    codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
+    crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
+    preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
+    pix_fmt: str = "yuv420p"  # what every player plays
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """What a video file holds, as far as upscaling cares."""
 
@@ -180,16 +190,15 @@ class VideoWriter:
         height: int,
         time_base: Fraction,
         frame_rate: Fraction,
-        codec: str = "libx264",
-        crf: int | None = 18,
-        preset: str | None = "medium",
-        pix_fmt: str = "yuv420p",
+        encode: EncodeOptions | None = None,
         rotation: int = 0,
         source: str | Path | None = None,
         source_until: float = float("inf"),
     ):
         require_pyav()
         self.path = Path(path)
+        encode = encode or EncodeOptions()
+        codec, pix_fmt = encode.codec, encode.pix_fmt
         if codec not in av.codecs_available:
             raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
         self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
@@ -208,10 +217,10 @@ class VideoWriter:
             self.stream.codec_context.time_base = time_base
             self.stream.time_base = time_base
             options = {}
-            if crf is not None:
-                options["crf"] = str(crf)
-            if preset is not None:
-                options["preset"] = preset
+            if encode.crf is not None:
+                options["crf"] = str(encode.crf)
+            if encode.preset is not None:
+                options["preset"] = encode.preset
             if codec == "libx265":
                 options["x265-params"] = "log-level=error"  # x265 prints a banner per stream otherwise
             self.stream.codec_context.options = options

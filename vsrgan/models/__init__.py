@@ -38,6 +38,11 @@ def default_model() -> str:
     return "x4" if (WEIGHTS_DIR / BUNDLED["x4"][0]).is_file() else "bicubic"
 
 
+def model_label(model: str) -> str:
+    """``--model`` as a label: a weights path is shortened to its file stem."""
+    return Path(model).stem if model.endswith(".safetensors") else model
+
+
 def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Module:
     """``"bicubic"``, a bundled model's name, or a path to a ``.safetensors`` generator."""
     if name == "bicubic":
@@ -70,5 +75,6 @@ __all__ = [
     "default_model",
     "load_generator",
     "load_model",
+    "model_label",
     "save_generator",
 ]

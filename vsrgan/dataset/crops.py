@@ -15,7 +15,6 @@ Two ways to feed a GPU (``data.loader``):
 """
 
 import hashlib
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,22 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ConfigError, InputError
-from .images import read_image
-from .prepare import MANIFEST_FORMAT
-
-
-def read_manifest(root: str | Path) -> dict:
-    path = Path(root) / "manifest.json"
-    if not path.is_file():
-        raise InputError(f"'{root}' has no manifest.json; expected a dataset folder written by `vsrgan prepare`")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"'{path}' is not valid JSON ({e}); expected a manifest written by `vsrgan prepare`") from None
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise InputError(f"'{path}' has format {manifest.get('format')!r}; expected {MANIFEST_FORMAT!r}")
-    return manifest
+from ..errors import ConfigError, InputError
+from ..images import read_image
+from .manifest import ManifestItem, read_manifest
 
 
 @dataclass
@@ -57,23 +43,23 @@ def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0) -> S
     """Decode the pairs of ``split`` ("train" or "test") once; ``limit`` > 0 keeps that many, evenly spaced."""
     root = Path(root)
     manifest = read_manifest(root)
-    if manifest["scale"] != scale:
-        raise ConfigError(f"dataset '{root}' was prepared at x{manifest['scale']}; model.scale is {scale}")
-    items = [item for item in manifest["items"] if item["split"] == split]
+    if manifest.scale != scale:
+        raise ConfigError(f"dataset '{root}' was prepared at x{manifest.scale}; model.scale is {scale}")
+    items = manifest.split(split)
     if not items:
         raise InputError(f"dataset '{root}' has no {split} items; expected a dataset with both splits")
     if 0 < limit < len(items):
         items = [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
 
-    def load(item: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        hr, lr = (torch.from_numpy(read_image(root / item[key])).permute(2, 0, 1).contiguous() for key in ("hr", "lr"))
+    def load(item: ManifestItem) -> tuple[torch.Tensor, torch.Tensor]:
+        hr, lr = (torch.from_numpy(read_image(root / relative)).permute(2, 0, 1).contiguous() for relative in (item.hr, item.lr))
         if hr.shape[1:] != (lr.shape[1] * scale, lr.shape[2] * scale):
-            raise InputError(f"'{root / item['hr']}' is not x{scale} its LR image '{item['lr']}'; prepare the dataset again")
+            raise InputError(f"'{root / item.hr}' is not x{scale} its LR image '{item.lr}'; prepare the dataset again")
         return hr, lr
 
     with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL
         pairs = list(pool.map(load, items))
-    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item["hr"]) for item in items])
+    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items])
 
 
 def _seed(*parts: int) -> int:

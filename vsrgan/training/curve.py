@@ -1,6 +1,6 @@
 """The learning curve of a run folder: validation PSNR against CPU-hours, as a PNG.
 
-Read from ``metrics.jsonl`` (one JSON object per record, as :mod:`vsrgan.train` writes it), so
+Read from ``metrics.jsonl`` (one JSON object per record, as :mod:`vsrgan.training.loop` writes it), so
 it covers every chunk of a run that was stopped and resumed. Needs matplotlib (the ``eval``
 extra); :func:`write_curve` returns None without it.
 """
@@ -28,7 +28,7 @@ def write_curve(run: str | Path, *, title: str | None = None) -> Path | None:
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    from .atomic import atomic_path
+    from ..atomic import atomic_path
 
     run = Path(run)
     records = read_records(run / "metrics.jsonl")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 LAYOUTS = ("grid", "side", "wipe")
 MAX_SIZE = (3840, 2160)  # default output bound (4K UHD): larger H.264 streams play in few players

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from . import frames
-from .errors import ConfigError
+from .. import frames
+from ..errors import ConfigError
 
 DEGRADATIONS = ("blur", "noise", "jpeg", "h264")
 BLUR_SIGMA = (0.2, 3.0)  # HR pixels; Real-ESRGAN's first-order range

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Split
-from .metrics import psnr, ssim
-from .models import Bicubic
+from ..dataset.crops import Split
+from ..metrics import psnr, ssim
+from ..models import Bicubic
 
 
 def _float(t: torch.Tensor, device: torch.device) -> torch.Tensor:

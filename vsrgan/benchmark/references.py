@@ -23,15 +23,15 @@ import numpy as np
 from PIL import Image
 from torch import nn
 
-from . import bench_pipes
-from .errors import VideoError
-from .infer import Upscaler
-from .video import VideoWriter, probe, read_frames
+from ..errors import VideoError
+from ..infer import Upscaler
+from ..video import EncodeOptions, VideoWriter, probe, read_frames
+from . import pipes
 
 JPEG_QUALITY = 95
 
 
-def seed_pipeline(model: nn.Module, clip: Path, output: Path, workdir: Path, *, device: str, codec: str, preset: str, crf: int) -> int:
+def seed_pipeline(model: nn.Module, clip: Path, output: Path, workdir: Path, *, device: str, encode: EncodeOptions) -> int:
     """(a) Video -> JPEG files -> model, one frame at a time in fp32 -> JPEG files -> video."""
     upscaler = Upscaler(copy.deepcopy(model), device=device, precision="fp32", channels_last=False)
     info = probe(clip)
@@ -49,7 +49,7 @@ def seed_pipeline(model: nn.Module, clip: Path, output: Path, workdir: Path, *, 
     s = upscaler.scale
     writer = VideoWriter(
         output, width=info.width * s, height=info.height * s, time_base=1 / info.frame_rate,
-        frame_rate=info.frame_rate, codec=codec, crf=crf, preset=preset,
+        frame_rate=info.frame_rate, encode=encode,
     )
     with writer:
         for i, name in enumerate(names):
@@ -63,14 +63,14 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else "no message"
 
 
-def pipes_pipeline(model: nn.Module, clip: Path, output: Path, *, device: str, codec: str, preset: str, crf: int) -> int:
+def pipes_pipeline(model: nn.Module, clip: Path, output: Path, *, device: str, encode: EncodeOptions) -> int:
     """(b) Decoder process -> raw rgb24 pipe -> model, batch 1 -> raw rgb24 pipe -> encoder process."""
     upscaler = Upscaler(copy.deepcopy(model), device=device, precision="auto", channels_last=False)
     info = probe(clip)  # the tools ask ffprobe for the size before starting ffmpeg
     w, h, s = info.width, info.height, upscaler.scale
     # Run the stand-in as a script path, not -m vsrgan...: it starts like an ffmpeg binary,
     # without importing PyTorch through vsrgan/__init__.py.
-    program = [sys.executable, bench_pipes.__file__]
+    program = [sys.executable, pipes.__file__]
     frame = np.empty((h, w, 3), np.uint8)
     buffer = memoryview(frame).cast("B")
     count = 0
@@ -80,12 +80,12 @@ def pipes_pipeline(model: nn.Module, clip: Path, output: Path, *, device: str, c
             decoder = subprocess.Popen([*program, "decode", str(clip)], stdout=subprocess.PIPE, stderr=dec_err)
             encoder = subprocess.Popen(
                 [*program, "encode", str(output), str(w * s), str(h * s), str(info.frame_rate),
-                 "--codec", codec, "--preset", preset, "--crf", str(crf)],
+                 "--codec", encode.codec, "--preset", encode.preset, "--crf", str(encode.crf), "--pix-fmt", encode.pix_fmt],
                 stdin=subprocess.PIPE, stderr=enc_err,
             )
             finished = False
             try:
-                while bench_pipes.read_exactly(decoder.stdout, buffer):
+                while pipes.read_exactly(decoder.stdout, buffer):
                     upscaled = upscaler.upscale_frames(frame[None])[0]  # (sH, sW, 3)
                     encoder.stdin.write(memoryview(np.ascontiguousarray(upscaled)).cast("B"))
                     count += 1

@@ -5,7 +5,7 @@
 
 A source is a dataset folder written by ``vsrgan prepare`` (its stored HR/LR pairs), a folder
 of high-resolution images, or a high-resolution video; images and frames are made small with
-:func:`vsrgan.degrade.make_lr`, the degradation training uses. Scores compare each upscaled
+:func:`vsrgan.dataset.degrade.make_lr`, the degradation training uses. Scores compare each upscaled
 image with the high-resolution one (see :mod:`vsrgan.metrics` for the conventions).
 """
 
@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import frames, metrics
-from .compare import model_label
-from .degrade import make_lr
-from .errors import ConfigError, InputError
-from .images import image_files, read_image
-from .infer import Upscaler
-from .models import Bicubic
+from .. import frames, metrics
+from ..dataset.degrade import make_lr
+from ..dataset.manifest import read_manifest
+from ..errors import ConfigError, InputError
+from ..images import image_files, read_image
+from ..infer import Upscaler
+from ..models import Bicubic, model_label
 from .report import check_report, write_report
 from .results import METRICS, Evaluation, Sample, Showcase
 
@@ -40,16 +40,14 @@ def source_kind(path: Path) -> str:
 
 def dataset_samples(root: Path, scale: int, split: str) -> Iterator[Sample]:
     """The stored pairs of a prepared dataset, in manifest order (``split``: test, train or all)."""
-    from .data import read_manifest
-
     manifest = read_manifest(root)
-    if manifest["scale"] != scale:
-        raise ConfigError(f"dataset '{root}' was prepared at x{manifest['scale']}; expected x{scale} (pass --scale {manifest['scale']} and models of that scale)")
-    items = [item for item in manifest["items"] if split == "all" or item["split"] == split]
+    if manifest.scale != scale:
+        raise ConfigError(f"dataset '{root}' was prepared at x{manifest.scale}; expected x{scale} (pass --scale {manifest.scale} and models of that scale)")
+    items = manifest.split(split)
     if not items:
         raise InputError(f"dataset '{root}' has no {split} items; pass --split train or all")
     for index, item in enumerate(items):
-        yield Sample(Path(item["hr"]).stem, index, read_image(root / item["hr"]), read_image(root / item["lr"]))
+        yield Sample(Path(item.hr).stem, index, read_image(root / item.hr), read_image(root / item.lr))
 
 
 def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
@@ -62,7 +60,7 @@ def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
 
 
 def video_samples(path: Path, scale: int, every: int) -> Iterator[Sample]:
-    from .video import read_frames
+    from ..video import read_frames
 
     for index, frame in enumerate(read_frames(path)):
         if index % every == 0:

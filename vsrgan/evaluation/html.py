@@ -8,9 +8,8 @@ dozen lines of JavaScript: the bicubic image lies over the model's, clipped at t
 import datetime
 import html
 
-from . import __version__
-from .report import format_value
-from .results import METRICS, Evaluation
+from ..version import __version__
+from .results import METRICS, Evaluation, format_value
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6578; --line: #dfe3ea; --accent: #2f6fde; --bg: #f5f7fa; }

@@ -1,15 +1,15 @@
 """The three losses of SRGAN: pixel, perceptual (VGG features) and adversarial.
 
 All take the generator's output ``sr`` and the target ``hr`` as ``(N, 3, H, W)`` in ``[0, 1]``.
-The training loop weighs and sums them (:class:`vsrgan.config.LossConfig`).
+The training loop weighs and sums them (:class:`vsrgan.training.config.LossConfig`).
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError
-from .models.vgg import VGGFeatures, load_vgg_weights, parse_layer
+from ..errors import ConfigError
+from ..models.vgg import VGGFeatures, load_vgg_weights, parse_layer
 
 CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss}  # a literal name map: grep finds both
 ADVERSARIAL = ("bce", "relativistic")

@@ -4,7 +4,7 @@
                                                             +--model----> panel
     panels --compose (grid | side | wipe)--> frame --VideoWriter (timestamps, audio)--> video
 
-A high-resolution input (the default) is first made small with :func:`vsrgan.degrade.make_lr`,
+A high-resolution input (the default) is first made small with :func:`vsrgan.dataset.degrade.make_lr`,
 the degradation training uses, so four panels exist: original | downscaled (each LR pixel
 shown as a block, nearest-neighbour) | bicubic | network. With ``input_is_lr`` the input
 itself is the low-resolution image, and the panels are input | bicubic | network. The ``wipe``
@@ -21,20 +21,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import atomic_path, check_output
-from .degrade import make_lr
-from .errors import ConfigError, InputError
-from .images import is_image
-from .infer import Upscaler
-from .models import Bicubic
+from ..atomic import atomic_path, check_output
+from ..dataset.degrade import make_lr
+from ..errors import ConfigError, InputError
+from ..images import is_image
+from ..infer import Upscaler
+from ..models import Bicubic, model_label
+from ..pipeline import run_pipeline
+from ..video import EncodeOptions, VideoWriter, probe, read_frames
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
-from .pipeline import run_pipeline
-from .video import VideoWriter, probe, read_frames
-
-
-def model_label(model: str) -> str:
-    """``--model`` as a label: a weights path is shortened to its file stem."""
-    return Path(model).stem if model.endswith(".safetensors") else model
 
 
 def make_panels(batch: np.ndarray, network: Upscaler, bicubic: Upscaler, *, input_is_lr: bool) -> np.ndarray:
@@ -136,7 +131,7 @@ def compare(
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
-            codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt, rotation=info.rotation, source=input, source_until=until,
+            encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until,
         )
 
         def write(panels: np.ndarray, pts: int) -> None:

@@ -1,6 +1,6 @@
 """What an evaluation produces: per-frame rows, means, and showcase pictures (plain data).
 
-:mod:`vsrgan.evaluate` fills an :class:`Evaluation`; :mod:`vsrgan.report` renders one.
+:mod:`vsrgan.evaluation.evaluate` fills an :class:`Evaluation`; :mod:`vsrgan.evaluation.report` renders one.
 """
 
 from dataclasses import dataclass, field
@@ -47,3 +47,10 @@ class Evaluation:
     summary: dict[str, dict[str, float]] = field(default_factory=dict)  # method -> metric -> mean
     per_source: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # source -> method -> metric -> mean
     showcases: dict[str, Showcase] = field(default_factory=dict)  # source name -> showcase
+
+
+def format_value(metric: str, value: float) -> str:
+    """4 decimals for SSIM and the VGG distance, 3 otherwise; "-" for a metric with no value."""
+    if value != value:
+        return "-"
+    return f"{value:.4f}" if metric in ("ssim_y", "perceptual") else f"{value:.3f}"

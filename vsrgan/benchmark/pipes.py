@@ -2,11 +2,11 @@
 
 Tools such as Real-ESRGAN's video script and video2x start one ``ffmpeg`` that decodes to raw
 RGB on its stdout and another that encodes raw RGB from its stdin, and run the model in
-between, a frame at a time. The GPU machine has no ffmpeg binary, so :mod:`vsrgan.bench`
+between, a frame at a time. The GPU machine has no ffmpeg binary, so :mod:`vsrgan.benchmark.bench`
 starts these two PyAV programs in its place (same libraries, same protocol)::
 
-    python -m vsrgan.bench_pipes decode IN                  > frames.rgb
-    python -m vsrgan.bench_pipes encode OUT W H RATE        < frames.rgb
+    python -m vsrgan.benchmark.pipes decode IN                  > frames.rgb
+    python -m vsrgan.benchmark.pipes encode OUT W H RATE        < frames.rgb
 
 A frame on the pipe is ``H * W * 3`` bytes of rgb24, rows top to bottom, no header; the
 reader learns ``W`` and ``H`` beforehand (as the tools do with ffprobe).
@@ -70,7 +70,7 @@ def encode(path: str, width: int, height: int, rate: Fraction, *, codec: str, pr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vsrgan.bench_pipes", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vsrgan.benchmark.pipes", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("decode", help="decode IN to raw rgb24 frames on stdout")
     d.add_argument("input")

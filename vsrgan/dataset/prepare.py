@@ -4,7 +4,7 @@ Layout (``SCALE`` = 4 by default)::
 
     DATASET/manifest.json          every item: split, files, source, frame index, pts, time
     DATASET/train/hr/*.png         high-resolution frames, cropped to a multiple of SCALE
-    DATASET/train/lr_xSCALE/*.png  the same frames made small by vsrgan.degrade.make_lr
+    DATASET/train/lr_xSCALE/*.png  the same frames made small by vsrgan.dataset.degrade.make_lr
     DATASET/test/hr/*.png, DATASET/test/lr_xSCALE/*.png
 
 From a video: every ``every``-th decoded frame is kept (the seed kept every 5th: neighbours
@@ -22,7 +22,6 @@ so an interrupted run leaves no half dataset.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -36,12 +35,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import ConfigError, InputError, VideoError
+from ..images import image_files, read_image
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
-from .errors import ConfigError, InputError, VideoError
-from .images import image_files, read_image
+from .manifest import Manifest, ManifestItem, manifest_json
 
 FOLDER_TEST_FRACTION = 0.1  # held out of image folders when no test_fraction is given
-MANIFEST_FORMAT = "vsrgan-dataset/1"
 
 
 def prepare(
@@ -92,9 +91,10 @@ def prepare(
                     name = f"{number:02d}_{stem}.png"  # the input's number keeps equal stems apart
                     rng = np.random.default_rng([seed, number, len(items)])
                     degradation = sample_degradation(kinds, rng) if kinds else None
-                    item = {"split": split, "hr": f"{split}/hr/{name}", "lr": f"{split}/lr_x{scale}/{name}", **record}
-                    if degradation is not None:
-                        item["degradation"] = asdict(degradation)
+                    item = ManifestItem(
+                        split=split, hr=f"{split}/hr/{name}", lr=f"{split}/lr_x{scale}/{name}", **record,
+                        degradation=asdict(degradation) if degradation is not None else None,
+                    )
                     items.append(item)
                     pending.append(pool.submit(_write_pair, tmp, item, image, scale, degradation, max_short_side))
                     while len(pending) > 2 * workers:  # bound the frames held in memory
@@ -105,20 +105,17 @@ def prepare(
                     bar.update()
                 bar.close()
         for split in ("train", "test"):
-            if not any(item["split"] == split for item in items):
+            if not any(item.split == split for item in items):
                 raise ConfigError(f"no item fell in the {split} split; change --every, --test-seconds or --test-fraction")
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "scale": scale,
+        settings = {
             "every": every,
             "test_seconds": test_seconds if test_fraction is None else None,
             "test_fraction": test_fraction,
             "degradations": list(kinds),
             "max_short_side": max_short_side,
             "seed": seed,
-            "items": items,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
         if out.exists():
             shutil.rmtree(out)  # checked above: a vsrgan dataset, and --overwrite was given
         tmp.replace(out)
@@ -127,23 +124,20 @@ def prepare(
     return out / "manifest.json"
 
 
-def _write_pair(root: Path, item: dict, image: np.ndarray, scale: int, degradation, max_short_side: int) -> None:
+def _write_pair(root: Path, item: ManifestItem, image: np.ndarray, scale: int, degradation, max_short_side: int) -> None:
     """Save the HR frame (shrunk if asked, cropped to a multiple of ``scale``) and its LR version, both PNG."""
     image = shrink(image, max_short_side)
     hr = np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
     lr = make_lr(hr, scale, degradation)
-    for key, array in (("hr", hr), ("lr", lr)):
-        path = root / item[key]
+    for relative, array in ((item.hr, hr), (item.lr, lr)):
+        path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(array).save(path, compress_level=1)  # lossless; level 1: fast, a bit larger
 
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
     """(split, image, file stem, record) for every ``every``-th frame; the last seconds go to the test split."""
-    from .video import (  # PyAV only here: training machines need not have it
-        probe,
-        read_frames,
-    )
+    from ..video import probe, read_frames  # PyAV only here: training machines need not have it
 
     info = probe(path)
     if info.duration <= 0:

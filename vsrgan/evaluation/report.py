@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import frames, metrics
-from .atomic import atomic_path, check_output
-from .errors import InputError
-from .results import METRICS, Evaluation, Showcase
+from .. import frames, metrics
+from ..atomic import atomic_path, check_output
+from ..errors import InputError
+from .results import METRICS, Evaluation, Showcase, format_value
 
 REPORT_FILES = ("metrics.json", "frames.csv", "psnr_per_frame.png", "metrics.png", "report.html")
 CROP = 128  # side of the detail crops, in HR pixels (at most half the picture's height)
@@ -57,13 +57,6 @@ def format_table(result: Evaluation) -> str:
     arrows = ", ".join(f"{METRICS[m][0]} {'higher' if METRICS[m][1] else 'lower'}" for m in result.metrics)
     lines += ["", f"x{result.scale} on {counted}; * best; better is: {arrows}"]
     return "\n".join(lines)
-
-
-def format_value(metric: str, value: float) -> str:
-    """4 decimals for SSIM and the VGG distance, 3 otherwise; "-" for a metric with no value."""
-    if value != value:
-        return "-"
-    return f"{value:.4f}" if metric in ("ssim_y", "perceptual") else f"{value:.3f}"
 
 
 def check_report(out: Path, *, overwrite: bool) -> None:
@@ -241,7 +234,7 @@ def showcase_images(name: str, showcase: Showcase, scale: int) -> tuple[dict, di
 
 def write_report(result: Evaluation, out: Path, *, overwrite: bool = False) -> Path:
     """Write every report file into ``out``; return the HTML page's path."""
-    from .report_html import render
+    from .html import render
 
     check_report(out, overwrite=overwrite)
     pictures = {}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path
-from .errors import CheckpointError
-from .models import GeneratorConfig, build_generator, load_generator
+from ..atomic import atomic_path
+from ..errors import CheckpointError
+from ..models import GeneratorConfig, build_generator, load_generator
 
 FORMAT = "vsrgan-checkpoint/1"
 

@@ -30,14 +30,14 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ..dataset.crops import CropSampler, batches, centre_crop, load_split
+from ..device import autocast_dtype, pick_device
+from ..errors import ConfigError, InputError
+from ..models import Discriminator, Generator, build_generator, save_generator
 from .checkpoint import initial_generator, latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, set_rng_state, write
 from .config import Config, OptimConfig, apply_overrides, load_config, to_toml
 from .curve import write_curve
-from .data import CropSampler, batches, centre_crop, load_split
-from .errors import ConfigError, InputError
-from .infer import pick_device
 from .losses import AdversarialLoss, PerceptualLoss, PixelLoss
-from .models import Discriminator, Generator, build_generator, save_generator
 from .steps import ema_decay, gan_step, pretrain_step, update_ema
 from .validate import bicubic_baseline, comparison, validate
 
@@ -63,17 +63,6 @@ def learning_rate(o: OptimConfig, step: int, steps: int, base: float) -> float:
     else:
         factor = 1.0
     return base * factor * warmup
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """None: full fp32. Mixed precision is for CUDA only."""
-    if device.type != "cuda":
-        if precision in ("bf16", "fp16"):
-            raise ConfigError(f"train.precision {precision} needs a CUDA device; got {device}; use fp32 or auto")
-        return None
-    if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 def out_of_time(started: float, minutes: float, world: int, device: torch.device) -> bool:

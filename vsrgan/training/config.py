@@ -14,7 +14,7 @@ import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,7 +68,7 @@ class ModelConfig:
 
     def generator(self):
         """The :class:`~vsrgan.models.GeneratorConfig` these settings describe."""
-        from .models import GeneratorConfig
+        from ..models import GeneratorConfig
 
         return GeneratorConfig(
             scale=self.scale, upsample=self.upsample, num_features=self.num_features, num_blocks=self.num_blocks,
@@ -89,8 +89,8 @@ class LossConfig:
     adversarial_weight: float = 1e-3  # the paper's 10^-3 (GAN stage only)
 
     def __post_init__(self):
+        from ..models.vgg import parse_layer
         from .losses import ADVERSARIAL, CRITERIA
-        from .models.vgg import parse_layer
 
         _check(self.pixel in CRITERIA and self.perceptual in CRITERIA, "loss.pixel and loss.perceptual must be l1 or mse")
         _check(self.adversarial in ADVERSARIAL, f"loss.adversarial must be bce or relativistic, got {self.adversarial!r}")

@@ -1,0 +1,129 @@
+"""The package's shape (ARCHITECTURE.md): imports only go down, no cycles, no module past ~300 lines.
+
+Layers, from the bottom:
+
+    core        vsrgan/*.py (errors, version, device, frames, video, infer, upscale, ...) and vsrgan/models/
+    dataset     vsrgan/dataset/       may import core
+    jobs        vsrgan/training/, vsrgan/evaluation/, vsrgan/benchmark/
+                                      may import core and dataset, never each other
+    cli         vsrgan/cli/, vsrgan/__main__.py   may import anything below
+    api         vsrgan/__init__.py    may import anything but the CLI; nothing imports it
+
+Inside the core, the module graph decides the order; the test asks only that it has no cycle.
+Lazy imports inside functions count: they are imports all the same.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "vsrgan"
+MAX_LINES = 300
+JOBS = ("training", "evaluation", "benchmark")
+
+
+def module_name(path: Path) -> str:
+    parts = ["vsrgan", *path.relative_to(ROOT).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+def is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def imports(name: str) -> set[str]:
+    """The vsrgan modules ``name`` imports, relative imports resolved, ``from P import m`` as ``P.m`` when m is a module."""
+    package = name if is_package(name) else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "vsrgan"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "vsrgan":
+                continue
+            submodules = {f"{target}.{alias.name}" for alias in node.names if f"{target}.{alias.name}" in MODULES}
+            found |= submodules or {target}
+            if len(submodules) < len(node.names):
+                found.add(target)  # names from the module itself
+    return {m for m in found if m != name}
+
+
+GRAPH = {name: imports(name) for name in MODULES}
+
+
+def layer(name: str) -> str:
+    parts = name.split(".")
+    if name == "vsrgan":
+        return "api"
+    if parts[1] in ("cli", "__main__"):
+        return "cli"
+    if parts[1] in ("dataset", *JOBS):
+        return parts[1]
+    return "core"  # the top-level modules and vsrgan.models
+
+
+ALLOWED = {
+    "core": {"core"},
+    "dataset": {"core", "dataset"},
+    **{job: {"core", "dataset", job} for job in JOBS},
+    "cli": {"core", "dataset", *JOBS, "cli"},
+    "api": {"core", "dataset", *JOBS},
+}
+
+
+def test_every_import_resolves_to_a_module():
+    for name, targets in GRAPH.items():
+        missing = targets - set(MODULES)
+        assert not missing, f"{name} imports {missing}, which are not modules of vsrgan"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_only_go_down(name):
+    for target in GRAPH[name]:
+        assert layer(target) in ALLOWED[layer(name)], f"{name} ({layer(name)}) imports {target} ({layer(target)})"
+
+
+def test_no_import_cycle():
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in path:
+            cycle = path[path.index(name):] + [name]
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+        if name in done:
+            return
+        path.append(name)
+        for target in sorted(GRAPH[name]):
+            visit(target)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(MODULES):
+        visit(name)
+
+
+def test_no_module_past_the_size_limit():
+    long = {name: n for name, p in MODULES.items() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
+
+
+def test_the_version_lives_in_one_module():
+    holders = [name for name, p in MODULES.items() if "__version__ =" in p.read_text()]
+    assert holders == ["vsrgan.version"]
+
+
+def test_layering_checks_catch_a_bad_import(tmp_path):
+    """The checker itself: an upward import, a sideways one and a cycle are each seen."""
+    assert layer("vsrgan.training.loop") == "training" and layer("vsrgan.models.generator") == "core"
+    assert "training" not in ALLOWED["evaluation"] and "cli" not in ALLOWED["api"] and "dataset" not in ALLOWED["core"]
+    assert "vsrgan.device" in GRAPH["vsrgan.infer"] and "vsrgan.dataset.manifest" in GRAPH["vsrgan.dataset.crops"]

@@ -1,0 +1,1 @@
+"""``vsrgan bench``: stage timings, the two reference pipelines, their pipe helpers and FLOP counting."""

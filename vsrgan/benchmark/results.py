@@ -1,0 +1,136 @@
+"""What ``vsrgan bench`` measured, as typed records, and the text table people read.
+
+:class:`BenchResult` is what :func:`vsrgan.benchmark.bench.bench` returns; ``to_dict()`` is the
+JSON it writes (``--json``), which ``scripts/bench_summary.py`` and BENCHMARKS.md read.
+"""
+
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import av
+import torch
+
+from ..infer import Upscaler
+
+STAGES = ("model_only", "decode_only", "encode_only", "end_to_end", "ref_seed", "ref_pipes")
+LABELS = {
+    "model_only": "model only",
+    "decode_only": "decode only",
+    "encode_only": "encode only",
+    "end_to_end": "end-to-end (vsrgan)",
+    "ref_seed": "ref (a) seed: JPEG files, fp32, 1 frame",
+    "ref_pipes": "ref (b) tools: pipes, batch 1, eager",
+}
+
+
+@dataclass
+class BenchConfig:
+    """What was measured: the model, the sizes, and how it ran and encoded."""
+
+    model: str
+    input: list[int]  # [width, height]
+    output: list[int]  # [width, height], input times scale
+    scale: int
+    frames: int
+    batch_size: int
+    precision: str  # fp32, fp16 or bf16
+    channels_last: bool
+    compile: bool
+    codec: str
+    preset: str | None
+    crf: int | None
+
+
+@dataclass
+class Environment:
+    """Where it was measured."""
+
+    device: str
+    device_name: str
+    torch: str
+    cuda: str | None
+    av: str
+    python: str
+    cpu_count: int | None
+    torch_threads: int
+    load_average_before: float  # other work on a shared machine slows every stage
+
+
+@dataclass
+class BenchResult:
+    config: BenchConfig
+    environment: Environment
+    flops_per_frame: int
+    warmup_seconds: float
+    seconds: dict[str, float]  # stage (see STAGES) -> seconds for all frames
+    fps: dict[str, float]  # stage -> frames per second
+    tflops: dict[str, float]  # model_only, end_to_end -> TFLOP/s of counted convolution FLOPs
+    bound_fps: float  # min(model only, encode only): what end-to-end can reach at best
+    ratios: dict[str, float]  # end_to_end_vs_bound, end_to_end_vs_ref_seed, end_to_end_vs_ref_pipes
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def report(seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig) -> BenchResult:
+    """Frames per second, TFLOP/s and the ratios, with what they were measured on."""
+    fps = {k: frames / v for k, v in seconds.items()}
+    bound = min(fps["model_only"], fps["encode_only"])
+    ratios = {"end_to_end_vs_bound": fps["end_to_end"] / bound}
+    for ref in ("ref_seed", "ref_pipes"):
+        if ref in fps:
+            ratios[f"end_to_end_vs_{ref}"] = fps["end_to_end"] / fps[ref]
+    dev = upscaler.device
+    environment = Environment(
+        device=str(dev), device_name=device_name(dev), torch=torch.__version__, cuda=torch.version.cuda, av=av.__version__,
+        python=platform.python_version(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), load_average_before=load_before,
+    )
+    return BenchResult(
+        config=config, environment=environment, flops_per_frame=flops, warmup_seconds=warmup_seconds, seconds=seconds, fps=fps,
+        tflops={k: flops * fps[k] / 1e12 for k in ("model_only", "end_to_end")}, bound_fps=bound, ratios=ratios,
+        notes={
+            "ref_seed": "decode to JPEG files, upscale one frame at a time in fp32, JPEG files, then encode",
+            "ref_pipes": f"decoder and encoder processes over raw rgb24 pipes; batch 1, {'fp16' if dev.type == 'cuda' else 'fp32'}, eager",
+            "bound": "min(model only, encode only)",
+        },
+    )
+
+
+def format_table(result: BenchResult) -> str:
+    """The result as a small text table, for people."""
+    c, env, fps = result.config, result.environment, result.fps
+    lines = [
+        f"{c.model}  {c.input[0]}x{c.input[1]} -> {c.output[0]}x{c.output[1]}  "
+        f"{c.frames} frames, batch {c.batch_size}, {c.precision}{', compiled' if c.compile else ''}  "
+        f"{c.codec} {c.preset} crf {c.crf}",
+        f"{env.device_name} ({env.device}), {env.cpu_count} CPUs, torch {env.torch}, PyAV {env.av}",
+        "",
+        f"{'stage':42s} {'fps':>9s} {'TFLOP/s':>8s}",
+    ]
+    for stage in STAGES:
+        if stage in fps:
+            tflops = result.tflops.get(stage)
+            shown = f"{tflops:8.2f}" if tflops and result.flops_per_frame else ""
+            lines.append(f"{LABELS[stage]:42s} {fps[stage]:9.2f} {shown:>8s}")
+    lines.append("")
+    r = result.ratios
+    lines.append(f"end-to-end / min(model only, encode only) = {r['end_to_end_vs_bound']:.2f}  (bound {result.bound_fps:.2f} fps)")
+    for ref, name in (("ref_seed", "ref (a)"), ("ref_pipes", "ref (b)")):
+        if f"end_to_end_vs_{ref}" in r:
+            lines.append(f"end-to-end / {name} = {r[f'end_to_end_vs_{ref}']:.2f}x")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""The command line: parse flags, call the Python API, turn a VsrganError into one line and an exit code.
+
+Each subcommand has an ``add_*_parser`` function, in the module of its job (``upscale``,
+``dataset``, ``training``, ``evaluation``, ``benchmark``), that builds its parser and sets ``run``
+to a function taking the parsed arguments. :func:`main` is the only place that turns an error
+into text and an exit code.
+"""
+
+import argparse
+import logging
+import sys
+
+from ..errors import VsrganError
+from ..version import __version__
+from .benchmark import add_bench_parser
+from .dataset import add_prepare_parser
+from .evaluation import add_compare_parser, add_evaluate_parser
+from .training import add_train_parser
+from .upscale import add_models_parser, add_upscale_parser
+
+PARSERS = [
+    add_upscale_parser,
+    add_models_parser,
+    add_prepare_parser,
+    add_train_parser,
+    add_evaluate_parser,
+    add_compare_parser,
+    add_bench_parser,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vsrgan", description="Sharp video upscaling with SRResNet / SRGAN.")
+    parser.add_argument("--version", action="version", version=f"vsrgan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in PARSERS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="vsrgan: %(message)s")
+    try:
+        args.run(args)
+    except VsrganError as e:
+        print(f"vsrgan: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("vsrgan: interrupted; no output was written", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,50 @@
+"""The ``bench`` subcommand: build its parser, hand plain keyword arguments to the API."""
+
+import argparse
+import sys
+
+
+def add_bench_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="measure fps: model, decode, encode, end-to-end, and two reference pipelines",
+        description="Measure, for one model and input size on this machine: the model alone (fps and TFLOP/s of "
+        "counted convolution FLOPs), decoding alone, encoding alone, the real end-to-end job, and two reference "
+        "pipelines on the same network: (a) the seed's (JPEG files, one frame at a time, fp32) and (b) the common "
+        "tools' (decoder and encoder processes over raw-frame pipes, batch 1, eager). The input clip is generated "
+        "first; warm-up is not timed.",
+        epilog="models:\n  random-pixelshuffle  16-block SRResNet x4, random weights (the paper's upsampling)\n"
+        "  random-nearest       16-block x4, random weights (the seed's upsampling)\n"
+        "  bicubic, a bundled name or a .safetensors path\n\n"
+        "examples:\n  vsrgan bench --model random-pixelshuffle --size 540p --frames 120 --json bench.json\n"
+        "  vsrgan bench --model bicubic --size 480x270 --frames 24 --device cpu",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-m", "--model", default="random-pixelshuffle", help="random-pixelshuffle, random-nearest, bicubic, a bundled name or a .safetensors path (default: %(default)s)")
+    p.add_argument("--size", default="270p", help="input size: WIDTHxHEIGHT, or 270p (480x270), 540p (960x540), 1080p (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=120, help="frames per measurement (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per model call, for model-only and end-to-end (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (compilation is part of the untimed warm-up)")
+    p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
+    p.add_argument("--preset", default="veryfast", help="encoder speed preset (default: %(default)s)")
+    p.add_argument("--crf", type=int, default=18, help="constant rate factor (default: %(default)s)")
+    p.add_argument("--no-references", dest="references", action="store_false", help="skip the two reference pipelines")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(run=run_bench)
+
+
+def run_bench(args) -> None:
+    from ..benchmark.bench import bench
+    from ..benchmark.results import format_table
+
+    result = bench(
+        model=args.model, size=args.size, frames=args.frames, batch_size=args.batch_size, device=args.device,
+        precision=args.precision, compile=args.compile, codec=args.codec, preset=args.preset, crf=args.crf,
+        references=args.references, json_path=args.json, progress=not args.quiet,
+    )
+    print(format_table(result))
+    if args.json:
+        print(f"wrote {args.json}", file=sys.stderr)

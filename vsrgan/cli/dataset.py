@@ -1,0 +1,43 @@
+"""The ``prepare`` subcommand: build its parser, hand plain keyword arguments to the API."""
+
+import argparse
+import sys
+
+from ..dataset.degrade import DEGRADATIONS
+
+
+def add_prepare_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "prepare",
+        help="make a training dataset from videos or image folders",
+        description="Make a training dataset: high-resolution PNG frames, their low-resolution versions (antialiased "
+        "bicubic, optionally degraded) and a manifest.json recording each frame's source, index, timestamp and split. "
+        "Videos keep every Nth frame and hold out their last seconds as the test split; image folders hold out a "
+        "fraction of their files, chosen by a hash of the names.",
+        epilog="examples:\n  vsrgan prepare clip.mp4 -o data/clip\n  vsrgan prepare short.mp4 -o data/short --test-fraction 0.2\n"
+        "  vsrgan prepare DIV2K_train_HR/ -o data/div2k --every 1 --degrade blur noise jpeg",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="videos and/or folders of images")
+    p.add_argument("-o", "--out", required=True, help="dataset folder to write")
+    p.add_argument("-s", "--scale", type=int, default=4, help="downscaling factor of the LR images (default: %(default)s)")
+    p.add_argument("--every", type=int, default=5, help="keep every Nth video frame, as the seed (default: %(default)s)")
+    p.add_argument("--test-seconds", type=float, default=25.0, help="hold out each video's last N seconds as the test split (default: %(default)s)")
+    p.add_argument("--test-fraction", type=float, default=None, help="hold out this fraction instead: the end of each video, a hashed choice of images (default for folders: 0.1)")
+    p.add_argument("--degrade", nargs="+", default=[], choices=DEGRADATIONS, metavar="KIND", help=f"real-world degradations of the LR images, any of: {', '.join(DEGRADATIONS)} (default: none)")
+    p.add_argument("--max-short-side", type=int, default=0, metavar="N", help="first shrink larger frames and photos (antialiased bicubic) to a short side of N pixels: "
+                   "large soft photos then hold detail worth learning (default: 0, never)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the degradations' random parameters (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_prepare)
+
+
+def run_prepare(args) -> None:
+    from ..dataset.prepare import prepare
+
+    manifest = prepare(
+        args.inputs, args.out, scale=args.scale, every=args.every, test_seconds=args.test_seconds, test_fraction=args.test_fraction,
+        degrade=args.degrade, max_short_side=args.max_short_side, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
+    )
+    print(f"wrote {manifest}", file=sys.stderr)

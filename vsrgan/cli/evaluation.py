@@ -1,0 +1,89 @@
+"""The ``evaluate`` and ``compare`` subcommands: build their parsers, hand plain keyword arguments to the API."""
+
+import argparse
+import sys
+
+from .options import add_model_run_args, add_video_output_args
+
+
+def add_evaluate_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="measure models against bicubic: PSNR/SSIM (Y), perceptual distance, tOF, flicker; HTML report",
+        description="Score each --model, and always bicubic, on high-resolution sources made small with the "
+        "training degradation: PSNR and SSIM on the Y channel with a border crop of the scale, RGB PSNR, a VGG "
+        "perceptual distance (with --vgg-weights), and for videos tOF and flicker. Prints a table; with --out "
+        "also writes metrics.json, frames.csv, plots and report.html (self-contained, works offline).",
+        epilog="a SOURCE is one of:\n  a dataset folder written by 'vsrgan prepare' (its test split, stored LR images)\n"
+        "  a folder of high-resolution images\n  a video (high-resolution)\n\n"
+        "examples:\n  vsrgan evaluate --model g.safetensors photos/ --out report/\n"
+        "  vsrgan evaluate -m a.safetensors -m b.safetensors clip.mp4 --max-frames 50 --out report/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="dataset folder, image folder or video")
+    p.add_argument("-m", "--model", action="append", default=[], help="a model to score (repeatable); bicubic is always scored")
+    p.add_argument("-o", "--out", default=None, help="folder for metrics.json, frames.csv, plots and report.html")
+    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match every model's (default: the models', else 4)")
+    p.add_argument("--vgg-weights", default=None, help="VGG16 weights for the perceptual distance: a torchvision state dict path, auto or download (default: off)")
+    p.add_argument("--max-frames", type=int, default=0, help="score at most N frames or images per source (0: all)")
+    p.add_argument("--every", type=int, default=1, help="score every N-th video frame (default: %(default)s)")
+    p.add_argument("--split", default="test", choices=["test", "train", "all"], help="which split of a prepared dataset (default: %(default)s)")
+    p.add_argument("--tile", type=int, default=0, help="run models in tiles of N input pixels to save memory (0: off)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "fp16", "bf16"], help="model precision (default: %(default)s, for exact scores)")
+    p.add_argument("--overwrite", action="store_true", help="replace report files in --out if they exist")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args) -> None:
+    from ..evaluation.evaluate import evaluate
+    from ..evaluation.report import format_table
+
+    result = evaluate(
+        args.sources, args.out, models=args.model, scale=args.scale, vgg_weights=args.vgg_weights,
+        max_frames=args.max_frames, every=args.every, split=args.split, tile=args.tile, device=args.device,
+        precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
+    )
+    print(format_table(result))
+    if args.out:
+        print(f"wrote {args.out}/report.html", file=sys.stderr)
+
+
+def add_compare_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="make a labelled comparison video: original | downscaled | bicubic | network",
+        description="Make the seed's comparison video. A high-resolution input is first shrunk with the training "
+        "degradation, then enlarged again by bicubic and by the model; every panel is labelled. Timestamps, "
+        "frame rate and audio are the input's.",
+        epilog="layouts:\n  grid  2x2: original | downscaled / bicubic | network\n  side  all panels in one row\n"
+        "  wipe  bicubic left, network right of a divider sweeping across and back\n\n"
+        "examples:\n  vsrgan compare clip.mp4 cmp.mp4 --model x4\n"
+        "  vsrgan compare small.mp4 cmp.mp4 --model g.safetensors --input-is-lr --layout wipe",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", help="input video (high-resolution, unless --input-is-lr)")
+    p.add_argument("output", help="output video, e.g. compare.mp4")
+    p.add_argument("-m", "--model", default="bicubic", help="bicubic, a bundled model name or a .safetensors path (default: %(default)s)")
+    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's)")
+    p.add_argument("--layout", default="grid", choices=["grid", "side", "wipe"], help="panel arrangement (default: %(default)s)")
+    p.add_argument("--input-is-lr", action="store_true", help="the input is already low-resolution: show input | bicubic | network, no original")
+    p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")
+    p.add_argument("--wipe-period", type=float, default=6.0, help="seconds for the wipe's divider to sweep across and back (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=0.0, help="only the first S seconds of the input, audio cut to match (0: all)")
+    add_model_run_args(p)
+    add_video_output_args(p)
+    p.set_defaults(run=run_compare)
+
+
+def run_compare(args) -> None:
+    from ..evaluation.compare import compare
+
+    compare(
+        args.input, args.output, model=args.model, layout=args.layout, input_is_lr=args.input_is_lr,
+        scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
+        batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec, crf=args.crf,
+        preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
+    )
+    print(f"wrote {args.output}", file=sys.stderr)

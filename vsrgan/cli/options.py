@@ -1,0 +1,19 @@
+"""Flags shared by several subcommands: how the model runs, and how the output video is encoded."""
+
+
+def add_model_run_args(p) -> None:
+    """How the model runs: tiles, batch, device, precision (upscale and compare)."""
+    p.add_argument("--tile", type=int, default=0, help="process frames in tiles of N input pixels to save memory (0: off)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
+
+
+def add_video_output_args(p) -> None:
+    """How the output video is encoded and written (upscale and compare)."""
+    p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
+    p.add_argument("--crf", type=int, default=18, help="constant rate factor, lower is better quality (default: %(default)s)")
+    p.add_argument("--preset", default="medium", help="encoder speed preset (default: %(default)s)")
+    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -1,0 +1,1 @@
+"""``vsrgan evaluate`` and ``vsrgan compare``: scores, their report (JSON, CSV, plots, HTML) and comparison videos."""
