@@ -246,3 +246,47 @@ def test_cli_prepare_and_train(tmp_path, capsys):
     args = parser.parse_args(["train", "--out", str(tmp_path / "run"), "--resume", "--set", "train.steps=3"])
     args.run(args)
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "step_00000003.pt")["step"] == 3
+
+
+# ---- compatibility with runs started before the package was split into jobs ---------------------
+
+CHECKPOINT_KEYS = {"format", "step", "config", "generator", "generator_config", "ema", "discriminator", "opt_g", "opt_d", "scaler", "best_psnr", "rng", "spent"}
+
+
+def test_a_checkpoint_of_the_flat_package_resumes_from_the_cli(tiny_dataset, tmp_path):
+    """A checkpoint as the code before the restructuring wrote it (its [model] table without the
+    generator's in/out channels) continues with `vsrgan train --out RUN --resume`."""
+    from vsrgan.cli import main
+
+    run = tmp_path / "run"
+    train(None, overrides=tiny_train_overrides(tiny_dataset, run, "train.steps=2", "log.ckpt_every=2"))
+    path = run / "checkpoints" / "step_00000002.pt"
+    state = torch.load(path, weights_only=False)
+    assert set(state) == CHECKPOINT_KEYS
+    assert set(state["config"]) == {"data", "model", "loss", "optim", "train", "log"}
+    for key in ("in_channels", "out_channels"):
+        del state["config"]["model"][key]
+    torch.save(state, path)
+    assert main(["train", "--out", str(run), "--resume", "--set", "train.steps=4"]) == 0
+    resumed = load_checkpoint(run / "checkpoints" / "step_00000004.pt")
+    assert resumed["step"] == 4 and resumed["config"]["model"]["num_blocks"] == state["config"]["model"]["num_blocks"]
+
+
+def test_a_raising_step_closes_the_run_log(tiny_dataset, tmp_path, monkeypatch):
+    from vsrgan.training import loop, runlog
+
+    closed = []
+    real_exit = runlog.RunLog.__exit__
+
+    def exit_and_note(self, *exc):
+        real_exit(self, *exc)
+        closed.append(self.records.closed)
+
+    def failing_step(*args, **kwargs):
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(runlog.RunLog, "__exit__", exit_and_note)
+    monkeypatch.setattr(loop, "train_step", failing_step)
+    with pytest.raises(RuntimeError, match="step failed"):
+        train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2"))
+    assert closed == [True]

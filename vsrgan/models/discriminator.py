@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import ConfigError
 
 HEADS = ("patch", "flatten")
+DISCRIMINATOR_HEAD = "flatten"  # the default, here and in the training config: the paper's
 
 
 def _block(in_channels: int, out_channels: int, stride: int, norm: bool) -> nn.Sequential:
@@ -33,7 +34,7 @@ def _block(in_channels: int, out_channels: int, stride: int, norm: bool) -> nn.S
 
 
 class Discriminator(nn.Module):
-    def __init__(self, *, in_channels: int = 3, num_features: int = 64, head: str = "patch"):
+    def __init__(self, *, in_channels: int = 3, num_features: int = 64, head: str = DISCRIMINATOR_HEAD):
         super().__init__()
         if head not in HEADS:
             raise ConfigError(f"discriminator head must be one of {HEADS}, got {head!r}")

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, InputError
+from ..models import GeneratorConfig
+from ..models.discriminator import DISCRIMINATOR_HEAD, HEADS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,31 +51,23 @@ class DataConfig:
         _check(self.num_workers >= 0 and self.val_images >= 0 and self.val_crop >= 0, "data.num_workers, val_images and val_crop must be >= 0")
 
 
-@dataclass
-class ModelConfig:
-    scale: int = 4  # 2 or 4; the dataset must have been prepared at this scale
-    upsample: str = "pixelshuffle"  # "pixelshuffle" (paper) or "nearest" (the seed's Keras model)
-    num_features: int = 64  # generator width
-    num_blocks: int = 16  # generator residual blocks
-    skip: str = "none"  # "none" (paper) or "bicubic": learn the residual over bicubic (faster to train)
-    arch: str = "srresnet"  # "srresnet" (the paper's) or "compact" (plain convs over bicubic, for CPUs)
-    reparam: bool = False  # compact: train 1x1 + identity branches beside each conv, folded on export
+@dataclass(frozen=True)
+class ModelConfig(GeneratorConfig):
+    """The ``[model]`` table: the generator's settings (:class:`~vsrgan.models.GeneratorConfig`: scale,
+    upsample, num_features, num_blocks, skip, arch, reparam; the dataset must have been prepared at
+    ``scale``), then the discriminator's."""
+
     disc_features: int = 64  # discriminator width of its first layer (64 -> 512)
-    disc_head: str = "flatten"  # "flatten" (paper: dense layers on the whole map) or "patch" (the seed: per position)
+    disc_head: str = DISCRIMINATOR_HEAD  # "flatten" (paper: dense layers on the whole map) or "patch" (the seed: per position)
 
     def __post_init__(self):
-        self.generator()
+        super().__post_init__()
         _check(self.disc_features > 0, "model.disc_features must be positive")
-        _check(self.disc_head in ("flatten", "patch"), f"model.disc_head must be flatten or patch, got {self.disc_head!r}")
+        _check(self.disc_head in HEADS, f"model.disc_head must be flatten or patch, got {self.disc_head!r}")
 
-    def generator(self):
-        """The :class:`~vsrgan.models.GeneratorConfig` these settings describe."""
-        from ..models import GeneratorConfig
-
-        return GeneratorConfig(
-            scale=self.scale, upsample=self.upsample, num_features=self.num_features, num_blocks=self.num_blocks,
-            skip=self.skip, arch=self.arch, reparam=self.reparam,
-        )
+    def generator(self) -> GeneratorConfig:
+        """The generator's part alone: what is stored beside its weights."""
+        return GeneratorConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GeneratorConfig)})
 
 
 @dataclass

@@ -15,29 +15,26 @@ Several GPUs: ``torchrun --nproc_per_node N -m vsrgan train ...``. Each process 
 share of every batch; DistributedDataParallel averages the gradients; only rank 0 writes.
 """
 
-import copy
-import json
 import logging
 import math
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..dataset.crops import CropSampler, batches, centre_crop, load_split
+from ..dataset.crops import Split, batches
 from ..device import autocast_dtype, pick_device
-from ..errors import ConfigError, InputError
-from ..models import Discriminator, Generator, build_generator, save_generator
-from .checkpoint import initial_generator, latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, set_rng_state, write
+from ..errors import InputError
+from ..models import Generator, save_generator
+from .checkpoint import latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, write
 from .config import Config, OptimConfig, apply_overrides, load_config, to_toml
 from .curve import write_curve
-from .losses import AdversarialLoss, PerceptualLoss, PixelLoss
+from .runlog import Clock, RunLog
+from .setup import Nets, Progress, build_nets, check_run_folder, load_data, restore, wrap_for_training
 from .steps import ema_decay, gan_step, pretrain_step, update_ema
 from .validate import bicubic_baseline, comparison, validate
 
@@ -65,16 +62,6 @@ def learning_rate(o: OptimConfig, step: int, steps: int, base: float) -> float:
     return base * factor * warmup
 
 
-def out_of_time(started: float, minutes: float, world: int, device: torch.device) -> bool:
-    """Whether the time limit has passed; under DDP every process gets rank 0's answer."""
-    if minutes <= 0:
-        return False
-    flag = torch.tensor(float(time.monotonic() - started > minutes * 60), device=device)
-    if world > 1:
-        dist.broadcast(flag, src=0)
-    return bool(flag)
-
-
 def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
     """(rank, world size, device); joins the process group that torchrun describes in the environment."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -86,17 +73,6 @@ def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), world, device
-
-
-def open_writer(folder: Path, enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        log.warning("tensorboard is not installed; training without TensorBoard logs (pip install tensorboard)")
-        return None
-    return SummaryWriter(str(folder))
 
 
 def train(config: Config | str | Path | None = None, *, overrides: Sequence[str] = (), resume: bool | str | Path = False) -> TrainResult:
@@ -123,164 +99,121 @@ def train(config: Config | str | Path | None = None, *, overrides: Sequence[str]
 
 
 def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: torch.device) -> TrainResult:
-    c, scale, gan = cfg, cfg.model.scale, cfg.train.stage == "gan"
-    run = Path(c.train.out)
-    if not c.data.root:
-        raise ConfigError("data.root is empty; pass --data DATASET, a folder written by `vsrgan prepare`")
-    if checkpoint is None and latest_checkpoint(run / "checkpoints") is not None:
-        raise InputError(f"run folder '{run}' already has checkpoints; pass --resume to continue it, or choose another --out")
-    amp = autocast_dtype(c.train.precision, device)
+    """Setup, then per batch: the step, logging, validation, checkpoint; then the exported EMA generator."""
+    run, steps = Path(cfg.train.out), cfg.train.steps
+    check_run_folder(cfg, checkpoint, run)
+    amp = autocast_dtype(cfg.train.precision, device)
     memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     torch.backends.cudnn.benchmark = True
-    torch.manual_seed(c.train.seed)  # the same initial weights in every process
-
-    # Networks, losses, optimizers.
-    g_config = c.model.generator()
-    generator = build_generator(g_config)
-    discriminator = Discriminator(num_features=c.model.disc_features, head=c.model.disc_head) if gan else None
-    pixel = PixelLoss(kind=c.loss.pixel)
-    perceptual = None
-    if gan and c.loss.perceptual_weight > 0:
-        perceptual = PerceptualLoss(layers=c.loss.perceptual_layers, weights=c.loss.vgg_weights, kind=c.loss.perceptual, feature_scale=c.loss.feature_scale)
-    adversarial = AdversarialLoss(c.loss.adversarial)
-    if checkpoint is None and gan:
-        generator.load_state_dict(initial_generator(c.train.init, g_config))
-    ema = copy.deepcopy(generator).requires_grad_(False).eval()
-    for net in (generator, ema, discriminator, perceptual):
-        if net is not None:
-            net.to(device, memory_format=memory_format)
-    adam = dict(betas=c.optim.betas, weight_decay=c.optim.weight_decay)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=c.optim.lr, **adam)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=c.optim.lr_d, **adam) if gan else None
-    scaler = torch.amp.GradScaler(device.type, enabled=amp is torch.float16)
-    step, best, metrics, spent = 0, -math.inf, {}, {"cpu": 0.0, "wall": 0.0}
-    if checkpoint is not None:
-        step, best = checkpoint["step"], checkpoint["best_psnr"]
-        spent = dict(checkpoint.get("spent", spent))  # CPU and wall seconds of the earlier chunks
-        generator.load_state_dict(checkpoint["generator"])
-        ema.load_state_dict(checkpoint["ema"])
-        opt_g.load_state_dict(checkpoint["opt_g"])
-        scaler.load_state_dict(checkpoint["scaler"])
-        if gan:
-            discriminator.load_state_dict(checkpoint["discriminator"])
-            opt_d.load_state_dict(checkpoint["opt_d"])
-        set_rng_state(checkpoint["rng"])
-
-    # Data: every image decoded once; validation pairs on rank 0 only.
-    train_data = load_split(c.data.root, "train", scale)
-    if c.data.loader == "device" or (c.data.loader == "auto" and device.type == "cuda"):
-        train_data = train_data.to(device)
-    sampler = CropSampler(
-        train_data, crop=c.data.crop, scale=scale, batch_size=c.data.batch_size, augment=c.data.augment, tries=c.data.crop_tries,
-        seed=c.train.seed, rank=rank, world_size=world,
-    )
-    val_data = centre_crop(load_split(c.data.root, "test", scale, limit=c.data.val_images), c.data.val_crop, scale) if rank == 0 else None
-
-    g_train, d_train = generator, discriminator
-    if world > 1:
-        ids = [device.index] if device.type == "cuda" else None
-        g_train = DistributedDataParallel(generator, device_ids=ids)
-        d_train = DistributedDataParallel(discriminator, device_ids=ids) if gan else None
-    if c.train.compile:
-        g_train = torch.compile(g_train)
-        d_train = torch.compile(d_train) if gan else None
-
-    writer = None
+    torch.manual_seed(cfg.train.seed)  # the same initial weights in every process
+    nets = build_nets(cfg, checkpoint, device, memory_format)
+    progress = Progress() if checkpoint is None else restore(nets, checkpoint)
+    sampler, val_data = load_data(cfg, rank, world, device)
+    g_train, d_train = wrap_for_training(nets, cfg, world, device)
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.toml").write_text(to_toml(cfg))
-        writer = open_writer(run / "tb", c.log.tensorboard)
-        baseline = bicubic_baseline(val_data, scale=scale, device=device)
-        metrics = {f"bicubic_{k}": v for k, v in baseline.items()}
-    records = open(run / "metrics.jsonl", "a") if rank == 0 else None
-
-    cpu_started, wall_started = time.process_time(), time.monotonic()
-
-    def hours() -> dict[str, float]:
-        """CPU-hours (this process, all threads) and wall-hours of the whole run, earlier chunks included."""
-        return {
-            "cpu": (spent["cpu"] + time.process_time() - cpu_started) / 3600,
-            "wall": (spent["wall"] + time.monotonic() - wall_started) / 3600,
-        }
-
-    def record(values: dict[str, float]) -> None:
-        h = hours()
-        records.write(json.dumps({"step": step, **values, "time/cpu_hours": round(h["cpu"], 5), "time/wall_hours": round(h["wall"], 5)}) + "\n")
-        records.flush()
-        for key, value in values.items():
-            if writer is not None:
-                writer.add_scalar(key, value, step)
-
-    if rank == 0:
-        record({"val/bicubic_psnr": metrics["bicubic_psnr"], "val/bicubic_ssim": metrics["bicubic_ssim"]})
-
-    def state() -> dict:
-        return {
-            "step": step, "config": plain(cfg.to_dict()), "generator": generator.state_dict(), "generator_config": g_config.to_dict(),
-            "ema": ema.state_dict(), "discriminator": discriminator.state_dict() if gan else None, "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict() if gan else None, "scaler": scaler.state_dict(), "best_psnr": best, "rng": rng_state(),
-            "spent": {key: value * 3600 for key, value in hours().items()},
-        }
-
-    bar = tqdm(total=c.train.steps, initial=step, unit="step", disable=rank != 0 or not c.log.progress, dynamic_ncols=True)
-    sums: dict[str, torch.Tensor] = {}
-    summed = 0
-    generator.train()
-    if gan:
-        discriminator.train()
-    started = time.monotonic()
-    for lr_u8, hr_u8 in batches(sampler, start=step, stop=c.train.steps, device=device, num_workers=c.data.num_workers):
-        for group in opt_g.param_groups:
-            group["lr"] = learning_rate(c.optim, step, c.train.steps, c.optim.lr)
-        for group in opt_d.param_groups if gan else ():
-            group["lr"] = learning_rate(c.optim, step, c.train.steps, c.optim.lr_d)
-        lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
-        hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
-        if gan:
-            weights = (c.loss.pixel_weight, c.loss.perceptual_weight, c.loss.adversarial_weight)
-            losses = gan_step(generator=g_train, discriminator=d_train, opt_g=opt_g, opt_d=opt_d, scaler=scaler, pixel=pixel, perceptual=perceptual,
-                              adversarial=adversarial, lr=lr, hr=hr, amp=amp, weights=weights, clip=c.optim.grad_clip)
-        else:
-            losses = pretrain_step(generator=g_train, opt_g=opt_g, scaler=scaler, pixel=pixel, lr=lr, hr=hr, amp=amp, weight=c.loss.pixel_weight, clip=c.optim.grad_clip)
-        update_ema(ema, generator, ema_decay(c.train.ema_decay, step))
-        step += 1
-        bar.update()
-        for key, value in losses.items():
-            sums[key] = sums.get(key, 0) + value  # stays on the device: no sync per step
-        summed += 1
-        last = step == c.train.steps or out_of_time(started, c.train.minutes, world, device)
-        if rank != 0:
+    clock = Clock(progress.spent, minutes=cfg.train.minutes, world=world, device=device)
+    bar = tqdm(total=steps, initial=progress.step, unit="step", disable=rank != 0 or not cfg.log.progress, dynamic_ncols=True)
+    with RunLog(run, clock, tensorboard=cfg.log.tensorboard, enabled=rank == 0) as runlog, bar:
+        if rank == 0:
+            progress.metrics = {f"bicubic_{k}": v for k, v in bicubic_baseline(val_data, scale=cfg.model.scale, device=device).items()}
+            runlog.record(progress.step, {"val/bicubic_psnr": progress.metrics["bicubic_psnr"], "val/bicubic_ssim": progress.metrics["bicubic_ssim"]})
+        losses = LossMeans()
+        nets.train()
+        clock.start()
+        for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=steps, device=device, num_workers=cfg.data.num_workers):
+            lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
+            hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
+            losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
+            progress.step += 1
+            bar.update()
+            last = progress.step == steps or clock.out_of_time(progress.step)
+            if rank == 0:
+                due = {every: progress.step % getattr(cfg.log, every) == 0 or last for every in ("log_every", "val_every", "ckpt_every")}
+                if due["log_every"]:
+                    log_losses(runlog, bar, progress.step, losses.take(), lr=nets.opt_g.param_groups[0]["lr"])
+                if due["val_every"]:
+                    validate_and_keep_best(cfg, nets, progress, clock, runlog, bar, val_data, device, run)
+                if due["ckpt_every"]:
+                    save_checkpoint(checkpoint_state(cfg, nets, progress, clock), run / "checkpoints", keep=cfg.log.keep)
             if last:
                 break
-            continue
-        if step % c.log.log_every == 0 or last:
-            means = {key: float(total) / summed for key, total in sums.items()}
-            sums, summed = {}, 0
-            record({**means, "lr": opt_g.param_groups[0]["lr"]})
-            bar.set_postfix({k.split("/")[-1]: f"{v:.4g}" for k, v in means.items() if k.startswith("loss/")})
-        if step % c.log.val_every == 0 or last:
-            metrics = {**metrics, **validate(ema, val_data, scale=scale, device=device)}
-            record({"val/psnr": metrics["psnr"], "val/ssim": metrics["ssim"]})
-            write_curve(run)
-            bar.write(f"step {step}: PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} (bicubic {metrics['bicubic_psnr']:.2f} dB, {metrics['bicubic_ssim']:.4f})")
-            if writer is not None:
-                writer.add_image("val/lr_bicubic_sr_hr", comparison(ema, val_data, scale=scale, device=device), step)
-            if metrics["psnr"] > best:
-                best = metrics["psnr"]
-                write(state(), run / "best.pt")
-                save_generator(ema, run / "best.safetensors", metadata={"vsrgan.step": str(step), "vsrgan.psnr": f"{best:.4f}"})
-        if step % c.log.ckpt_every == 0 or last:
-            save_checkpoint(state(), run / "checkpoints", keep=c.log.keep)
-        if last:
-            break
-    bar.close()
-    if step < c.train.steps and rank == 0:
-        log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", step, c.train.steps, c.train.minutes)
-
+    if progress.step < steps and rank == 0:
+        log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", progress.step, steps, cfg.train.minutes)
     model_path = None
     if rank == 0:
-        records.close()
-        if writer is not None:
-            writer.close()
-        model_path = save_generator(ema, run / "generator.safetensors", metadata={"vsrgan.step": str(step), "vsrgan.stage": c.train.stage})
-    return TrainResult(model_path=model_path, generator=ema, step=step, metrics=metrics)
+        model_path = save_generator(nets.ema, run / "generator.safetensors", metadata={"vsrgan.step": str(progress.step), "vsrgan.stage": cfg.train.stage})
+    return TrainResult(model_path=model_path, generator=nets.ema, step=progress.step, metrics=progress.metrics)
+
+
+# ---- the step, logging, validation, checkpoint ---------------------------------------------------
+
+
+def train_step(cfg: Config, nets: Nets, g_train, d_train, lr: torch.Tensor, hr: torch.Tensor, *, amp, step: int) -> dict[str, torch.Tensor]:
+    """Set the learning rates for ``step``, take one optimizer step (pretrain or GAN), update the EMA."""
+    c = cfg
+    for group in nets.opt_g.param_groups:
+        group["lr"] = learning_rate(c.optim, step, c.train.steps, c.optim.lr)
+    for group in nets.opt_d.param_groups if nets.opt_d is not None else ():
+        group["lr"] = learning_rate(c.optim, step, c.train.steps, c.optim.lr_d)
+    if nets.discriminator is not None:
+        weights = (c.loss.pixel_weight, c.loss.perceptual_weight, c.loss.adversarial_weight)
+        losses = gan_step(generator=g_train, discriminator=d_train, opt_g=nets.opt_g, opt_d=nets.opt_d, scaler=nets.scaler, pixel=nets.pixel,
+                          perceptual=nets.perceptual, adversarial=nets.adversarial, lr=lr, hr=hr, amp=amp, weights=weights, clip=c.optim.grad_clip)
+    else:
+        losses = pretrain_step(generator=g_train, opt_g=nets.opt_g, scaler=nets.scaler, pixel=nets.pixel, lr=lr, hr=hr, amp=amp,
+                               weight=c.loss.pixel_weight, clip=c.optim.grad_clip)
+    update_ema(nets.ema, nets.generator, ema_decay(c.train.ema_decay, step))
+    return losses
+
+
+class LossMeans:
+    """Sums of the step losses since the last record; they stay on the device: no sync per step."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for key, value in losses.items():
+            self.sums[key] = self.sums.get(key, 0) + value
+        self.count += 1
+
+    def take(self) -> dict[str, float]:
+        """The means so far (one device sync), and start again."""
+        means = {key: float(total) / self.count for key, total in self.sums.items()}
+        self.sums, self.count = {}, 0
+        return means
+
+
+def log_losses(runlog: RunLog, bar, step: int, means: dict[str, float], *, lr: float) -> None:
+    runlog.record(step, {**means, "lr": lr})
+    bar.set_postfix({k.split("/")[-1]: f"{v:.4g}" for k, v in means.items() if k.startswith("loss/")})
+
+
+def validate_and_keep_best(cfg: Config, nets: Nets, progress: Progress, clock: Clock, runlog: RunLog, bar, val_data: Split, device, run: Path) -> None:
+    """Score the EMA on the held-out pairs, log it, redraw the curve; a new best PSNR is saved as best.pt and best.safetensors."""
+    scale, step = cfg.model.scale, progress.step
+    m = progress.metrics = {**progress.metrics, **validate(nets.ema, val_data, scale=scale, device=device)}
+    runlog.record(step, {"val/psnr": m["psnr"], "val/ssim": m["ssim"]})
+    write_curve(run)
+    bar.write(f"step {step}: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} (bicubic {m['bicubic_psnr']:.2f} dB, {m['bicubic_ssim']:.4f})")
+    if runlog.writer is not None:
+        runlog.image("val/lr_bicubic_sr_hr", comparison(nets.ema, val_data, scale=scale, device=device), step)
+    if m["psnr"] > progress.best:
+        progress.best = m["psnr"]
+        write(checkpoint_state(cfg, nets, progress, clock), run / "best.pt")
+        save_generator(nets.ema, run / "best.safetensors", metadata={"vsrgan.step": str(step), "vsrgan.psnr": f"{progress.best:.4f}"})
+
+
+def checkpoint_state(cfg: Config, nets: Nets, progress: Progress, clock: Clock) -> dict:
+    """A checkpoint: a plain dict (vsrgan-checkpoint/1; see :mod:`vsrgan.training.checkpoint`)."""
+    gan = nets.discriminator is not None
+    return {
+        "step": progress.step, "config": plain(cfg.to_dict()), "generator": nets.generator.state_dict(),
+        "generator_config": cfg.model.generator().to_dict(), "ema": nets.ema.state_dict(),
+        "discriminator": nets.discriminator.state_dict() if gan else None, "opt_g": nets.opt_g.state_dict(),
+        "opt_d": nets.opt_d.state_dict() if gan else None, "scaler": nets.scaler.state_dict(), "best_psnr": progress.best,
+        "rng": rng_state(), "spent": clock.seconds(),
+    }

@@ -1,0 +1,107 @@
+"""What a run writes as it goes: ``metrics.jsonl`` (one JSON record a line), TensorBoard, and its clock.
+
+:class:`RunLog` is a context manager: the records file and the TensorBoard writer are closed
+when the loop ends, however it ends. Only rank 0 writes; on other ranks every method does nothing.
+"""
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+log = logging.getLogger(__name__)
+
+TIME_CHECK_EVERY = 20  # under DDP, steps between agreeing on the time limit (one broadcast each)
+
+
+class Clock:
+    """CPU-hours and wall-hours of a run, earlier chunks (``spent``, seconds) included, and its time limit."""
+
+    def __init__(self, spent: dict[str, float], *, minutes: float, world: int, device: torch.device):
+        self.spent = spent
+        self.minutes, self.world, self.device = minutes, world, device
+        self.cpu_started, self.wall_started = time.process_time(), time.monotonic()
+        self.loop_started = self.wall_started
+
+    def start(self) -> None:
+        """The time limit counts from here: the first step (setup and the baseline are not counted)."""
+        self.loop_started = time.monotonic()
+
+    def hours(self) -> dict[str, float]:
+        """CPU-hours (this process, all threads) and wall-hours of the whole run."""
+        return {
+            "cpu": (self.spent["cpu"] + time.process_time() - self.cpu_started) / 3600,
+            "wall": (self.spent["wall"] + time.monotonic() - self.wall_started) / 3600,
+        }
+
+    def seconds(self) -> dict[str, float]:
+        """What a checkpoint stores as ``spent``."""
+        return {key: value * 3600 for key, value in self.hours().items()}
+
+    def out_of_time(self, step: int) -> bool:
+        """Whether ``train.minutes`` has passed since this chunk started.
+
+        One process reads the host clock: no device round-trip. Under DDP every process must stop
+        at the same step, so every ``TIME_CHECK_EVERY`` steps they take rank 0's answer (a
+        broadcast, the only sync this adds)."""
+        if self.minutes <= 0:
+            return False
+        late = time.monotonic() - self.loop_started > self.minutes * 60
+        if self.world == 1:
+            return late
+        if step % TIME_CHECK_EVERY:
+            return False
+        flag = torch.tensor(float(late), device=self.device)
+        dist.broadcast(flag, src=0)
+        return bool(flag)
+
+
+def open_writer(folder: Path, enabled: bool):
+    """A TensorBoard SummaryWriter, or None when off or not installed."""
+    if not enabled:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("tensorboard is not installed; training without TensorBoard logs (pip install tensorboard)")
+        return None
+    return SummaryWriter(str(folder))
+
+
+class RunLog:
+    """``with RunLog(run, clock, tensorboard=..., enabled=rank == 0) as runlog: runlog.record(step, {...})``."""
+
+    def __init__(self, run: Path, clock: Clock, *, tensorboard: bool, enabled: bool):
+        self.run, self.clock, self.tensorboard, self.enabled = run, clock, tensorboard, enabled
+        self.records = None
+        self.writer = None
+
+    def __enter__(self) -> "RunLog":
+        if self.enabled:
+            self.writer = open_writer(self.run / "tb", self.tensorboard)
+            self.records = open(self.run / "metrics.jsonl", "a")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.records is not None:
+            self.records.close()
+        if self.writer is not None:
+            self.writer.close()
+
+    def record(self, step: int, values: dict[str, float]) -> None:
+        """One line of metrics.jsonl (with the hours so far), and each value as a TensorBoard scalar."""
+        if self.records is None:
+            return
+        h = self.clock.hours()
+        self.records.write(json.dumps({"step": step, **values, "time/cpu_hours": round(h["cpu"], 5), "time/wall_hours": round(h["wall"], 5)}) + "\n")
+        self.records.flush()
+        for key, value in values.items():
+            if self.writer is not None:
+                self.writer.add_scalar(key, value, step)
+
+    def image(self, key: str, image: torch.Tensor, step: int) -> None:
+        if self.writer is not None:
+            self.writer.add_image(key, image, step)
