@@ -22,10 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a training run folder (it holds generator.safetensors and metrics.jsonl)")
     parser.add_argument("name", choices=sorted(BUNDLED), help="the bundled model to write")
+    parser.add_argument("--weights", type=Path, default=None, help="which of the run's generators (default: RUN/generator.safetensors, the newest EMA)")
     parser.add_argument("--photos", type=Path, default=Path("data/eval-photos"), help="evaluation photos (default: %(default)s)")
     args = parser.parse_args()
 
-    weights = args.run / "generator.safetensors"
+    weights = args.weights or args.run / "generator.safetensors"
     meta = read_metadata(weights)
     step = int(meta.get("vsrgan.step", 0))
     records = [r for r in read_records(args.run / "metrics.jsonl") if r.get("step", -1) <= step and "time/cpu_hours" in r]

@@ -65,7 +65,7 @@ def add_compare_parser(subparsers) -> None:
     )
     p.add_argument("input", help="input video (high-resolution, unless --input-is-lr)")
     p.add_argument("output", help="output video, e.g. compare.mp4")
-    p.add_argument("-m", "--model", default="bicubic", help="bicubic, a bundled model name or a .safetensors path (default: %(default)s)")
+    p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name or a .safetensors path (default: the bundled default, see 'vsrgan models')")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's)")
     p.add_argument("--layout", default="grid", choices=["grid", "side", "wipe"], help="panel arrangement (default: %(default)s)")
     p.add_argument("--input-is-lr", action="store_true", help="the input is already low-resolution: show input | bicubic | network, no original")
@@ -79,9 +79,10 @@ def add_compare_parser(subparsers) -> None:
 
 def run_compare(args) -> None:
     from ..evaluation.compare import compare
+    from ..models import default_model
 
     compare(
-        args.input, args.output, model=args.model, layout=args.layout, input_is_lr=args.input_is_lr,
+        args.input, args.output, model=args.model or default_model(), layout=args.layout, input_is_lr=args.input_is_lr,
         scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec, crf=args.crf,
         preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
