@@ -1,7 +1,7 @@
 """The command line: parse flags, call the Python API, turn a VsrganError into one line and an exit code.
 
 Each subcommand has an ``add_*_parser`` function, in the module of its job (``upscale``,
-``dataset``, ``training``, ``evaluation``, ``benchmark``), that builds its parser and sets ``run``
+``dataset``, ``training``, ``evaluation``, ``benchmark``, ``export``), that builds its parser and sets ``run``
 to a function taking the parsed arguments. :func:`main` is the only place that turns an error
 into text and an exit code.
 """
@@ -15,6 +15,7 @@ from ..version import __version__
 from .benchmark import add_bench_parser
 from .dataset import add_prepare_parser
 from .evaluation import add_compare_parser, add_evaluate_parser
+from .export import add_export_parser
 from .training import add_train_parser
 from .upscale import add_models_parser, add_upscale_parser
 
@@ -26,6 +27,7 @@ PARSERS = [
     add_evaluate_parser,
     add_compare_parser,
     add_bench_parser,
+    add_export_parser,
 ]
 
 
