@@ -2,6 +2,7 @@
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image
 
 from vsrgan.dataset.crops import CropSampler, Split, StepDataset, centre_crop, load_split
 from vsrgan.dataset.degrade import Degradation, downscale, make_lr
-from vsrgan.dataset.prepare import prepare
+from vsrgan.dataset.prepare import held_out, prepare
 from vsrgan.errors import ConfigError, InputError, VideoError
 
 
@@ -107,7 +108,8 @@ def test_prepare_image_folder_split_is_deterministic_and_stable(tmp_path):
 
     first = split_of("a")
     assert first == split_of("b")
-    assert sorted(first.values()).count("test") == 2
+    assert {src: split == "test" for src, split in first.items()} == {src: held_out(Path(src).name, 0.2) for src in first}
+    assert 0 < sorted(first.values()).count("test") < 10
     hr = png(next((tmp_path / "a" / "train" / "hr").iterdir()))
     assert hr.shape == (48, 64, 3)  # 66x50 cropped to a multiple of 4
     make_image_folder(tmp_path / "more", count=30)

@@ -153,6 +153,13 @@ def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: fl
         yield split, frame.image, f"{path.stem}_{index:06d}", {"source": str(path), "frame": index, "pts": frame.pts, "time": round(frame.time, 6)}
 
 
+def held_out(name: str, fraction: float) -> bool:
+    """Whether the image file ``name`` belongs to the test split: its name's hash, read as a number
+    in [0, 1), is below ``fraction``. Decided per file, so adding or removing other files never
+    moves an image between the splits (a rank-based choice would)."""
+    return int(hashlib.sha1(name.encode()).hexdigest(), 16) / 2**160 < fraction
+
+
 def _folder_images(folder: Path, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
     """(split, image, file stem, record) for every image file; a hash of each name picks the test split."""
     files = image_files(folder)
@@ -161,8 +168,6 @@ def _folder_images(folder: Path, test_fraction: float | None) -> Iterator[tuple[
         twin = next(stem for stem in stems if stems.count(stem) > 1)
         raise InputError(f"'{folder}' holds several images named '{twin}.*'; expected one file per name")
     fraction = FOLDER_TEST_FRACTION if test_fraction is None else test_fraction
-    by_hash = sorted(files, key=lambda p: hashlib.sha1(p.name.encode()).hexdigest())
-    test = set(by_hash[: round(fraction * len(files))])
     for path in files:
-        split = "test" if path in test else "train"
+        split = "test" if held_out(path.name, fraction) else "train"
         yield split, read_image(path), path.stem, {"source": str(path), "frame": None, "pts": None, "time": None}
