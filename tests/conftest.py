@@ -83,6 +83,43 @@ def make_clip(
     return pts
 
 
+def make_av_clip(path: Path, audio_codec: str, *, rate: int, layout: str, video_codec: str = "mjpeg", seconds: float = 1.0, fps: int = 8) -> float:
+    """A 32x32 clip with a 440 Hz tone in ``audio_codec`` (its first sample format), interleaved;
+    return the audio's length in seconds as decoded."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream(video_codec, rate=fps)
+        v.width, v.height, v.pix_fmt = 32, 32, "yuvj420p" if video_codec == "mjpeg" else "yuv420p"
+        a = c.add_stream(audio_codec, rate=rate)
+        a.layout = layout
+        a.format = fmt = av.Codec(audio_codec, "w").audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        channels, total, done = av.AudioLayout(layout).nb_channels, int(seconds * rate), 0
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(pattern(32, 32, i), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            c.mux(v.encode(frame))
+            while done < min(total, (i + 1) * rate // fps):
+                count = min(1024, total - done)
+                tone = (0.3 * np.sin(2 * math.pi * 440 * np.arange(done, done + count) / rate)).astype(np.float32)
+                af = av.AudioFrame.from_ndarray(np.repeat(tone[None], channels, 0), format="fltp", layout=layout)
+                af.sample_rate, af.pts = rate, done
+                for converted in resampler.resample(af):
+                    c.mux(a.encode(converted))
+                done += count
+        for converted in resampler.resample(None):
+            c.mux(a.encode(converted))
+        c.mux(v.encode(None))
+        c.mux(a.encode(None))
+    return audio_seconds(path)
+
+
+def audio_seconds(path: Path) -> float:
+    """The first audio stream's length, counted in decoded samples."""
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        return sum(f.samples for f in c.decode(stream)) / stream.codec_context.sample_rate
+
+
 def make_audio_only(path: Path) -> Path:
     """An AAC file with no video stream (a bad input for every video command)."""
     with av.open(str(path), "w") as c:

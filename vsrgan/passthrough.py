@@ -1,15 +1,19 @@
 """Audio and subtitle streams carried from a source file into an output as its video advances.
 
-Packets are copied as they are where the output container accepts their codec; audio it does
-not accept is decoded and re-encoded with the container's default audio codec (AAC in .mp4);
-a subtitle stream it cannot hold is named in a warning, never dropped in silence. Packets are
-muxed in step with the video (everything that starts before the frame being written), so the
-muxer interleaves without buffering the whole file.
+Packets are copied as they are where the output container takes their codec (a trial file in
+memory, given the stream's first packet, says so); other audio is decoded, converted with
+``av.AudioResampler`` to a sample format, channel layout and rate the container's default audio
+encoder opens with (8-bit mono PCM at 11025 Hz becomes float mono AAC in .mp4; 22050 Hz becomes
+24 kHz Opus in .webm, which has no 22050), and re-encoded. A subtitle stream the container cannot hold is named in a
+warning, never dropped in silence. Packets are muxed in step with the video (everything that
+starts before the frame being written), so the muxer interleaves without buffering the file.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from fractions import Fraction
 from pathlib import Path
 
 try:
@@ -17,7 +21,65 @@ try:
 except ImportError:  # see vsrgan.video: only video I/O needs PyAV
     av = None
 
+from .errors import VideoError
+
 log = logging.getLogger(__name__)
+
+# The usual layout for each channel count: PCM in AVI or WAV often declares none ("6 channels").
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def copyable(source: Path, index: int, output: av.container.OutputContainer) -> bool:
+    """Whether ``output``'s muxer takes the packets of stream ``index`` of ``source`` as they are.
+
+    The codec list is not enough (an .mp4 lists PCM, then refuses PCM without a channel layout
+    when it writes its index), so a trial file in memory gets the stream's first packet.
+    """
+    with av.open(str(source)) as container:
+        stream = container.streams[index]
+        if stream.codec_context.name not in output.supported_codecs:
+            return False
+        try:
+            with av.open(io.BytesIO(), "w", format=output.format.name) as trial:
+                out = trial.add_stream_from_template(stream)
+                trial.start_encoding()
+                packet = next((p for p in container.demux(stream) if p.size), None)
+                if packet is not None:
+                    packet.stream = out
+                    trial.mux(packet)
+        except (av.FFmpegError, ValueError):
+            return False
+    return True
+
+
+def _opens(codec: str, rate: int, sample_format: str, layout: str) -> bool:
+    ctx = av.CodecContext.create(codec, "w")
+    ctx.sample_rate, ctx.format, ctx.layout, ctx.time_base = rate, sample_format, layout, Fraction(1, rate)
+    try:
+        ctx.open()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def encoder_settings(codec: str, rate: int, channels: int, layout: str) -> tuple[int, str, str]:
+    """(rate, sample format, layout) that ``codec`` opens with, as close to the source's as it allows.
+
+    Rate: the source's, else the nearest the encoder lists at or above it (Opus: 8, 12, 16, 24, 48
+    kHz), else its highest. Layout: the source's, else the usual one for its channel count, else
+    a downmix to stereo, then mono (MP3 and MP2 hold no more than two channels).
+    """
+    allowed = av.Codec(codec, "w").audio_rates
+    rates = [rate]
+    if allowed and rate not in allowed:
+        rates = [min((r for r in allowed if r >= rate), default=max(allowed))]
+    layouts = list(dict.fromkeys([layout, DEFAULT_LAYOUTS.get(channels, "stereo"), "stereo", "mono"]))
+    for r in [*rates, 48000, 44100]:
+        for name in layouts:
+            for sample_format in av.Codec(codec, "w").audio_formats or ():
+                if _opens(codec, r, sample_format.name, name):
+                    return r, sample_format.name, name
+    raise VideoError(f"no settings of the {codec} encoder fit {channels}-channel {rate} Hz audio")
 
 
 class Passthrough:
@@ -26,22 +88,13 @@ class Passthrough:
     def __init__(self, source: Path, output: av.container.OutputContainer):
         self.input = av.open(str(source))
         self.routes = {}  # input stream index -> (output stream, re-encode?)
-        self.resamplers = {}  # input stream index -> converter to the encoder's sample format
+        self.resamplers = {}  # input stream index -> converter to what the encoder takes
         for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
             name = stream.codec_context.name
-            if name in output.supported_codecs:
+            if copyable(source, stream.index, output):
                 self.routes[stream.index] = (output.add_stream_from_template(stream), False)
             elif stream.type == "audio":
-                codec = output.default_audio_codec
-                log.warning("audio stream #%d (%s) cannot go into '%s'; re-encoding it as %s", stream.index, name, output.name, codec)
-                out = output.add_stream(codec, rate=stream.codec_context.sample_rate)
-                # the default layout for the channel count: an "unspecified order" layout
-                # (as PCM in AVI has) is refused by the AAC encoder
-                channels = len(stream.codec_context.layout.channels)
-                out.layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}.0")
-                out.format = out.codec_context.codec.audio_formats[0]  # fltp for AAC and Opus
-                self.resamplers[stream.index] = av.AudioResampler(format=out.format, layout=out.layout, rate=out.rate)
-                self.routes[stream.index] = (out, True)
+                self.routes[stream.index] = (self._reencoder(source, stream, output), True)
             else:
                 log.warning(
                     "subtitle stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
@@ -50,6 +103,22 @@ class Passthrough:
         streams = [self.input.streams[i] for i in self.routes]
         self.packets = self.input.demux(*streams) if streams else iter(())
         self.pending = None
+
+    def _reencoder(self, source: Path, stream: av.AudioStream, output: av.container.OutputContainer) -> av.AudioStream:
+        """An output stream of the container's default audio codec, and the resampler that feeds it."""
+        codec, ctx = output.default_audio_codec, stream.codec_context
+        channels = ctx.layout.nb_channels if ctx.layout is not None else ctx.channels
+        try:
+            rate, sample_format, layout = encoder_settings(codec, ctx.sample_rate, channels, ctx.layout.name)
+        except VideoError as e:
+            raise VideoError(f"'{source}': audio stream #{stream.index} ({ctx.name}) cannot go into a {Path(output.name).suffix} file: {e}; "
+                             "try an .mkv output") from None
+        log.warning("audio stream #%d (%s, %d Hz, %s) cannot go into '%s'; re-encoding it as %s (%d Hz, %s)",
+                    stream.index, ctx.name, ctx.sample_rate, ctx.layout.name, Path(output.name).suffix, codec, rate, layout)
+        out = output.add_stream(codec, rate=rate)
+        out.layout, out.format = layout, sample_format
+        self.resamplers[stream.index] = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
+        return out
 
     def _mux(self, output: av.container.OutputContainer, packet: av.Packet) -> None:
         out, reencode = self.routes[packet.stream.index]
@@ -60,7 +129,13 @@ class Passthrough:
             output.mux(packet)
             return
         resampler = self.resamplers[packet.stream.index]
-        for frame in packet.decode():  # an empty packet flushes the decoder
+        try:
+            frames = packet.decode()  # an empty packet flushes the decoder
+        except av.FFmpegError as e:  # a damaged audio packet: a moment of silence, not a failed job
+            log.warning("'%s': an audio packet at %.2f s cannot be decoded (%s); skipped", self.input.name,
+                        float((packet.pts or 0) * packet.time_base), e.strerror)
+            return
+        for frame in frames:
             for converted in resampler.resample(frame):
                 output.mux(out.encode(converted))
 
@@ -68,7 +143,10 @@ class Passthrough:
         """Mux every packet that starts before ``seconds`` (``inf``: all that are left)."""
         while True:
             if self.pending is None:
-                self.pending = next(self.packets, None)
+                try:
+                    self.pending = next(self.packets, None)
+                except av.FFmpegError:  # a truncated file: the video's reader warns about it
+                    self.packets = iter(())
                 if self.pending is None:
                     return
             packet = self.pending
@@ -80,8 +158,10 @@ class Passthrough:
 
     def finish(self, output: av.container.OutputContainer, until: float) -> None:
         self.feed_until(output, until)
-        for out, reencode in self.routes.values():
+        for index, (out, reencode) in self.routes.items():
             if reencode:
+                for converted in self.resamplers[index].resample(None):  # what the resampler still holds
+                    output.mux(out.encode(converted))
                 output.mux(out.encode(None))
 
     def close(self) -> None:
