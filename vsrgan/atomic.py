@@ -1,12 +1,16 @@
-"""Write-then-rename, so a crash, an error or Ctrl-C never leaves a half-written output."""
+"""Write-then-rename, so a crash, an error, a signal or a full disk never leaves a half-written output."""
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import InputError
+from .errors import DiskFullError, InputError
+
+# errno values that mean "no room": a full disk, a full quota, a file size limit (ulimit -f)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def check_output(path: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
@@ -41,9 +45,26 @@ def atomic_path(path: Path, *, overwrite: bool = False) -> Iterator[Path]:
     os.umask(umask)
     tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the output the usual permissions
     try:
-        yield tmp
+        with no_space_as_error(path.parent, f"'{path.name}'"):
+            yield tmp
         if path.exists() and not overwrite:
             raise InputError(f"output '{path}' appeared while writing; pass --overwrite to replace it")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def no_space_as_error(folder: Path, what: str, kind: str = "output") -> Iterator[None]:
+    """Turn running out of space inside the block (from Python, Pillow or FFmpeg) into one line naming ``folder``."""
+    try:
+        yield
+    except OSError as e:
+        raise_if_no_space(e, folder, what, kind)
+        raise
+
+
+def raise_if_no_space(error: OSError, folder: Path, what: str, kind: str = "output") -> None:
+    """Raise :class:`DiskFullError` if ``error`` says the disk, a quota or a file size limit ran out."""
+    if error.errno in NO_SPACE:
+        raise DiskFullError(f"no space left on '{folder}' while writing {what}; the partial {kind} was removed") from None

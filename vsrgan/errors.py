@@ -25,3 +25,7 @@ class CheckpointError(VsrganError):
 
 class ConfigError(VsrganError):
     """Options that contradict each other or lie outside their allowed range."""
+
+
+class DiskFullError(VsrganError):
+    """A disk (or quota, or file size limit) that ran out while writing an output."""

@@ -22,6 +22,7 @@ try:
 except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
     av = None
 
+from .damage import Damage, decode_surviving, report, watch
 from .errors import InputError, VideoError
 from .passthrough import Passthrough
 
@@ -85,7 +86,8 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     except av.error.PermissionError:
         raise InputError(f"'{path}' cannot be read (permission denied)") from None
     except av.FFmpegError as e:
-        raise VideoError(f"'{path}' is not a video FFmpeg can read ({e.strerror}); expected a file such as .mp4 or .mkv") from None
+        raise VideoError(f"'{path}' is not a video FFmpeg can read, or is damaged or cut short ({e.strerror}); "
+                         "expected a complete file such as .mp4 or .mkv") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"'{path}' has no video stream; expected a video file such as .mp4 or .mkv")
@@ -93,12 +95,10 @@ def open_input(path: str | Path) -> av.container.InputContainer:
 
 
 def _first_frame(container: av.container.InputContainer, path: Path) -> av.VideoFrame:
-    try:
-        for frame in container.decode(video=0):
-            return frame
-    except av.FFmpegError as e:
-        raise VideoError(f"'{path}' is corrupt: its first video frame cannot be decoded ({e.strerror})") from None
-    raise VideoError(f"'{path}' has a video stream with no decodable frames; the file may be truncated")
+    damage = Damage(path)
+    for frame in decode_surviving(container, container.streams.video[0], damage):
+        return frame
+    report(damage, frames=0)  # raises: nothing decodable
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -152,25 +152,23 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
     """Decode every frame of the first video stream as RGB, with its timestamp.
 
     FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB, using the
-    colour matrix the stream declares.
+    colour matrix the stream declares. Damage is survived where it can be: a packet the decoder
+    refuses is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.damage`).
     """
     path = Path(path)
-    with open_input(path) as container:
+    with open_input(path) as container, watch(path) as damage:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads: decoding is rarely the bottleneck then
-        start = None
-        index = 0
-        try:
-            for frame, pts in _timestamped(container.decode(stream)):
-                if start is None:
-                    start = pts
-                image = frame.to_ndarray(format="rgb24")
-                yield Frame(image=image, pts=pts, time=float((pts - start) * stream.time_base))
-                index += 1
-        except av.FFmpegError as e:
-            raise VideoError(f"'{path}' is truncated or corrupt: decoding failed after {index} frames ({e.strerror})") from None
-        if index == 0:
-            raise VideoError(f"'{path}' has a video stream with no decodable frames; the file may be truncated")
+        start, index = None, 0
+        for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
+            if start is None:
+                start = pts
+            yield Frame(image=frame.to_ndarray(format="rgb24"), pts=pts, time=float((pts - start) * stream.time_base))
+            index += 1
+            damage.last = float(pts * stream.time_base)
+        if container.duration:
+            damage.end = (container.start_time or 0) / av.time_base + container.duration / av.time_base
+    report(damage, frames=index)
 
 
 class VideoWriter:
@@ -283,5 +281,8 @@ class VideoWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
-        else:
+            return
+        try:
             self.close_without_flush()
+        except av.FFmpegError:  # closing writes the trailer, which fails again on a full disk: keep the first error
+            pass

@@ -18,7 +18,7 @@ A file in an image folder that cannot be decoded stops the run with an error nam
 silently smaller dataset is worse than a stop. Files without an image suffix are ignored.
 
 The dataset is written to a temporary folder beside ``out`` and renamed into place at the end,
-so an interrupted run leaves no half dataset.
+so an interrupted run (Ctrl-C, SIGTERM, SIGHUP) or a full disk leaves no half dataset.
 """
 
 import hashlib
@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..atomic import raise_if_no_space
 from ..errors import ConfigError, InputError, VideoError
 from ..images import image_files, read_image
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
@@ -119,6 +120,9 @@ def prepare(
         if out.exists():
             shutil.rmtree(out)  # checked above: a vsrgan dataset, and --overwrite was given
         tmp.replace(out)
+    except OSError as e:
+        raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "manifest.json"
