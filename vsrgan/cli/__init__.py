@@ -3,14 +3,17 @@
 Each subcommand has an ``add_*_parser`` function, in the module of its job (``upscale``,
 ``dataset``, ``training``, ``evaluation``, ``benchmark``, ``export``), that builds its parser and sets ``run``
 to a function taking the parsed arguments. :func:`main` is the only place that turns an error
-into text and an exit code.
+into text and an exit code, and the one place that handles signals: Ctrl-C, SIGTERM and SIGHUP
+stop any job the same way (:mod:`vsrgan.stop`), with one line and exit code 128 + the signal.
 """
 
 import argparse
 import logging
+import signal
 import sys
 
 from ..errors import VsrganError
+from ..stop import Stopped, handle_signals
 from ..version import __version__
 from .benchmark import add_bench_parser
 from .dataset import add_prepare_parser
@@ -45,9 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="vsrgan: %(message)s")
     try:
-        args.run(args)
+        with handle_signals():
+            args.run(args)
     except VsrganError as e:
         print(f"vsrgan: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except Stopped as e:
+        what = "interrupted" if e.signum == signal.SIGINT else f"stopped by {signal.Signals(e.signum).name}"
+        print(f"vsrgan: {what}; {e.note}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("vsrgan: interrupted; no output was written", file=sys.stderr)

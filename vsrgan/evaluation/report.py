@@ -10,6 +10,7 @@ each through a temporary file and a rename.
                             and JS, images beside it: it works offline, from any folder it is copied to
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -233,19 +234,37 @@ def showcase_images(name: str, showcase: Showcase, scale: int) -> tuple[dict, di
 
 
 def write_report(result: Evaluation, out: Path, *, overwrite: bool = False) -> Path:
-    """Write every report file into ``out``; return the HTML page's path."""
+    """Write every report file into ``out``; return the HTML page's path.
+
+    All or nothing: if writing stops part-way (an error, a signal, a full disk), the files written
+    so far are removed again, so no half report is left to mislead.
+    """
     from .html import render
 
     check_report(out, overwrite=overwrite)
-    pictures = {}
-    for name, showcase in result.showcases.items():
-        pictures[name], files = showcase_images(name, showcase, result.scale)
-        for file, data in files.items():
-            write_bytes(out / file, data, overwrite=overwrite)
-    write_bytes(out / "metrics.json", to_json(result).encode(), overwrite=overwrite)
-    write_bytes(out / "frames.csv", to_csv(result).encode(), overwrite=overwrite)
-    write_bytes(out / "psnr_per_frame.png", plot_psnr(result), overwrite=overwrite)
-    write_bytes(out / "metrics.png", plot_bars(result), overwrite=overwrite)
-    page = render(result, pictures, conventions=CONVENTIONS)
-    write_bytes(out / "report.html", page.encode(), overwrite=overwrite)
+    written: list[Path] = []
+    folders = [folder for folder in (out / "images", out) if not folder.exists()]  # made here: removed again on failure
+
+    def put(name: str, data: bytes) -> None:
+        write_bytes(out / name, data, overwrite=overwrite)
+        written.append(out / name)
+
+    try:
+        pictures = {}
+        for name, showcase in result.showcases.items():
+            pictures[name], files = showcase_images(name, showcase, result.scale)
+            for file, data in files.items():
+                put(file, data)
+        put("metrics.json", to_json(result).encode())
+        put("frames.csv", to_csv(result).encode())
+        put("psnr_per_frame.png", plot_psnr(result))
+        put("metrics.png", plot_bars(result))
+        put("report.html", render(result, pictures, conventions=CONVENTIONS).encode())
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in folders:
+            with contextlib.suppress(OSError):  # not empty: something else is in it
+                folder.rmdir()
+        raise
     return out / "report.html"

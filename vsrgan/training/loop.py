@@ -30,6 +30,7 @@ from ..dataset.crops import Split, batches
 from ..device import autocast_dtype, pick_device
 from ..errors import InputError
 from ..models import Generator, save_generator
+from ..stop import Stopped, at_step_boundaries, requested
 from .checkpoint import latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, write
 from .config import Config, OptimConfig, apply_overrides, load_config, to_toml
 from .curve import write_curve
@@ -122,23 +123,28 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         losses = LossMeans()
         nets.train()
         clock.start()
-        for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=steps, device=device, num_workers=cfg.data.num_workers):
-            lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
-            hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
-            losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
-            progress.step += 1
-            bar.update()
-            last = progress.step == steps or clock.out_of_time(progress.step)
-            if rank == 0:
-                due = {every: progress.step % getattr(cfg.log, every) == 0 or last for every in ("log_every", "val_every", "ckpt_every")}
-                if due["log_every"]:
-                    log_losses(runlog, bar, progress.step, losses.take(), lr=nets.opt_g.param_groups[0]["lr"])
-                if due["val_every"]:
-                    validate_and_keep_best(cfg, nets, progress, clock, runlog, bar, val_data, device, run)
-                if due["ckpt_every"]:
-                    save_checkpoint(checkpoint_state(cfg, nets, progress, clock), run / "checkpoints", keep=cfg.log.keep)
-            if last:
-                break
+        with at_step_boundaries():  # a signal ends the loop after the step it arrives in, with a checkpoint
+            for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=steps, device=device, num_workers=cfg.data.num_workers):
+                lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
+                hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
+                losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
+                progress.step += 1
+                bar.update()
+                last = progress.step == steps or clock.should_stop(progress.step, signalled=requested() is not None)
+                if rank == 0:
+                    due = {every: progress.step % getattr(cfg.log, every) == 0 or last for every in ("log_every", "val_every", "ckpt_every")}
+                    if due["log_every"]:
+                        log_losses(runlog, bar, progress.step, losses.take(), lr=nets.opt_g.param_groups[0]["lr"])
+                    if due["val_every"]:
+                        validate_and_keep_best(cfg, nets, progress, clock, runlog, bar, val_data, device, run)
+                    if due["ckpt_every"]:
+                        save_checkpoint(checkpoint_state(cfg, nets, progress, clock), run / "checkpoints", keep=cfg.log.keep)
+                if last:
+                    break
+            signum = requested() if progress.step < steps else None  # not stopped by a signal after the last step
+    if signum is not None:
+        where = f"'{run / 'checkpoints'}'" if rank == 0 else "the run folder"
+        raise Stopped(signum, note=f"checkpoint of step {progress.step} saved in {where}; --resume continues")
     if progress.step < steps and rank == 0:
         log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", progress.step, steps, cfg.train.minutes)
     model_path = None

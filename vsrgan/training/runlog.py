@@ -14,7 +14,7 @@ import torch.distributed as dist
 
 log = logging.getLogger(__name__)
 
-TIME_CHECK_EVERY = 20  # under DDP, steps between agreeing on the time limit (one broadcast each)
+TIME_CHECK_EVERY = 20  # under DDP, steps between agreeing to stop (time limit or signal; one all-reduce each)
 
 
 class Clock:
@@ -41,21 +41,20 @@ class Clock:
         """What a checkpoint stores as ``spent``."""
         return {key: value * 3600 for key, value in self.hours().items()}
 
-    def out_of_time(self, step: int) -> bool:
-        """Whether ``train.minutes`` has passed since this chunk started.
+    def should_stop(self, step: int, *, signalled: bool = False) -> bool:
+        """Whether to stop after ``step``: ``train.minutes`` has passed since this chunk started, or
+        a signal asked to stop (``signalled``, :mod:`vsrgan.stop`).
 
         One process reads the host clock: no device round-trip. Under DDP every process must stop
-        at the same step, so every ``TIME_CHECK_EVERY`` steps they take rank 0's answer (a
-        broadcast, the only sync this adds)."""
-        if self.minutes <= 0:
-            return False
-        late = time.monotonic() - self.loop_started > self.minutes * 60
+        at the same step, so every ``TIME_CHECK_EVERY`` steps they agree on rank 0's clock and any
+        rank's signal (an all-reduce, the only sync this adds)."""
+        late = self.minutes > 0 and time.monotonic() - self.loop_started > self.minutes * 60
         if self.world == 1:
-            return late
+            return late or signalled
         if step % TIME_CHECK_EVERY:
             return False
-        flag = torch.tensor(float(late), device=self.device)
-        dist.broadcast(flag, src=0)
+        flag = torch.tensor(float((late and dist.get_rank() == 0) or signalled), device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag)
 
 

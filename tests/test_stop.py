@@ -1,0 +1,126 @@
+"""SIGTERM and SIGHUP (what ``timeout``, ``docker stop``, systemd and schedulers send, and a closed
+terminal) stop every job the way Ctrl-C does: nothing half-written, exit 128 + the signal, one line.
+
+Each test signals only once the job has visibly done part of its work (the first encoded frames
+on disk, a PNG in the partial dataset, a progress line, a logged training step), on inputs long
+enough that the rest takes far longer than the signal does to arrive: no sleeps, no timing.
+"""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+from conftest import make_clip, tiny_train_overrides
+
+CLI = [sys.executable, "-m", "vsrgan"]
+
+
+class Job:
+    """A CLI job in a subprocess, its stderr collected as it comes."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.stderr = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while chunk := self.proc.stderr.read(1):
+            self.stderr += chunk
+
+    def signal_when(self, ready, signum, what):
+        deadline = time.monotonic() + 240
+        while not ready():
+            assert self.proc.poll() is None, f"the job ended before {what}: {self.stderr}"
+            assert time.monotonic() < deadline, f"never saw {what}"
+            time.sleep(0.02)
+        self.proc.send_signal(signum)
+        self.proc.wait(timeout=120)
+        self.reader.join(timeout=10)
+        return self.proc.returncode, [line for line in re.split(r"[\r\n]", self.stderr) if line.strip()]
+
+
+def encoded(folder, prefix):
+    """True once a temporary output in ``folder`` holds encoded frames (the muxer writes in 32 KB blocks)."""
+    return lambda: any(p.name.startswith(prefix) and p.stat().st_size > 0 for p in folder.iterdir() if ".partial" in p.name)
+
+
+def names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    make_clip(path, frames=400, width=160, height=120, audio=True)
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_upscale_stopped_by_a_signal_leaves_nothing(tmp_path, long_clip, signum):
+    job = Job("upscale", long_clip, tmp_path / "out.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
+    code, lines = job.signal_when(encoded(tmp_path, ".out."), signum, "encoded frames")
+    assert code == 128 + signum
+    assert lines == [f"vsrgan: stopped by {signal.Signals(signum).name}; no output was written"]
+    assert names(tmp_path) == []
+
+
+def test_compare_stopped_by_sigterm_leaves_nothing(tmp_path, long_clip):
+    job = Job("compare", long_clip, tmp_path / "cmp.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
+    code, lines = job.signal_when(encoded(tmp_path, ".cmp."), signal.SIGTERM, "encoded frames")
+    assert code == 143 and lines == ["vsrgan: stopped by SIGTERM; no output was written"]
+    assert names(tmp_path) == []
+
+
+def test_evaluate_out_stopped_by_sigterm_writes_no_report(tmp_path, long_clip):
+    job = Job("evaluate", long_clip, "--out", tmp_path / "report", "--device", "cpu")
+    scored = re.compile(r"evaluate long\.mp4:.*?\b[1-9]\d*(/\d+ |frame)")
+    code, lines = job.signal_when(lambda: scored.search(job.stderr), signal.SIGTERM, "a scored frame")
+    assert code == 143 and lines[-1] == "vsrgan: stopped by SIGTERM; no output was written"
+    assert not (tmp_path / "report").exists() or names(tmp_path / "report") == []
+
+
+def test_an_interrupted_report_is_removed(tmp_path, monkeypatch, tiny_dataset):
+    from vsrgan.evaluation import report
+    from vsrgan.evaluation.evaluate import evaluate
+    from vsrgan.stop import Stopped
+
+    result = evaluate([tiny_dataset], device="cpu", progress=False)
+
+    def stopped(_):
+        raise Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(report, "plot_bars", stopped)  # a signal while the fourth file is made
+    with pytest.raises(Stopped):
+        report.write_report(result, tmp_path / "report")
+    assert not (tmp_path / "report").exists()  # the folder it made, removed again
+
+
+def test_prepare_stopped_by_sigterm_leaves_no_half_dataset(tmp_path, long_clip):
+    job = Job("prepare", long_clip, "-o", tmp_path / "data", "--every", "1", "--test-fraction", "0.2", "-q")
+    some_png = lambda: any(tmp_path.glob(".data.*.partial/*/hr/*.png"))  # noqa: E731
+    code, lines = job.signal_when(some_png, signal.SIGTERM, "a written frame")
+    assert code == 143 and lines == ["vsrgan: stopped by SIGTERM; no output was written"]
+    assert names(tmp_path) == []
+
+
+def test_train_stopped_by_sigterm_checkpoints_at_a_step_boundary(tmp_path, tiny_dataset):
+    out = tmp_path / "run"
+    settings = tiny_train_overrides(tiny_dataset, out, "train.steps=100000", "log.log_every=1", "log.val_every=100000", "log.ckpt_every=100000")
+    job = Job("train", *[arg for s in settings for arg in ("--set", s)])
+    logged = lambda: (out / "metrics.jsonl").is_file() and '"loss/' in (out / "metrics.jsonl").read_text()  # noqa: E731
+    code, lines = job.signal_when(logged, signal.SIGTERM, "a logged step")
+    assert code == 143, job.stderr
+    [checkpoint] = sorted((out / "checkpoints").glob("step_*.pt"))
+    step = int(checkpoint.stem.split("_")[1])
+    assert lines[-1] == f"vsrgan: stopped by SIGTERM; checkpoint of step {step} saved in '{out / 'checkpoints'}'; --resume continues"
+    assert torch.load(checkpoint, weights_only=False)["step"] == step
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in records) == step  # the loop ended after the step it was in
+    assert not (out / "generator.safetensors").exists()
