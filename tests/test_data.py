@@ -120,6 +120,25 @@ def test_prepare_image_folder_split_is_deterministic_and_stable(tmp_path):
     assert not moved  # a name's split depends on its name alone
 
 
+def test_adding_30_images_to_60_keeps_every_held_out_image_held_out(tmp_path):
+    make_image_folder(tmp_path / "imgs", count=60, width=20, height=16)
+
+    def held(name):
+        items = json.loads(prepare([tmp_path / "imgs"], tmp_path / name, test_fraction=0.2, progress=False).read_text())["items"]
+        return {Path(item["source"]).name for item in items if item["split"] == "test"}
+
+    before = held("a")
+    make_image_folder(tmp_path / "more", count=30, width=20, height=16)
+    for extra in (tmp_path / "more").iterdir():
+        extra.rename(tmp_path / "imgs" / f"new_{extra.name}")
+    after = held("b")
+    assert before and before <= after  # every old held-out image stays held out
+    assert {name for name in after if not name.startswith("new_")} == before  # and no old training image moves in
+    for name in sorted(before)[:3]:
+        (tmp_path / "imgs" / name).unlink()
+    assert held("c") == after - set(sorted(before)[:3])  # removing files moves nothing either
+
+
 def test_corrupt_image_stops_prepare_naming_the_file(tmp_path):
     make_image_folder(tmp_path / "imgs", count=3)
     (tmp_path / "imgs" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
