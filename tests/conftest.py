@@ -40,11 +40,13 @@ def make_clip(
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",
     subtitles: bool = False,
+    gop: int | None = None,
 ) -> list[int]:
     """Encode a clip and return the pts of its frames (in ``time_base``).
 
     ``durations`` (ticks of ``time_base`` per frame, cycled) makes a variable frame rate clip.
-    ``audio`` adds a 440 Hz AAC tone lasting as long as the video.
+    ``audio`` adds a 440 Hz AAC tone lasting as long as the video. ``gop``: a keyframe every
+    ``gop`` frames (and no scene-cut keyframes), for clips with several keyframe segments.
     """
     time_base = time_base or 1 / rate
     step = int(round(1 / (rate * time_base)))
@@ -58,6 +60,9 @@ def make_clip(
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
         v.codec_context.time_base = time_base
         v.time_base = time_base
+        if gop is not None:
+            v.codec_context.gop_size = gop
+            v.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
         a = None
         if audio:
             a = c.add_stream("aac", rate=48000)

@@ -175,6 +175,7 @@ class VideoWriter:
     """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
 
     ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
+    ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
     not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`).
@@ -192,6 +193,7 @@ class VideoWriter:
         rotation: int = 0,
         source: str | Path | None = None,
         source_until: float = float("inf"),
+        muxer_options: dict[str, str] | None = None,
     ):
         require_pyav()
         self.path = Path(path)
@@ -201,7 +203,7 @@ class VideoWriter:
             raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
         self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
         self.size = (width, height)
-        self.container = av.open(str(self.path), mode="w")
+        self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
         self.source = None
         try:
             try:
