@@ -4,7 +4,7 @@ Layers, from the bottom:
 
     core        vsrgan/*.py (errors, version, device, frames, video, infer, upscale, ...) and vsrgan/models/
     dataset     vsrgan/dataset/       may import core
-    jobs        vsrgan/training/, vsrgan/evaluation/, vsrgan/benchmark/
+    jobs        vsrgan/training/, vsrgan/evaluation/, vsrgan/benchmark/, vsrgan/cluster/
                                       may import core and dataset, never each other
     cli         vsrgan/cli/, vsrgan/__main__.py   may import anything below
     api         vsrgan/__init__.py    may import anything but the CLI; nothing imports it
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "vsrgan"
 MAX_LINES = 300
-JOBS = ("training", "evaluation", "benchmark")
+JOBS = ("training", "evaluation", "benchmark", "cluster")
 
 
 def module_name(path: Path) -> str:

@@ -24,6 +24,10 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
     add_model_run_args(p)
     add_video_output_args(p)
+    p.add_argument("--cluster", default=None, metavar="auto|ray://HOST:PORT",
+                   help="upscale in keyframe segments on Ray: 'auto' starts one on this machine; resumable (needs vsrgan[cluster])")
+    p.add_argument("--num-cpus", type=int, default=None, help="with --cluster auto: how many segments run at once (default: every core)")
+    p.add_argument("--segment-frames", type=int, default=120, help="with --cluster: at least this many frames per segment (default: %(default)s)")
     p.set_defaults(run=run_upscale)
 
 
@@ -36,6 +40,18 @@ def run_upscale(args) -> None:
     output = args.output or (positionals.pop(0) if positionals else None)
     if positionals or not input or not output:
         raise VsrganError("upscale needs one input and one output, e.g. 'vsrgan upscale in.mp4 out.mp4'")
+    if args.cluster:
+        from ..cluster.run import upscale_on_cluster
+        from ..video import EncodeOptions
+
+        upscale_on_cluster(
+            input, output, cluster=args.cluster, num_cpus=args.num_cpus, model=args.model or default_model(), scale=args.scale,
+            tile=args.tile, batch_size=args.batch_size, device=args.device, precision=args.precision,
+            encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt),
+            segment_frames=args.segment_frames, overwrite=args.overwrite, progress=not args.quiet,
+        )
+        print(f"wrote {output}", file=sys.stderr)
+        return
     upscale(
         input, output, model=args.model or default_model(), scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,

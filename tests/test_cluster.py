@@ -1,0 +1,142 @@
+"""Segment-parallel upscaling on Ray (vsrgan.cluster): keyframe plans, frame-exact joins, resuming.
+
+The Ray tests run on a local Ray of 2 workers, started once for the module; they skip where Ray
+is not installed (it is the optional extra vsrgan[cluster]).
+"""
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from conftest import make_audio_only, make_clip, read_pts, stream_summary
+
+from vsrgan.cluster import run as cluster_run
+from vsrgan.cluster.segments import keyframe_index, plan_segments
+from vsrgan.cluster.workdir import segment_path, work_folder
+from vsrgan.errors import VideoError
+from vsrgan.upscale import upscale
+from vsrgan.video import EncodeOptions
+
+# Lossless (x264 at crf 0): two encodes then decode to the same pictures, so the comparison sees
+# any frame taken twice or from a neighbour. At crf 18 the single-process and segment encoders
+# differ by encoding noise alone (x264's lookahead sees other frames): 38-39 dB on these tiny
+# synthetic frames, measured.
+FAST = EncodeOptions(crf=0, preset="ultrafast")
+
+
+def vfr_clip(path):
+    """30 VFR frames of 64x48 with audio, a keyframe every 7 frames (5 segments), B-frames."""
+    return make_clip(path, width=64, height=48, frames=30, durations=[1, 2, 3], rate=Fraction(25),
+                     time_base=Fraction(1, 75), audio=True, gop=7)
+
+
+def cfr_clip(path):
+    return make_clip(path, width=64, height=48, frames=30, audio=True, gop=7)
+
+
+def test_plan_covers_every_frame_once_and_starts_at_keyframes(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    vfr_clip(path)
+    index = keyframe_index(path)
+    assert len(index.pts) == 30 and len(index.keyframes) == 5
+    for min_frames, count in ((1, 5), (7, 5), (8, 3), (100, 1)):
+        segments = plan_segments(index, min_frames=min_frames)
+        assert len(segments) == count
+        assert sum(s.frames for s in segments) == 30
+        assert segments[0].start is None and segments[-1].end is None
+        assert all(s.start in index.keyframes for s in segments[1:])
+        assert all(a.end == b.start for a, b in zip(segments, segments[1:]))
+
+
+def test_without_the_flag_ray_is_never_imported():
+    code = ("import sys\nimport vsrgan.upscale, vsrgan.cli, vsrgan.cli.upscale, vsrgan.cluster.run\n"
+            "from vsrgan.cli import main\nassert 'ray' not in sys.modules, 'ray imported'\nprint('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
+    yield ray
+    ray.shutdown()
+
+
+def decoded(path):
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24").astype(np.float64) for f in c.decode(video=0)]
+
+
+def assert_same_as_single_process(tmp_path, source, out):
+    reference = tmp_path / "reference.mp4"
+    upscale(source, reference, model="bicubic", scale=2, device="cpu", crf=0, preset="ultrafast", progress=False)
+    assert read_pts(out) == read_pts(source)  # every frame once, with its own timestamp (same time base)
+    assert stream_summary(out)["audio"] == stream_summary(source)["audio"]
+    ours, theirs = decoded(out), decoded(reference)
+    assert len(ours) == len(theirs) == len(read_pts(source)[0])
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        mse = np.mean((a - b) ** 2)
+        psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+        assert psnr >= 40, f"frame {i}: {psnr:.1f} dB"
+
+
+@pytest.mark.parametrize("make", [cfr_clip, vfr_clip], ids=["cfr", "vfr"])
+def test_segments_join_frame_exact_with_audio(ray_local, tmp_path, make):
+    source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make(source)
+    cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=2, device="cpu", encode=FAST, segment_frames=1, progress=False)
+    assert not work_folder(out).exists()  # removed on success
+    assert_same_as_single_process(tmp_path, source, out)
+
+
+def test_resume_redoes_nothing_finished(ray_local, tmp_path, monkeypatch):
+    source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    vfr_clip(source)
+    segments = plan_segments(keyframe_index(source), min_frames=1)
+    folder = work_folder(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while joining: every segment finished, no output
+    monkeypatch.setattr(cluster_run, "join_segments", interrupted)
+    options = dict(model="bicubic", scale=2, device="cpu", encode=FAST, segment_frames=1, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        cluster_run.upscale_on_cluster(source, out, **options)
+    assert not out.exists()
+    paths = [segment_path(folder, s) for s in segments]
+    paths[1].unlink()  # as if the run had been stopped before these two finished
+    paths[3].unlink()
+    kept = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths if p.exists()}
+    monkeypatch.undo()
+    monkeypatch.setattr(cluster_run, "remove_work_folder", lambda folder: None)  # to look inside afterwards
+    cluster_run.upscale_on_cluster(source, out, **options)
+    assert all(p.exists() for p in paths)
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in kept} == kept  # not rewritten
+    assert_same_as_single_process(tmp_path, source, out)
+    out.unlink()
+    cluster_run.upscale_on_cluster(source, out, **{**options, "encode": EncodeOptions(preset="ultrafast", crf=1)})
+    assert all((p.stat().st_ino, p.stat().st_mtime_ns) != kept[p] for p in kept)  # another job: made afresh
+
+
+def test_a_bad_file_and_a_failing_segment_are_reported(ray_local, tmp_path):
+    with pytest.raises(VideoError, match="no video stream"):
+        cluster_run.upscale_on_cluster(make_audio_only(tmp_path / "a.mp4"), tmp_path / "o.mp4", progress=False)
+    source = tmp_path / "in.mp4"
+    cfr_clip(source)
+    with pytest.raises(VideoError, match="codec .nope. is not in this FFmpeg build"):  # raised in a worker, reported as itself
+        cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", encode=EncodeOptions(codec="nope"), segment_frames=1, progress=False)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_cli_cluster_flag(ray_local, tmp_path):
+    from vsrgan.cli import main
+
+    source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    cfr_clip(source)
+    main(["upscale", str(source), str(out), "-m", "bicubic", "-s", "2", "--device", "cpu", "--preset", "ultrafast",
+          "--cluster", "auto", "--segment-frames", "10", "-q"])
+    assert read_pts(out) == read_pts(source)

@@ -1,0 +1,1 @@
+"""One video upscaled in keyframe segments by Ray tasks, then joined without re-encoding (:mod:`.run`)."""

@@ -1,0 +1,107 @@
+"""One segment on one worker: decode from its keyframe, upscale exactly its frames, encode them.
+
+Plain functions: Ray calls :func:`upscale_segment` as a task (:mod:`.run`), a test calls it
+directly. The model arrives as :func:`pack_model`'s plain dict (config + CPU state dict),
+put in Ray's object store once and shared by every task on a machine.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from torch import nn
+
+from ..atomic import atomic_path
+from ..errors import VideoError
+from ..infer import Upscaler
+from ..models import Bicubic, GeneratorConfig, build_generator
+from ..pipeline import run_pipeline
+from ..video import EncodeOptions, Frame, VideoWriter, open_input, probe
+from .segments import Segment
+
+
+def segment_muxer_options(time_base) -> dict[str, str]:
+    """A segment is an .mp4 whose edit list (the offset of its first pts) is written in the
+    stream's own time base: at the default 1/1000 s it would move every pts of a segment that
+    starts mid-file by up to half a millisecond."""
+    return {"movie_timescale": str(time_base.denominator)}
+
+
+def pack_model(model: nn.Module) -> dict:
+    """The model as plain data: what rebuilds it (:func:`unpack_model`), nothing pickled as code."""
+    if isinstance(model, Bicubic):
+        return {"kind": "bicubic", "scale": int(model.scale)}
+    if model.config.reparam:
+        model = model.fused()  # as vsrgan.models.weights.save_generator writes it
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    return {"kind": "generator", "config": model.config.to_dict(), "state": state}
+
+
+def unpack_model(packed: dict) -> nn.Module:
+    if packed["kind"] == "bicubic":
+        return Bicubic(scale=packed["scale"])
+    model = build_generator(GeneratorConfig(**packed["config"]))
+    model.load_state_dict(packed["state"])
+    return model.eval()
+
+
+def model_digest(packed: dict) -> str:
+    """A fingerprint of the weights and config: a resumed job must use the same model."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in packed.items() if k != "state"}, sort_keys=True).encode())
+    for name, tensor in sorted(packed.get("state", {}).items()):
+        h.update(name.encode())
+        h.update(tensor.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
+    """The frames of ``segment``, in display order: seek to its keyframe, decode, keep pts in [start, end)."""
+    with open_input(input) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if segment.start is not None:
+            container.seek(segment.start, stream=stream, backward=True)  # lands on that keyframe (or before it)
+        count = 0
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                raise VideoError(f"'{input}': a decoded frame has no timestamp; upscale it without --cluster")
+            if segment.start is not None and frame.pts < segment.start:
+                continue  # the seek landed before the keyframe
+            if segment.end is not None and frame.pts >= segment.end:
+                break  # decoders return frames in display order: the rest belong to later segments
+            count += 1
+            yield Frame(image=frame.to_ndarray(format="rgb24"), pts=frame.pts, time=float(frame.pts * stream.time_base))
+    if count != segment.frames:
+        raise VideoError(f"'{input}': segment {segment.index} decoded {count} frames, its packets say {segment.frames}; "
+                         "the file may be damaged: upscale it without --cluster")
+
+
+def upscale_segment(
+    packed_model: dict,
+    input: str,
+    segment: Segment,
+    path: str,
+    *,
+    encode: EncodeOptions,
+    device: str = "auto",
+    precision: str = "auto",
+    tile: int = 0,
+    batch_size: int = 4,
+) -> int:
+    """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically); return its frame count."""
+    input, path = Path(input), Path(path)
+    info = probe(input)
+    upscaler = Upscaler(unpack_model(packed_model), device=device, precision=precision, tile=tile)
+    batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
+    s = upscaler.scale
+    with atomic_path(path, overwrite=True) as tmp:
+        writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
+                             frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base))
+        if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
+            process, write = upscaler.upscale_frames_i420, writer.write_i420
+        else:
+            process, write = upscaler.upscale_frames, writer.write
+        with writer:
+            written = run_pipeline(segment_frames(input, segment), process, write, batch_size=batch_size)
+    return written
