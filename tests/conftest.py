@@ -235,3 +235,12 @@ def tiny_train_overrides(data: Path, out: Path, *extra: str) -> list[str]:
         "log.progress=false", "log.tensorboard=false", "loss.vgg_weights=random",
         "loss.perceptual_layers=vgg16.relu1_2", *extra,
     ]
+
+
+def perturbed(model: torch.nn.Module, scale: float = 0.05) -> torch.nn.Module:
+    """``model`` with every parameter moved a little (seeded), as training would: init alone hides bugs."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * scale)
+    return model.eval()

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_image_folder, tiny_train_overrides
+from conftest import make_image_folder, perturbed, tiny_train_overrides
 from PIL import Image
 
 from vsrgan.dataset.crops import CropSampler, Split, texture
@@ -22,14 +22,6 @@ from vsrgan.training.loop import train
 def compact(**kwargs) -> CompactGenerator:
     return build_generator(GeneratorConfig(arch="compact", skip="bicubic", **{"num_features": 8, "num_blocks": 3, **kwargs}))
 
-
-def perturbed(model: torch.nn.Module) -> torch.nn.Module:
-    """The model with every parameter moved a little, as training would: init alone hides bugs."""
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.05)
-    return model.eval()
 
 
 @pytest.mark.parametrize("scale", [2, 4])
