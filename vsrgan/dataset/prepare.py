@@ -38,6 +38,7 @@ from tqdm import tqdm
 from ..atomic import raise_if_no_space
 from ..errors import ConfigError, InputError, VideoError
 from ..images import image_files, read_image
+from ..stop import Stopped, at_step_boundaries, requested
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
 from .manifest import Manifest, ManifestItem, manifest_json
 
@@ -81,14 +82,21 @@ def prepare(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
+        for split in ("train", "test"):  # made here, not by the writers: none can recreate a removed tmp
+            (tmp / split / "hr").mkdir(parents=True)
+            (tmp / split / f"lr_x{scale}").mkdir()
         items = []
         workers = os.cpu_count() or 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:  # PNG encoding and resizing release the GIL
+        # A signal is acted on between two frames, by this thread, never inside the pool's own
+        # bookkeeping (a thread it is starting would outlive the pool's shutdown and write into tmp).
+        with at_step_boundaries(), ThreadPoolExecutor(max_workers=workers) as pool:  # PNG encoding and resizing release the GIL
             for number, source in enumerate(map(Path, inputs)):
                 frames = _folder_images(source, test_fraction) if source.is_dir() else _video_frames(source, every, test_seconds, test_fraction)
                 bar = tqdm(desc=source.name, unit="frame", disable=not progress, leave=False)
                 pending: deque = deque()
                 for split, image, stem, record in frames:
+                    if (signum := requested()) is not None:
+                        raise Stopped(signum)
                     name = f"{number:02d}_{stem}.png"  # the input's number keeps equal stems apart
                     rng = np.random.default_rng([seed, number, len(items)])
                     degradation = sample_degradation(kinds, rng) if kinds else None
@@ -105,6 +113,8 @@ def prepare(
                     future.result()
                     bar.update()
                 bar.close()
+            if (signum := requested()) is not None:
+                raise Stopped(signum)
         for split in ("train", "test"):
             if not any(item.split == split for item in items):
                 raise ConfigError(f"no item fell in the {split} split; change --every, --test-seconds or --test-fraction")
@@ -134,9 +144,7 @@ def _write_pair(root: Path, item: ManifestItem, image: np.ndarray, scale: int, d
     hr = np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
     lr = make_lr(hr, scale, degradation)
     for relative, array in ((item.hr, hr), (item.lr, lr)):
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(array).save(path, compress_level=1)  # lossless; level 1: fast, a bit larger
+        Image.fromarray(array).save(root / relative, compress_level=1)  # lossless; level 1: fast, a bit larger
 
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
