@@ -37,6 +37,16 @@ def to_uint8(tensor: torch.Tensor) -> torch.Tensor:
     return t.to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # (N, H, W, 3)
 
 
+def to_uint8_(tensor: torch.Tensor) -> torch.Tensor:
+    """:func:`to_uint8` for a float tensor of the caller's own, already in ``[0, 1]``: scaled and
+    rounded in place, so a frame costs one float pass and the uint8 copy. A channels_last
+    tensor (the Upscaler's output on a CPU) becomes ``(N, H, W, 3)`` without a reorder."""
+    if tensor.dtype != torch.float32:  # fp16 and bf16 cannot hold x255 exactly enough: the careful way
+        return to_uint8(tensor)
+    t = tensor.detach().mul_(255).round_()
+    return t.to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # (N, H, W, 3)
+
+
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """``float (N, 3, H, W)`` in ``[0, 1]`` -> ``uint8 (N, H, W, 3)`` NumPy array on the CPU."""
     return to_uint8(tensor).cpu().numpy()

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from . import frames
+from .backends import build_backend
 from .device import pick_device, pick_precision
 from .errors import ConfigError
 from .memory import plan
@@ -21,7 +22,11 @@ class Upscaler:
     """Apply an upscaling model to frames, batched, optionally tiled.
 
     ``tile`` is the tile size in input pixels (0: whole frames); tiles overlap by the model's
-    receptive radius so that tiled output equals untiled output.
+    receptive radius so that tiled output equals untiled output. ``backend`` picks the engine
+    (:mod:`vsrgan.backends`), run with ``threads`` threads (None: PyTorch's current count).
+    ``channels_last`` (default: on CPUs and CUDA) lets oneDNN and cuDNN run the convolutions
+    without reordering every activation; on the CPU the contiguous layout falls back to
+    im2col, 1.7x slower for the compact x4 net and a 150 MB column buffer per layer.
     """
 
     def __init__(
@@ -32,6 +37,8 @@ class Upscaler:
         precision: str = "auto",
         tile: int = 0,
         channels_last: bool | None = None,
+        backend: str = "eager",
+        threads: int | None = None,
     ):
         if tile < 0:
             raise ConfigError(f"--tile must be 0 (off) or a positive size in pixels, got {tile}")
@@ -41,13 +48,15 @@ class Upscaler:
         self.tile = tile
         self.pad = int(model.receptive_radius)
         if channels_last is None:
-            channels_last = self.device.type == "cuda"
+            channels_last = self.device.type in ("cuda", "cpu")
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # frame sizes repeat: let cuDNN pick its fastest kernels
         self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
+        self.backend = backend
+        self.run = build_backend(backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
 
     @classmethod
     def from_name(cls, name: str, *, scale: int | None = None, **kwargs) -> "Upscaler":
@@ -68,7 +77,7 @@ class Upscaler:
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, self.dtype, memory_format=self.memory_format)
-        return self.model(x)
+        return self.run(x)
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,9 +87,9 @@ class Upscaler:
 
     @torch.inference_mode()
     def upscale_frames(self, batch: np.ndarray) -> np.ndarray:
-        """``uint8 (N, H, W, 3)`` -> ``uint8 (N, sH, sW, 3)``; conversions run on the device."""
+        """``uint8 (N, H, W, 3)`` -> ``uint8 (N, sH, sW, 3)``; conversions run on the device, once each."""
         x = frames.to_tensor(batch, device=self.device, dtype=self.dtype)
-        return frames.to_numpy(self(x))
+        return frames.to_uint8_(self(x)).cpu().numpy()
 
     @torch.inference_mode()
     def upscale_frames_i420(self, batch: np.ndarray) -> np.ndarray:

@@ -9,17 +9,41 @@ overlap on separate cores (and, with CUDA, the GPU computes while the CPU codes)
 are short, so memory stays bounded however long the video. The model runs in the calling
 thread, where its CUDA context lives. If any stage fails, or the caller is interrupted, the
 others stop at their next frame and the first error is raised in the caller.
+
+Pass a :class:`StageTimes` to learn where the time went: each stage's busy seconds (wall clock
+spent working, not waiting on a queue) and the CPU seconds of its own thread (the libraries'
+worker threads, x264's or PyTorch's, are not in it).
 """
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .video import Frame
 
 _DONE = object()  # end-of-stream marker on a queue
+STAGES = ("decode", "model", "encode")
+
+
+@dataclass
+class StageTimes:
+    """Seconds per stage (``decode``, ``model``, ``encode``), filled by :func:`run_pipeline`."""
+
+    busy: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # wall clock working
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # the stage thread's CPU time
+
+    def timed(self, stage: str, fn: Callable, *args):
+        """``fn(*args)``, its wall and thread CPU time added to ``stage``."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            self.busy[stage] += time.perf_counter() - wall
+            self.cpu[stage] += time.thread_time() - cpu
 
 
 class _Stage(threading.Thread):
@@ -67,12 +91,15 @@ def run_pipeline(
     batch_size: int = 4,
     depth: int = 3,
     on_batch: Callable[[int], None] | None = None,
+    times: StageTimes | None = None,
 ) -> int:
     """Stream ``frames`` through ``process`` (uint8 (N,H,W,3) -> uint8 (N,sH,sW,3)) into ``write``.
 
     ``write(image, pts)`` is called once per frame, in input order. ``depth`` batches may wait
-    in each queue. Returns the number of frames written.
+    in each queue. ``times``, if given, gets each stage's busy and CPU seconds added. Returns the
+    number of frames written.
     """
+    times = times or StageTimes()
     stop = threading.Event()
     q_in: queue.Queue = queue.Queue(maxsize=depth)
     q_out: queue.Queue = queue.Queue(maxsize=depth)
@@ -80,7 +107,8 @@ def run_pipeline(
 
     def read() -> None:
         batch: list[Frame] = []
-        for frame in frames:
+        source = iter(frames)
+        while (frame := times.timed("decode", next, source, _DONE)) is not _DONE:
             batch.append(frame)
             if len(batch) == batch_size:
                 if not _put(q_in, batch, stop):
@@ -95,7 +123,7 @@ def run_pipeline(
         while (item := _get(q_out, stop)) is not _DONE:
             pts, images = item
             for p, image in zip(pts, images):
-                write(image, p)
+                times.timed("encode", write, image, p)
                 written += 1
             if on_batch is not None:
                 on_batch(len(pts))
@@ -105,7 +133,7 @@ def run_pipeline(
     writer.start()
     try:
         while (batch := _get(q_in, stop, reader)) is not _DONE:
-            images = process(np.stack([f.image for f in batch]))
+            images = times.timed("model", lambda: process(np.stack([f.image for f in batch])))
             if not _put(q_out, ([f.pts for f in batch], images), stop, writer):
                 break
         _put(q_out, _DONE, stop, writer)

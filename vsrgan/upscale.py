@@ -7,6 +7,7 @@ written to a temporary file beside the target and renamed only on success, so an
 Ctrl-C never leaves a partial file behind.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
+from .device import pick_device
 from .errors import ConfigError, InputError
 from .images import is_image, open_image
 from .infer import Upscaler
-from .pipeline import run_pipeline
+from .pipeline import StageTimes, run_pipeline
+from .threads import apply_model_threads, plan_threads
 from .video import EncodeOptions, VideoWriter, probe, read_frames
 
 
@@ -37,8 +40,13 @@ def upscale(
     pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
+    backend: str = "eager",
+    threads: int | None = None,
 ) -> Path:
-    """Upscale a video or a still image (chosen by the input's suffix); return the output path."""
+    """Upscale a video or a still image (chosen by the input's suffix); return the output path.
+
+    ``backend``: the engine (:mod:`vsrgan.backends`); ``threads``: the job's thread budget
+    (:mod:`vsrgan.threads`; None: every core this process may use)."""
     input, output = Path(input), Path(output)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
@@ -48,11 +56,13 @@ def upscale(
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
     check_output(output, overwrite=overwrite, inputs=(input,))
-    upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
+    budget = plan_threads(threads, device=pick_device(device))
+    apply_model_threads(budget)
+    upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
     if is_image(input):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
-    return upscale_video(upscaler, input, output, batch_size=batch_size, encode=encode, overwrite=overwrite, progress=progress)
+    return upscale_video(upscaler, input, output, batch_size=batch_size, encode=encode, overwrite=overwrite, progress=progress, threads=threads)
 
 
 def upscale_video(
@@ -64,9 +74,18 @@ def upscale_video(
     encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    threads: int | None = None,
+    times: StageTimes | None = None,
 ) -> Path:
-    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept."""
+    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept.
+
+    ``threads`` sizes the thread budget shared by the model, the encoder and the decoder
+    (:func:`vsrgan.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
+    ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`)."""
+    budget = plan_threads(threads, device=upscaler.device)
+    apply_model_threads(budget)
     encode = encode or EncodeOptions()
+    encode = encode if encode.threads else replace(encode, threads=budget.encoder)
     info = probe(input)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
@@ -86,7 +105,8 @@ def upscale_video(
         else:
             process, write = upscaler.upscale_frames, writer.write
         with writer:
-            run_pipeline(read_frames(input), process, write, batch_size=batch_size, on_batch=bar.update)
+            frames = read_frames(input, threads=budget.decoder)
+            run_pipeline(frames, process, write, batch_size=batch_size, on_batch=bar.update, times=times)
     return output
 
 

@@ -38,6 +38,7 @@ class EncodeOptions:
     crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
     preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
     pix_fmt: str = "yuv420p"  # what every player plays
+    threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
 
 
 @dataclass(frozen=True)
@@ -148,17 +149,19 @@ def _timestamped(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFram
         yield pending_frames.popleft(), heapq.heappop(pending_pts)
 
 
-def read_frames(path: str | Path) -> Iterator[Frame]:
+def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
     """Decode every frame of the first video stream as RGB, with its timestamp.
 
     FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB, using the
     colour matrix the stream declares. Damage is survived where it can be: a packet the decoder
     refuses is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.damage`).
+    ``threads``: the decoder's threads (0: FFmpeg's choice).
     """
     path = Path(path)
     with open_input(path) as container, watch(path) as damage:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads: decoding is rarely the bottleneck then
+        stream.codec_context.thread_count = threads
         start, index = None, 0
         for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
             if start is None:
@@ -224,6 +227,7 @@ class VideoWriter:
             if codec == "libx265":
                 options["x265-params"] = "log-level=error"  # x265 prints a banner per stream otherwise
             self.stream.codec_context.options = options
+            self.stream.codec_context.thread_count = encode.threads
             if rotation:
                 self.stream.set_display_rotation(rotation)
             if source is not None:

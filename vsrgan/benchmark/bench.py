@@ -20,8 +20,6 @@ import json
 import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -35,11 +33,15 @@ from ..errors import ConfigError
 from ..frames import to_i420, to_tensor
 from ..infer import Upscaler
 from ..models import Generator, GeneratorConfig, load_model
+from ..pipeline import StageTimes
+from ..threads import apply_model_threads, plan_threads
 from ..upscale import upscale_video
 from ..video import EncodeOptions, VideoWriter, read_frames
+from .backends import compare_backends, parse_backends
 from .flops import count_flops
 from .references import pipes_pipeline, seed_pipeline
 from .results import BenchConfig, BenchResult, report
+from .timing import batch_sizes, time_model, timed, warm_up
 
 SIZES = {"270p": (480, 270), "540p": (960, 540), "1080p": (1920, 1080)}
 RANDOM_MODELS = {"random-pixelshuffle": "pixelshuffle", "random-nearest": "nearest"}  # 16 blocks, x4
@@ -92,46 +94,9 @@ def make_source_clip(path: Path, *, width: int, height: int, frames: int) -> Pat
     return path
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn: Callable[[], object], device: torch.device) -> float:
-    """Seconds ``fn()`` takes, work queued on the GPU included."""
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
-
-
-def batch_sizes(frames: int, batch_size: int) -> list[int]:
-    """The batch sizes a ``frames``-long video is cut into: full ones, then the remainder."""
-    return [batch_size] * (frames // batch_size) + ([frames % batch_size] if frames % batch_size else [])
-
-
-def warm_up(upscaler: Upscaler, *, width: int, height: int, sizes: list[int]) -> float:
-    """One call per distinct batch shape (torch.compile compiles each); seconds taken."""
+def time_decode(clip: Path, *, threads: int = 0) -> float:
     def run():
-        for n in sorted(set(sizes)):
-            upscaler(torch.rand(n, 3, height, width, device=upscaler.device))
-    return timed(run, upscaler.device)
-
-
-def time_model(upscaler: Upscaler, *, width: int, height: int, sizes: list[int]) -> float:
-    """Seconds for the network alone on device-resident batches of the given sizes."""
-    inputs = {n: torch.rand(n, 3, height, width, device=upscaler.device, dtype=upscaler.dtype) for n in set(sizes)}
-
-    def run():
-        for n in sizes:
-            upscaler(inputs[n])
-    return timed(run, upscaler.device)
-
-
-def time_decode(clip: Path) -> float:
-    def run():
-        for _ in read_frames(clip):
+        for _ in read_frames(clip, threads=threads):
             pass
     return timed(run, torch.device("cpu"))
 
@@ -164,6 +129,9 @@ def bench(
     device: str = "auto",
     precision: str = "auto",
     compile: bool = False,
+    backend: str = "eager",
+    backends: str | None = None,
+    threads: int | None = None,
     codec: str = "libx264",
     preset: str = "veryfast",
     crf: int = 18,
@@ -171,9 +139,14 @@ def bench(
     json_path: str | Path | None = None,
     progress: bool = True,
 ) -> BenchResult:
-    """Measure every stage (see the module docstring); return the results, and write them to ``json_path``."""
+    """Measure every stage (see the module docstring); return the results, and write them to ``json_path``.
+
+    ``backend`` runs the main stages (``compile=True`` is ``backend="compile"``); ``backends``
+    (``"eager,onnxruntime"`` or ``"all"``) are each measured beside it, model only and end to end,
+    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.threads`)."""
     width, height = parse_size(size)
-    encode = EncodeOptions(codec=codec, crf=crf, preset=preset)
+    backend = "compile" if compile else backend
+    compared = parse_backends(backends)
     if frames < 1 or batch_size < 1:
         raise ConfigError(f"--frames and --batch-size must be at least 1, got {frames} and {batch_size}")
     if json_path is not None:
@@ -186,22 +159,23 @@ def bench(
     load_before = os.getloadavg()[0]  # other work on a shared machine slows every stage
     net = build_model(model)
     flops = count_flops(net, width=width, height=height)
-    upscaler = Upscaler(copy.deepcopy(net), device=pick_device(device), precision=precision)
+    budget = plan_threads(threads, device=pick_device(device))
+    apply_model_threads(budget)
+    upscaler = Upscaler(copy.deepcopy(net), device=pick_device(device), precision=precision, backend=backend, threads=budget.model)
     dev, s = upscaler.device, upscaler.scale
-    if compile:
-        upscaler.model = torch.compile(upscaler.model, dynamic=False)
+    encode = EncodeOptions(codec=codec, crf=crf, preset=preset, threads=budget.encoder)
     sizes = batch_sizes(frames, batch_size)
-    seconds = {}
+    seconds, times = {}, StageTimes()
     with tempfile.TemporaryDirectory(prefix="vsrgan-bench-") as tmp:
         tmp = Path(tmp)
         say(f"making a {width}x{height} clip of {frames} frames")
         clip = make_source_clip(tmp / "source.mp4", width=width, height=height, frames=frames)
-        say("warm-up" + (" and torch.compile" if compile else ""))
+        say(f"warm-up ({backend})")
         warmup_seconds = warm_up(upscaler, width=width, height=height, sizes=sizes)
         say("model only")
         seconds["model_only"] = time_model(upscaler, width=width, height=height, sizes=sizes)
         say("decode only")
-        seconds["decode_only"] = time_decode(clip)
+        seconds["decode_only"] = time_decode(clip, threads=budget.decoder)
         say("encode only")
         seconds["encode_only"] = time_encode(
             tmp / "encoded.mp4", width=width * s, height=height * s, frames=frames, encode=encode,
@@ -209,24 +183,35 @@ def bench(
         )
         say("end-to-end")
         seconds["end_to_end"] = timed(
-            lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", batch_size=batch_size, encode=encode, progress=False),
+            lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", batch_size=batch_size, encode=encode, progress=False, threads=threads, times=times),
             dev,
         )
         if references:
-            refs = {"device": str(dev), "encode": encode}
+            refs = {"device": str(dev), "encode": EncodeOptions(codec=codec, crf=crf, preset=preset)}  # FFmpeg's own threads, as the tools run it
             for dtype in {torch.float32, pick_precision("auto", dev)}:  # the references' settings, warmed like ours
                 Upscaler(copy.deepcopy(net), device=dev, precision=PRECISION_NAMES[dtype], channels_last=False)(torch.rand(1, 3, height, width))
             say("reference (a): the seed's way")
             seconds["ref_seed"] = timed(lambda: seed_pipeline(net, clip, tmp / "seed.mp4", tmp / "seed", **refs), dev)
             say("reference (b): decoder and encoder processes over pipes")
             seconds["ref_pipes"] = timed(lambda: pipes_pipeline(net, clip, tmp / "pipes.mp4", **refs), dev)
+        compared_results, skipped = {}, {}
+        if compared:
+            eager = upscaler if backend == "eager" else Upscaler(copy.deepcopy(net), device=dev, precision="fp32", threads=budget.model)
+            reader = read_frames(clip)
+            check = np.stack([next(reader).image for _ in range(min(2, frames))])  # the frames whose pixels are compared
+            reader.close()
+            compared_results, skipped = compare_backends(
+                net, compared, reference=eager, clip=clip, check_frames=check, workdir=tmp, sizes=sizes, batch_size=batch_size,
+                encode=encode, threads=threads, model_threads=budget.model, say=say,
+            )
     result = report(
         seconds, frames=frames, flops=flops, upscaler=upscaler, warmup_seconds=warmup_seconds, load_before=load_before,
         config=BenchConfig(
             model=model, input=[width, height], output=[width * s, height * s], scale=s, frames=frames, batch_size=batch_size,
-            precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=compile,
-            codec=encode.codec, preset=encode.preset, crf=encode.crf,
+            precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=backend == "compile",
+            codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=backend,
         ),
+        budget=budget, times=times, backends=compared_results, skipped=skipped,
     )
     if json_path is not None:
         with atomic_path(Path(json_path), overwrite=True) as tmp:

@@ -12,7 +12,11 @@ from pathlib import Path
 import av
 import torch
 
+from ..backends import cpu_has_bf16
 from ..infer import Upscaler
+from ..pipeline import StageTimes
+from ..threads import ThreadBudget
+from .backends import BackendResult
 
 STAGES = ("model_only", "decode_only", "encode_only", "end_to_end", "ref_seed", "ref_pipes")
 LABELS = {
@@ -41,6 +45,7 @@ class BenchConfig:
     codec: str
     preset: str | None
     crf: int | None
+    backend: str = "eager"  # eager, compile, onnxruntime or openvino (vsrgan.backends)
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Environment:
     cpu_count: int | None
     torch_threads: int
     load_average_before: float  # other work on a shared machine slows every stage
+    threads: dict[str, int] = field(default_factory=dict)  # the thread budget: model, encoder, decoder
+    cpu_bf16: bool = False  # native bf16 (AVX-512 BF16 or AMX); without it bf16 is emulated, slower than fp32
 
 
 @dataclass
@@ -70,6 +77,10 @@ class BenchResult:
     bound_fps: float  # min(model only, encode only): what end-to-end can reach at best
     ratios: dict[str, float]  # end_to_end_vs_bound, end_to_end_vs_ref_seed, end_to_end_vs_ref_pipes
     notes: dict[str, str] = field(default_factory=dict)
+    end_to_end_busy: dict[str, float] = field(default_factory=dict)  # decode, model, encode: wall seconds working
+    end_to_end_cpu: dict[str, float] = field(default_factory=dict)  # the same stages' own threads' CPU seconds
+    backends: dict[str, BackendResult] = field(default_factory=dict)  # each compared backend, beside eager
+    skipped_backends: dict[str, str] = field(default_factory=dict)  # backend -> why (its package is missing)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +98,10 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-def report(seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig) -> BenchResult:
+def report(
+    seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig,
+    budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str],
+) -> BenchResult:
     """Frames per second, TFLOP/s and the ratios, with what they were measured on."""
     fps = {k: frames / v for k, v in seconds.items()}
     bound = min(fps["model_only"], fps["encode_only"])
@@ -99,6 +113,7 @@ def report(seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upsc
     environment = Environment(
         device=str(dev), device_name=device_name(dev), torch=torch.__version__, cuda=torch.version.cuda, av=av.__version__,
         python=platform.python_version(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), load_average_before=load_before,
+        threads=asdict(budget), cpu_bf16=cpu_has_bf16(),
     )
     return BenchResult(
         config=config, environment=environment, flops_per_frame=flops, warmup_seconds=warmup_seconds, seconds=seconds, fps=fps,
@@ -108,6 +123,7 @@ def report(seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upsc
             "ref_pipes": f"decoder and encoder processes over raw rgb24 pipes; batch 1, {'fp16' if dev.type == 'cuda' else 'fp32'}, eager",
             "bound": "min(model only, encode only)",
         },
+        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped,
     )
 
 
@@ -133,4 +149,12 @@ def format_table(result: BenchResult) -> str:
     for ref, name in (("ref_seed", "ref (a)"), ("ref_pipes", "ref (b)")):
         if f"end_to_end_vs_{ref}" in r:
             lines.append(f"end-to-end / {name} = {r[f'end_to_end_vs_{ref}']:.2f}x")
+    busy = ", ".join(f"{k} {v:.2f} s busy ({result.end_to_end_cpu[k]:.2f} s CPU)" for k, v in result.end_to_end_busy.items())
+    lines.append(f"end-to-end stages: {busy}; threads {env.threads}; native bf16: {'yes' if env.cpu_bf16 else 'no'}")
+    if result.backends or result.skipped_backends:
+        lines += ["", f"{'backend':14s} {'model only':>10s} {'end-to-end':>10s} {'max diff':>9s}  (fps; diff from eager in 1/255)"]
+        for name, b in result.backends.items():
+            lines.append(f"{name:14s} {b.model_only_fps:10.3f} {b.end_to_end_fps:10.3f} {b.max_diff:9d}")
+        for name, why in result.skipped_backends.items():
+            lines.append(f"{name:14s} skipped: {why}")
     return "\n".join(lines)

@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from .options import add_backend_args
+
 
 def add_bench_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -26,7 +28,10 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=4, help="frames per model call, for model-only and end-to-end (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (compilation is part of the untimed warm-up)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model, as --backend compile (compilation is part of the untimed warm-up)")
+    add_backend_args(p)
+    p.add_argument("--backends", default=None, metavar="A,B|all",
+                   help="also measure these backends side by side (model only, end-to-end, pixel difference from eager); 'all': every installed one")
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--preset", default="veryfast", help="encoder speed preset (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor (default: %(default)s)")
@@ -42,7 +47,7 @@ def run_bench(args) -> None:
 
     result = bench(
         model=args.model, size=args.size, frames=args.frames, batch_size=args.batch_size, device=args.device,
-        precision=args.precision, compile=args.compile, codec=args.codec, preset=args.preset, crf=args.crf,
+        precision=args.precision, compile=args.compile, backend=args.backend, backends=args.backends, threads=args.threads, codec=args.codec, preset=args.preset, crf=args.crf,
         references=args.references, json_path=args.json, progress=not args.quiet,
     )
     print(format_table(result))

@@ -17,3 +17,11 @@ def add_video_output_args(p) -> None:
     p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_backend_args(p) -> None:
+    """Which engine runs the model, and the thread budget (upscale and bench)."""
+    p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime", "openvino"],
+                   help="engine for the model: eager PyTorch, torch.compile, ONNX Runtime or OpenVINO (the last two: CPU, optional extras) (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads shared by the model, the encoder and the decoder (default: every core this process may use)")

@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from ..errors import VsrganError
-from .options import add_model_run_args, add_video_output_args
+from .options import add_backend_args, add_model_run_args, add_video_output_args
 
 
 def add_upscale_parser(subparsers) -> None:
@@ -23,6 +23,7 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
     add_model_run_args(p)
+    add_backend_args(p)
     add_video_output_args(p)
     p.add_argument("--cluster", default=None, metavar="auto|ray://HOST:PORT",
                    help="upscale in keyframe segments on Ray: 'auto' starts one on this machine; resumable (needs vsrgan[cluster])")
@@ -56,6 +57,7 @@ def run_upscale(args) -> None:
         input, output, model=args.model or default_model(), scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
+        backend=args.backend, threads=args.threads,
     )
     print(f"wrote {output}", file=sys.stderr)
 

@@ -1,0 +1,119 @@
+"""Which engine runs the network: ``--backend eager|compile|onnxruntime|openvino``.
+
+Every backend is a function with the Upscaler's contract, ``(N, 3, H, W)`` float in ``[0, 1]``
+-> ``(N, 3, sH, sW)`` float (clamped afterwards by the Upscaler), so tiling, batching and the
+pipeline do not know which one runs::
+
+    eager        the PyTorch module as it is (channels_last on the CPU and CUDA)
+    compile      torch.compile of it (compiled on the first call of each shape)
+    onnxruntime  the model exported to ONNX (vsrgan.onnx_export), run by ONNX Runtime on the CPU
+    openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
+
+ONNX Runtime and OpenVINO are optional extras (``pip install vsrgan[onnxruntime]`` /
+``vsrgan[openvino]``), imported only when chosen; a missing one is one error line. Each runs with
+the thread budget's model threads (:mod:`vsrgan.threads`). bf16 is a precision, not a backend
+(``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
+"""
+
+import copy
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .onnx_export import export_onnx
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+EXTRAS = {"onnxruntime": "onnxruntime", "openvino": "openvino"}  # backend -> the package (and vsrgan extra) it needs
+
+
+def _import(backend: str):
+    try:
+        return __import__(EXTRAS[backend])
+    except ImportError:
+        raise ConfigError(f"--backend {backend} needs the '{EXTRAS[backend]}' package: pip install 'vsrgan[{backend}]'") from None
+
+
+def _onnx_bytes(model: nn.Module) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="vsrgan-onnx-") as tmp:
+        path = export_onnx(_float_copy(model), Path(tmp) / "model.onnx")
+        return path.read_bytes()
+
+
+def _float_copy(model: nn.Module) -> nn.Module:
+    """An fp32, contiguous-format CPU copy for the ONNX exporter (the Upscaler's own is left as it is)."""
+    return copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format).eval()
+
+
+def _numpy_forward(run: Callable[[np.ndarray], np.ndarray]) -> Forward:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        x = x.to("cpu", torch.float32).contiguous()  # (N, 3, H, W) NCHW, as the ONNX graph takes it
+        return torch.from_numpy(run(x.numpy()))
+    return forward
+
+
+def eager(model: nn.Module, *, threads: int) -> Forward:
+    return model
+
+
+def compiled(model: nn.Module, *, threads: int) -> Forward:
+    return torch.compile(model)
+
+
+def onnxruntime(model: nn.Module, *, threads: int) -> Forward:
+    ort = _import("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(_onnx_bytes(model), options, providers=["CPUExecutionProvider"])
+    return _numpy_forward(lambda x: session.run(["output"], {"input": x})[0])
+
+
+def openvino(model: nn.Module, *, threads: int) -> Forward:
+    ov = _import("openvino")
+    core = ov.Core()
+    graph = core.read_model(_onnx_bytes(model), b"")
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    compiled_model = core.compile_model(graph, "CPU", config)
+    request = compiled_model.create_infer_request()
+    return _numpy_forward(lambda x: request.infer({"input": x})["output"].copy())
+
+
+BACKENDS: dict[str, Callable[..., Forward]] = {"eager": eager, "compile": compiled, "onnxruntime": onnxruntime, "openvino": openvino}
+CPU_ONLY = ("onnxruntime", "openvino")
+
+
+def build_backend(name: str, model: nn.Module, *, device: torch.device, threads: int) -> Forward:
+    """The forward function of ``model`` (already on ``device``) run by backend ``name``."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend '{name}'; expected one of {', '.join(BACKENDS)}")
+    if name in CPU_ONLY and device.type != "cpu":
+        raise ConfigError(f"--backend {name} runs on the CPU; got --device {device}; use --device cpu or --backend eager")
+    return BACKENDS[name](model, threads=threads)
+
+
+def available_backends() -> list[str]:
+    """The backends whose packages are installed here."""
+    names = []
+    for name in BACKENDS:
+        try:
+            if name in EXTRAS:
+                _import(name)
+            names.append(name)
+        except ConfigError:
+            pass
+    return names
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); otherwise bf16 is emulated and slower than fp32."""
+    try:  # torch.backends.cpu.get_cpu_capability() stops at "AVX512": the kernel's flags say more
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
