@@ -51,6 +51,26 @@ def test_a_tiny_bench_measures_every_stage(tmp_path, tiny_generator):
         assert label in table
 
 
+def test_a_tiny_bench_compares_backends_side_by_side(tmp_path, tiny_generator):
+    weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
+    result = bench(
+        model=str(weights), size="32x24", frames=2, batch_size=1, device="cpu", preset="ultrafast", threads=1,
+        backends="eager,onnxruntime,openvino", references=False, progress=False,
+    )
+    assert result.environment.threads == {"model": 1, "encoder": 1, "decoder": 1}
+    assert set(result.end_to_end_busy) == {"decode", "model", "encode"} and result.end_to_end_busy["model"] > 0
+    assert result.backends["eager"].max_diff == 0
+    assert set(result.backends) | set(result.skipped_backends) == {"eager", "onnxruntime", "openvino"}
+    for name, b in result.backends.items():
+        assert b.max_diff <= 1 and b.model_only_fps > 0 and b.end_to_end_fps > 0, name
+    for why in result.skipped_backends.values():
+        assert "pip install 'vsrgan[" in why
+    table = format_table(result)
+    assert "backend" in table and "max diff" in table and "busy" in table
+    with pytest.raises(ConfigError, match="unknown backend tensorrt"):
+        bench(model="bicubic", size="32x24", frames=1, backends="eager,tensorrt", progress=False)
+
+
 def test_the_cli_prints_a_table_and_rejects_bad_sizes(tmp_path):
     cli = [sys.executable, "-m", "vsrgan", "bench"]
     help = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=120)

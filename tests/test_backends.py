@@ -1,0 +1,109 @@
+"""--backend: every installed engine gives eager's pixels within 1/255; a missing one is one clear line."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_clip, pattern, perturbed
+
+from vsrgan import frames
+from vsrgan.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16
+from vsrgan.errors import ConfigError
+from vsrgan.infer import Upscaler
+from vsrgan.models import GeneratorConfig, build_generator, load_model
+from vsrgan.pipeline import StageTimes
+from vsrgan.threads import ThreadBudget, plan_threads
+from vsrgan.upscale import upscale_video
+from vsrgan.video import EncodeOptions, read_frames
+
+
+def installed(name: str) -> bool:
+    return name not in EXTRAS or importlib.util.find_spec(EXTRAS[name]) is not None
+
+
+def small_compact():
+    config = GeneratorConfig(arch="compact", skip="bicubic", num_features=8, num_blocks=3)
+    return perturbed(build_generator(config))
+
+
+@pytest.mark.parametrize("name", [n for n in BACKENDS if n != "compile"])
+def test_each_installed_backend_gives_eagers_pixels(name):
+    if not installed(name):
+        pytest.skip(f"{EXTRAS[name]} is not installed")
+    u8 = np.stack([pattern(40, 30, 1), pattern(40, 30, 2)])  # (2, H, W, 3): a batch, odd sizes below
+    for model in (small_compact(), load_model("x4")):
+        eager = Upscaler(model, device="cpu")
+        other = Upscaler(model, device="cpu", backend=name, threads=2)
+        assert other.backend == name
+        for batch in (u8, u8[:1, :29, :37]):
+            ours, theirs = eager.upscale_frames(batch), other.upscale_frames(batch)
+            assert theirs.shape == ours.shape and theirs.dtype == np.uint8
+            assert np.abs(theirs.astype(int) - ours.astype(int)).max() <= 1
+
+
+def test_torch_compile_gives_eagers_pixels():
+    model = small_compact()
+    u8 = pattern(24, 16, 3)[None]
+    ours = Upscaler(model, device="cpu").upscale_frames(u8)
+    theirs = Upscaler(model, device="cpu", backend="compile").upscale_frames(u8)
+    assert np.abs(theirs.astype(int) - ours.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("name", list(EXTRAS))
+def test_a_missing_package_is_one_line(name):
+    if installed(name):
+        pytest.skip(f"{EXTRAS[name]} is installed here")
+    with pytest.raises(ConfigError, match=rf"--backend {name} needs the '{EXTRAS[name]}' package: pip install 'vsrgan\[{name}\]'"):
+        Upscaler(small_compact(), device="cpu", backend=name)
+    assert name not in available_backends()
+
+
+def test_unknown_backends_and_devices_are_refused():
+    with pytest.raises(ConfigError, match="unknown backend 'tensorrt'; expected one of eager, compile"):
+        build_backend("tensorrt", small_compact(), device=torch.device("cpu"), threads=1)
+    with pytest.raises(ConfigError, match="runs on the CPU"):
+        build_backend("onnxruntime", small_compact(), device=torch.device("cuda"), threads=1)
+
+
+def test_bf16_is_detected_from_the_cpus_flags():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    assert cpu_has_bf16() == (" avx512_bf16" in flags or " amx_bf16" in flags)
+
+
+def test_the_thread_budget_comes_from_the_core_count_and_can_be_overridden():
+    assert plan_threads(8, device="cpu") == ThreadBudget(model=8, encoder=4, decoder=1)
+    assert plan_threads(1, device="cpu") == ThreadBudget(model=1, encoder=1, decoder=1)
+    assert plan_threads(16, device="cuda") == ThreadBudget(model=1, encoder=16, decoder=2)
+    assert plan_threads(None, device="cpu").model >= 1
+    with pytest.raises(ConfigError, match="--threads must be at least 1, got 0"):
+        plan_threads(0)
+
+
+def test_float_to_uint8_in_place_equals_the_careful_way():
+    x = torch.rand(2, 3, 17, 23).contiguous(memory_format=torch.channels_last)
+    x[0, 0, 0, :4] = torch.tensor([0.0, 1.0, 0.5 / 255, 254.5 / 255])
+    expected = frames.to_uint8(x)
+    assert torch.equal(frames.to_uint8_(x.clone()), expected)
+    assert torch.equal(frames.to_uint8_(x.half()), frames.to_uint8(x.half()))
+
+
+def test_the_job_reports_each_stages_busy_time_and_keeps_the_frames(tmp_path):
+    clip = tmp_path / "in.mp4"
+    make_clip(clip, frames=6, width=32, height=24)
+    times = StageTimes()
+    up = Upscaler(small_compact(), device="cpu")
+    out = upscale_video(up, clip, tmp_path / "out.mp4", batch_size=1, progress=False, threads=1, times=times,
+                        encode=EncodeOptions(preset="ultrafast", crf=0))
+    assert all(times.busy[s] > 0 for s in ("decode", "model", "encode")), times
+    assert all(times.cpu[s] >= 0 for s in ("decode", "model", "encode"))
+    assert torch.get_num_threads() == 1
+    again = upscale_video(up, clip, tmp_path / "again.mp4", batch_size=2, progress=False, threads=2,
+                          encode=EncodeOptions(preset="ultrafast", crf=0))
+    assert torch.get_num_threads() == 2
+    one, two = [[f.image for f in read_frames(p, threads=t)] for p, t in ((out, 1), (again, 0))]
+    assert len(one) == len(two) == 6
+    # lossless: the budget changes the speed, not the pixels (but for float rounding: oneDNN sums in another order)
+    diff = max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(one, two))
+    assert diff <= 2, diff
