@@ -43,7 +43,7 @@ from .flops import count_flops
 from .ncnn_ref import NcnnResult, ncnn_reference
 from .references import pipes_pipeline, seed_pipeline
 from .results import BenchConfig, BenchResult, report
-from .timing import batch_sizes, time_model, timed, warm_up
+from .timing import batch_sizes, clocked, time_model, timed, warm_up
 
 SIZES = {"270p": (480, 270), "540p": (960, 540), "1080p": (1920, 1080)}
 RANDOM_MODELS = {"random-pixelshuffle": "pixelshuffle", "random-nearest": "nearest"}  # 16 blocks, x4
@@ -184,7 +184,7 @@ def bench(
     dev, s = upscaler.device, upscaler.scale
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, threads=budget.encoder)
     sizes = batch_sizes(frames, batch_size)
-    seconds, times, peer = {}, StageTimes(), None
+    seconds, cpu, times, peer = {}, {}, StageTimes(), None
     with tempfile.TemporaryDirectory(prefix="vsrgan-bench-") as tmp:
         tmp = Path(tmp)
         say(f"making a {width}x{height} clip of {frames} frames")
@@ -192,27 +192,27 @@ def bench(
         say(f"warm-up ({backend})")
         warmup_seconds = warm_up(upscaler, width=width, height=height, sizes=sizes)
         say("model only")
-        seconds["model_only"] = time_model(upscaler, width=width, height=height, sizes=sizes)
+        seconds["model_only"], cpu["model_only"] = clocked(lambda: time_model(upscaler, width=width, height=height, sizes=sizes))
         say("decode only")
-        seconds["decode_only"] = time_decode(clip, threads=budget.decoder)
+        seconds["decode_only"], cpu["decode_only"] = clocked(lambda: time_decode(clip, threads=budget.decoder))
         say("encode only")
-        seconds["encode_only"] = time_encode(
+        seconds["encode_only"], cpu["encode_only"] = clocked(lambda: time_encode(
             tmp / "encoded.mp4", width=width * s, height=height * s, frames=frames, encode=encode,
             i420=upscaler.device.type != "cpu",  # as upscale_video feeds the encoder on that device
-        )
+        ))
         say("end-to-end")
-        seconds["end_to_end"] = timed(
+        seconds["end_to_end"], cpu["end_to_end"] = clocked(lambda: timed(
             lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", batch_size=batch_size, encode=encode, progress=False, threads=threads, times=times),
             dev,
-        )
+        ))
         if references:
             refs = {"device": str(dev), "encode": EncodeOptions(codec=codec, crf=crf, preset=preset)}  # FFmpeg's own threads, as the tools run it
             for dtype in {torch.float32, pick_precision("auto", dev)}:  # the references' settings, warmed like ours
                 Upscaler(copy.deepcopy(net), device=dev, precision=PRECISION_NAMES[dtype], channels_last=False)(torch.rand(1, 3, height, width))
             say("reference (a): the seed's way")
-            seconds["ref_seed"] = timed(lambda: seed_pipeline(net, clip, tmp / "seed.mp4", tmp / "seed", **refs), dev)
+            seconds["ref_seed"], cpu["ref_seed"] = clocked(lambda: timed(lambda: seed_pipeline(net, clip, tmp / "seed.mp4", tmp / "seed", **refs), dev))
             say("reference (b): decoder and encoder processes over pipes")
-            seconds["ref_pipes"] = timed(lambda: pipes_pipeline(net, clip, tmp / "pipes.mp4", **refs), dev)
+            seconds["ref_pipes"], cpu["ref_pipes"] = clocked(lambda: timed(lambda: pipes_pipeline(net, clip, tmp / "pipes.mp4", **refs), dev))
             say("reference (c): Real-ESRGAN AnimeVideo-v3 in ncnn, and PSNR-Y on the photos")
             peer = run_ncnn_reference(ncnn, ours=upscaler, clip=clip, frames=frames, threads=budget.model)
         compared_results, skipped = {}, {}
@@ -232,7 +232,7 @@ def bench(
             precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=backend == "compile",
             codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=backend,
         ),
-        budget=budget, times=times, backends=compared_results, skipped=skipped, ncnn=peer,
+        budget=budget, times=times, backends=compared_results, skipped=skipped, ncnn=peer, cpu=cpu,
     )
     if json_path is not None:
         with atomic_path(Path(json_path), overwrite=True) as tmp:

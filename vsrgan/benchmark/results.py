@@ -83,6 +83,7 @@ class BenchResult:
     backends: dict[str, BackendResult] = field(default_factory=dict)  # each compared backend, beside eager
     skipped_backends: dict[str, str] = field(default_factory=dict)  # backend -> why (its package is missing)
     ncnn: NcnnResult | str | None = None  # reference (c), or why it did not run; None without references
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # stage -> CPU seconds (user + system, children too)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +104,7 @@ def device_name(device: torch.device) -> str:
 def report(
     seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig,
     budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str], ncnn: NcnnResult | str | None = None,
+    cpu: dict[str, float] | None = None,
 ) -> BenchResult:
     """Frames per second, TFLOP/s and the ratios, with what they were measured on."""
     fps = {k: frames / v for k, v in seconds.items()}
@@ -125,7 +127,7 @@ def report(
             "ref_pipes": f"decoder and encoder processes over raw rgb24 pipes; batch 1, {'fp16' if dev.type == 'cuda' else 'fp32'}, eager",
             "bound": "min(model only, encode only)",
         },
-        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped, ncnn=ncnn,
+        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped, ncnn=ncnn, cpu_seconds=cpu or {},
     )
 
 
@@ -138,13 +140,14 @@ def format_table(result: BenchResult) -> str:
         f"{c.codec} {c.preset} crf {c.crf}",
         f"{env.device_name} ({env.device}), {env.cpu_count} CPUs, torch {env.torch}, PyAV {env.av}",
         "",
-        f"{'stage':42s} {'fps':>9s} {'TFLOP/s':>8s}",
+        f"{'stage':42s} {'fps':>9s} {'TFLOP/s':>8s} {'CPU s/frame':>12s}",
     ]
     for stage in STAGES:
         if stage in fps:
             tflops = result.tflops.get(stage)
             shown = f"{tflops:8.2f}" if tflops and result.flops_per_frame else ""
-            lines.append(f"{LABELS[stage]:42s} {fps[stage]:9.2f} {shown:>8s}")
+            per_frame = f"{result.cpu_seconds[stage] / c.frames:12.3f}" if stage in result.cpu_seconds else ""
+            lines.append(f"{LABELS[stage]:42s} {fps[stage]:9.2f} {shown:>8s} {per_frame}")
     lines.append("")
     r = result.ratios
     lines.append(f"end-to-end / min(model only, encode only) = {r['end_to_end_vs_bound']:.2f}  (bound {result.bound_fps:.2f} fps)")

@@ -1,5 +1,6 @@
 """Clocks for the bench: wall seconds with GPU work included, warm-up, and the model alone."""
 
+import resource
 import time
 from collections.abc import Callable
 
@@ -46,3 +47,19 @@ def time_model(upscaler: Upscaler, *, width: int, height: int, sizes: list[int])
         for n in sizes:
             upscaler(inputs[n])
     return timed(run, upscaler.device)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process and its waited-for children.
+
+    On a shared machine wall-clock fps depend on the other work; CPU seconds per frame depend on
+    it much less, so they show what a change saves even when the clocks are noisy."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def clocked(fn: Callable[[], float]) -> tuple[float, float]:
+    """``(fn(), CPU seconds it used)`` for an ``fn`` that returns its own wall seconds."""
+    start = cpu_seconds()
+    wall = fn()
+    return wall, cpu_seconds() - start
