@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..infer import Upscaler
 from ..upscale import upscale_video
 from ..video import EncodeOptions
-from .timing import time_model, timed, warm_up
+from .timing import clocked, time_model, timed, warm_up
 
 
 @dataclass
@@ -27,6 +27,8 @@ class BackendResult:
     end_to_end_fps: float
     max_diff: int  # largest |this - eager| over the checked frames, in uint8 steps (1 = 1/255)
     warmup_seconds: float
+    model_only_cpu: float = 0.0  # CPU seconds per frame, model only (user + system): less noisy than fps on a shared machine
+    end_to_end_cpu: float = 0.0  # CPU seconds per frame, end to end
 
 
 def parse_backends(text: str | None) -> list[str]:
@@ -49,6 +51,11 @@ def max_diff(a: Upscaler, b: Upscaler, frames: np.ndarray) -> int:
         ya, yb = a.upscale_frames(frame[None]), b.upscale_frames(frame[None])
         diff = max(diff, int(np.abs(ya.astype(np.int16) - yb.astype(np.int16)).max()))
     return diff
+
+
+def _time_job(upscaler: Upscaler, clip: Path, out: Path, batch_size: int, encode: EncodeOptions, threads: int | None) -> float:
+    """Seconds for the real job (vsrgan.upscale.upscale_video) on ``clip`` with ``upscaler``."""
+    return timed(lambda: upscale_video(upscaler, clip, out, batch_size=batch_size, encode=encode, progress=False, threads=threads, overwrite=True), upscaler.device)
 
 
 def compare_backends(
@@ -81,14 +88,12 @@ def compare_backends(
             continue
         say(f"backend {name}: warm-up, model only, end-to-end")
         warmup = warm_up(upscaler, width=width, height=height, sizes=sizes)
-        model_seconds = time_model(upscaler, width=width, height=height, sizes=sizes)
-        e2e_seconds = timed(
-            lambda u=upscaler, out=workdir / f"e2e-{name}.mp4": upscale_video(u, clip, out, batch_size=batch_size, encode=encode, progress=False, threads=threads, overwrite=True),
-            upscaler.device,
-        )
+        model_seconds, model_cpu = clocked(lambda u=upscaler: time_model(u, width=width, height=height, sizes=sizes))
+        e2e_seconds, e2e_cpu = clocked(lambda u=upscaler, out=workdir / f"e2e-{name}.mp4": _time_job(u, clip, out, batch_size, encode, threads))
         frames = sum(sizes)
         results[name] = BackendResult(
             model_only_fps=frames / model_seconds, end_to_end_fps=frames / e2e_seconds,
             max_diff=max_diff(reference, upscaler, check_frames), warmup_seconds=warmup,
+            model_only_cpu=model_cpu / frames, end_to_end_cpu=e2e_cpu / frames,
         )
     return results, skipped

@@ -164,9 +164,10 @@ def format_table(result: BenchResult) -> str:
     elif result.ncnn:
         lines += ["", f"ref (c) ncnn: {result.ncnn}"]
     if result.backends or result.skipped_backends:
-        lines += ["", f"{'backend':14s} {'model only':>10s} {'end-to-end':>10s} {'max diff':>9s}  (fps; diff from eager in 1/255)"]
+        lines += ["", f"{'backend':14s} {'model only':>10s} {'end-to-end':>10s} {'CPU s/frame':>12s} {'e2e CPU s':>10s} {'max diff':>9s}"
+                  "  (fps; CPU seconds per frame; diff from eager in 1/255)"]
         for name, b in result.backends.items():
-            lines.append(f"{name:14s} {b.model_only_fps:10.3f} {b.end_to_end_fps:10.3f} {b.max_diff:9d}")
+            lines.append(f"{name:14s} {b.model_only_fps:10.3f} {b.end_to_end_fps:10.3f} {b.model_only_cpu:12.3f} {b.end_to_end_cpu:10.3f} {b.max_diff:9d}")
         for name, why in result.skipped_backends.items():
             lines.append(f"{name:14s} skipped: {why}")
     return "\n".join(lines)
