@@ -8,9 +8,10 @@ import torch
 from conftest import make_clip, pattern, perturbed
 
 from vsrgan import frames
-from vsrgan.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16
+from vsrgan.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16, pick_backend
 from vsrgan.errors import ConfigError
 from vsrgan.infer import Upscaler
+from vsrgan.memory import default_batch_size
 from vsrgan.models import GeneratorConfig, build_generator, load_model
 from vsrgan.pipeline import StageTimes
 from vsrgan.threads import ThreadBudget, plan_threads
@@ -59,6 +60,14 @@ def test_a_missing_package_is_one_line(name):
     assert name not in available_backends()
 
 
+def test_auto_is_openvino_on_the_cpu_where_installed_else_eager():
+    expected = "openvino" if installed("openvino") else "eager"
+    assert pick_backend("auto", torch.device("cpu")) == expected
+    assert Upscaler(small_compact(), device="cpu", backend="auto").backend == expected
+    assert pick_backend("auto", torch.device("cuda")) == "eager"
+    assert pick_backend("onnxruntime", torch.device("cpu")) == "onnxruntime"
+
+
 def test_unknown_backends_and_devices_are_refused():
     with pytest.raises(ConfigError, match="unknown backend 'tensorrt'; expected one of eager, compile"):
         build_backend("tensorrt", small_compact(), device=torch.device("cpu"), threads=1)
@@ -79,6 +88,7 @@ def test_the_thread_budget_comes_from_the_core_count_and_can_be_overridden():
     assert plan_threads(None, device="cpu").model >= 1
     with pytest.raises(ConfigError, match="--threads must be at least 1, got 0"):
         plan_threads(0)
+    assert default_batch_size(torch.device("cpu")) == 1 and default_batch_size(torch.device("cuda")) == 4
 
 
 def test_float_to_uint8_in_place_equals_the_careful_way():

@@ -8,14 +8,20 @@ pipeline do not know which one runs::
     compile      torch.compile of it (compiled on the first call of each shape)
     onnxruntime  the model exported to ONNX (vsrgan.onnx_export), run by ONNX Runtime on the CPU
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
+    auto         openvino on the CPU where it is installed, else eager (what ``vsrgan upscale`` runs)
 
 ONNX Runtime and OpenVINO are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]``), imported only when chosen; a missing one is one error line. Each runs with
 the thread budget's model threads (:mod:`vsrgan.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
+
+Why ``auto`` picks OpenVINO on the CPU: on the 2-core development machine it ran the bundled x4
+network 2.1x (270p) and 1.9x (540p) as fast as eager PyTorch, end to end 1.5x and 1.3x, with
+pixels within 1/255 (BENCHMARKS.md); ONNX Runtime and torch.compile were not 1.2x faster.
 """
 
 import copy
+import importlib.util
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -88,8 +94,15 @@ BACKENDS: dict[str, Callable[..., Forward]] = {"eager": eager, "compile": compil
 CPU_ONLY = ("onnxruntime", "openvino")
 
 
+def pick_backend(name: str, device: torch.device) -> str:
+    """``auto`` -> ``openvino`` on the CPU where the package is installed, else ``eager``; any other name as given."""
+    if name != "auto":
+        return name
+    return "openvino" if device.type == "cpu" and importlib.util.find_spec("openvino") is not None else "eager"
+
+
 def build_backend(name: str, model: nn.Module, *, device: torch.device, threads: int) -> Forward:
-    """The forward function of ``model`` (already on ``device``) run by backend ``name``."""
+    """The forward function of ``model`` (already on ``device``) run by backend ``name`` (not ``auto``: see :func:`pick_backend`)."""
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend '{name}'; expected one of {', '.join(BACKENDS)}")
     if name in CPU_ONLY and device.type != "cpu":

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from . import frames
-from .backends import build_backend
+from .backends import build_backend, pick_backend
 from .device import pick_device, pick_precision
 from .errors import ConfigError
 from .memory import plan
@@ -55,8 +55,8 @@ class Upscaler:
         self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
-        self.backend = backend
-        self.run = build_backend(backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
+        self.backend = pick_backend(backend, self.device)
+        self.run = build_backend(self.backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
 
     @classmethod
     def from_name(cls, name: str, *, scale: int | None = None, **kwargs) -> "Upscaler":

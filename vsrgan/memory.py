@@ -21,6 +21,13 @@ HEADROOM = 1.5  # peak activations x this = what a call needs (convolution works
 USABLE = 0.6  # of the memory free now: leave room for the decoder, the encoder and the OS
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Frames per model call when none is asked for: 4 on a GPU (fuller kernels), 1 on the CPU,
+    where a 270p frame's activations (16 MB a layer for the compact x4 net) already fill the
+    cores, and batch 4 cost 23% more CPU seconds per frame (BENCHMARKS.md)."""
+    return 1 if device.type == "cpu" else 4
+
+
 def peak_bytes(model: nn.Module, *, width: int, height: int, dtype: torch.dtype = torch.float32) -> int:
     """Bytes a forward pass on one ``height x width`` frame needs at its peak.
 

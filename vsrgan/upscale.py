@@ -19,6 +19,7 @@ from .device import pick_device
 from .errors import ConfigError, InputError
 from .images import is_image, open_image
 from .infer import Upscaler
+from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
 from .threads import apply_model_threads, plan_threads
 from .video import EncodeOptions, VideoWriter, probe, read_frames
@@ -31,7 +32,7 @@ def upscale(
     model: str = "bicubic",
     scale: int | None = None,
     tile: int = 0,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     device: str = "auto",
     precision: str = "auto",
     codec: str = "libx264",
@@ -40,17 +41,17 @@ def upscale(
     pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
-    backend: str = "eager",
+    backend: str = "auto",
     threads: int | None = None,
 ) -> Path:
     """Upscale a video or a still image (chosen by the input's suffix); return the output path.
 
-    ``backend``: the engine (:mod:`vsrgan.backends`); ``threads``: the job's thread budget
+    ``backend``: the engine (:mod:`vsrgan.backends`; ``auto``: OpenVINO on the CPU where installed, else eager); ``threads``: the job's thread budget
     (:mod:`vsrgan.threads`; None: every core this process may use)."""
     input, output = Path(input), Path(output)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     if is_image(input) != is_image(output):
         kind = "an image" if is_image(input) else "a video"
@@ -70,7 +71,7 @@ def upscale_video(
     input: Path,
     output: Path,
     *,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
@@ -79,11 +80,13 @@ def upscale_video(
 ) -> Path:
     """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept.
 
+    ``batch_size`` None: :func:`vsrgan.memory.default_batch_size` (1 on the CPU, 4 on a GPU).
     ``threads`` sizes the thread budget shared by the model, the encoder and the decoder
     (:func:`vsrgan.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
     ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`)."""
     budget = plan_threads(threads, device=upscaler.device)
     apply_model_threads(budget)
+    batch_size = batch_size or default_batch_size(upscaler.device)
     encode = encode or EncodeOptions()
     encode = encode if encode.threads else replace(encode, threads=budget.encoder)
     info = probe(input)
@@ -91,7 +94,7 @@ def upscale_video(
     s = upscaler.scale
     bar = tqdm(
         total=info.num_frames or None, unit="frame", disable=not progress,
-        desc=f"{input.name} x{s}", dynamic_ncols=True, delay=0.5,
+        desc=f"{input.name} x{s} ({upscaler.backend})", dynamic_ncols=True, delay=0.5,
     )
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(

@@ -230,7 +230,7 @@ def bench(
         config=BenchConfig(
             model=model, input=[width, height], output=[width * s, height * s], scale=s, frames=frames, batch_size=batch_size,
             precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=backend == "compile",
-            codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=backend,
+            codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=upscaler.backend,
         ),
         budget=budget, times=times, backends=compared_results, skipped=skipped, ncnn=peer, cpu=cpu,
     )

@@ -136,7 +136,7 @@ def format_table(result: BenchResult) -> str:
     c, env, fps = result.config, result.environment, result.fps
     lines = [
         f"{c.model}  {c.input[0]}x{c.input[1]} -> {c.output[0]}x{c.output[1]}  "
-        f"{c.frames} frames, batch {c.batch_size}, {c.precision}{', compiled' if c.compile else ''}  "
+        f"{c.frames} frames, batch {c.batch_size}, {c.precision}, {c.backend}  "
         f"{c.codec} {c.preset} crf {c.crf}",
         f"{env.device_name} ({env.device}), {env.cpu_count} CPUs, torch {env.torch}, PyAV {env.av}",
         "",

