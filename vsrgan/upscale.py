@@ -17,6 +17,7 @@ from .atomic import atomic_path, check_output
 from .errors import ConfigError, InputError
 from .images import is_image, open_image
 from .infer import Upscaler
+from .models import default_model
 from .pipeline import run_pipeline
 from .video import EncodeOptions, VideoWriter, probe, read_frames
 
@@ -25,7 +26,7 @@ def upscale(
     input: str | Path,
     output: str | Path,
     *,
-    model: str = "bicubic",
+    model: str | None = None,
     scale: int | None = None,
     tile: int = 0,
     batch_size: int = 4,
@@ -38,7 +39,11 @@ def upscale(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Upscale a video or a still image (chosen by the input's suffix); return the output path."""
+    """Upscale a video or a still image (chosen by the input's suffix); return the output path.
+
+    ``model`` is ``"bicubic"``, a bundled model's name or a ``.safetensors`` path; ``None`` is the
+    bundled default (:func:`vsrgan.models.default_model`), as with ``vsrgan upscale`` without ``-m``.
+    """
     input, output = Path(input), Path(output)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
@@ -48,7 +53,7 @@ def upscale(
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
     check_output(output, overwrite=overwrite, inputs=(input,))
-    upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
+    upscaler = Upscaler.from_name(model or default_model(), scale=scale, device=device, precision=precision, tile=tile)
     if is_image(input):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ..atomic import check_output
 from ..errors import ConfigError, InputError, VsrganError
 from ..images import is_image
-from ..models import load_model
+from ..models import default_model, load_model
 from ..video import EncodeOptions, probe
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
@@ -52,7 +52,7 @@ def upscale_on_cluster(
     *,
     cluster: str = "auto",
     num_cpus: int | None = None,
-    model: str = "bicubic",
+    model: str | None = None,
     scale: int | None = None,
     tile: int = 0,
     batch_size: int = 4,
@@ -73,6 +73,7 @@ def upscale_on_cluster(
     if segment_frames < 1:
         raise ConfigError(f"--segment-frames must be at least 1, got {segment_frames}")
     check_output(output, overwrite=overwrite, inputs=(input,))
+    model = model or default_model()
     net = load_model(model, scale=scale)
     if scale is not None and net.scale != scale:
         raise ConfigError(f"model '{model}' upscales x{net.scale}; asked for x{scale}")
