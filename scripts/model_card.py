@@ -18,6 +18,7 @@ from pathlib import Path
 from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.evaluation.results import METRICS, format_value
 from vsrgan.models import BUNDLED, WEIGHTS_DIR
+from vsrgan.models.weights import read_metadata
 
 CLIPS = ("cockatoo", "bigbuckbunny", "bikes", "carphone_pristine")
 SHOWN = ("psnr_y", "ssim_y", "perceptual", "tof")
@@ -64,7 +65,8 @@ def main() -> None:
     args.out.write_text(json.dumps(groups, indent=1) + "\n")
     text = args.models_md.read_text()
     if BEGIN in text and END in text:
-        block = f"{BEGIN}\n{table(groups)}\n{END}"
+        steps = ", ".join(f"`{m}` after {int(read_metadata(WEIGHTS_DIR / BUNDLED[m][0]).get('vsrgan.step', 0)):,} steps" for m in models)
+        block = f"{BEGIN}\nScored: {steps}.\n\n{table(groups)}\n{END}"
         args.models_md.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
     print(table(groups))
 
