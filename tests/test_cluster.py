@@ -59,14 +59,6 @@ def test_without_the_flag_ray_is_never_imported():
     assert result.stdout.strip() == "ok"
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
-    yield ray
-    ray.shutdown()
-
-
 def decoded(path):
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24").astype(np.float64) for f in c.decode(video=0)]
