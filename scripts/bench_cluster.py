@@ -6,7 +6,8 @@
 The input is re-encoded first with a keyframe every --gop frames (libx264, crf 18), so the segments are
 known. For each worker count a local Ray of that many CPUs is started, the job is run twice (the first run
 starts the workers and imports torch: "cold"; the second is "warm"), and the phases are timed: planning
-(demuxing the keyframes), the tasks, the join. It prints a Markdown table and the numbers the N-machine
+(demuxing the keyframes), the tasks, the join; and the CPU time the Ray workers got (from /proc), which
+says how many cores the job really had on a shared machine. It prints a Markdown table and the numbers the N-machine
 model in BENCHMARKS.md is built from. The machine's load average is printed beside them.
 """
 
@@ -59,6 +60,29 @@ def segment_input_bytes(path: Path, segments) -> list[int]:
     return sizes
 
 
+def ray_workers_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the Ray workers this process started (not Ray's agents)."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if Path(f"/proc/{entry}/cmdline").read_bytes().startswith((b"ray::IDLE", b"ray::upscale_segment")):
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return sum(seconds for pid, seconds in cpu.items() if ours(pid))
+
+
 def run_once(source: Path, work: Path, packed: dict, args) -> dict:
     output = work / "out.mp4"
     output.unlink(missing_ok=True)
@@ -67,6 +91,7 @@ def run_once(source: Path, work: Path, packed: dict, args) -> dict:
     job = prepare_video(source, output, packed=packed, settings=job_settings(encode, 0, "auto"),
                         segment_frames=args.gop, overwrite=True)
     t1 = time.perf_counter()
+    cpu = ray_workers_cpu_seconds()
     with open_tasks(packed, cluster="auto", encode=encode, device="cpu", precision="auto", tile=0, batch_size=4) as tasks:
         tasks.submit(job)
         while tasks.busy:
@@ -74,10 +99,11 @@ def run_once(source: Path, work: Path, packed: dict, args) -> dict:
                 if done.error is not None:
                     raise done.error
     t2 = time.perf_counter()
+    cpu = ray_workers_cpu_seconds() - cpu
     parts = [segment_path(job.folder, s).stat().st_size for s in job.segments]
     finish_video(job, overwrite=True)
     t3 = time.perf_counter()
-    return {"plan_s": t1 - t0, "tasks_s": t2 - t1, "join_s": t3 - t2, "segments": len(job.segments),
+    return {"plan_s": t1 - t0, "tasks_s": t2 - t1, "cpu_s": cpu, "join_s": t3 - t2, "segments": len(job.segments),
             "frames": sum(s.frames for s in job.segments), "part_bytes": parts,
             "input_bytes": segment_input_bytes(source, job.segments), "output_bytes": output.stat().st_size}
 
@@ -131,8 +157,9 @@ def main() -> None:
         print(f"input: {args.input.name}, {frames} frames, a keyframe every {args.gop}; model {args.model} "
               f"({model_bytes / 1e3:.0f} kB packed); keyframe index (demux only) {index_s * 1e3:.0f} ms")
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-        print("\n| workers | run | segments | tasks s | frames/s | segments/s | join s | join MB/s | load avg |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n| workers | run | segments | tasks s | frames/s | segments/s | workers' CPU s | cores got | frames/CPU-s "
+              "| join s | join MB/s | load avg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         warm = {}
         for workers in args.workers:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="error",
@@ -142,7 +169,8 @@ def main() -> None:
                     r = run_once(source, work, packed, args)
                     joined = sum(r["part_bytes"]) / 1e6
                     print(f"| {workers} | {label} | {r['segments']} | {r['tasks_s']:.1f} | {r['frames'] / r['tasks_s']:.2f} | "
-                          f"{r['segments'] / r['tasks_s']:.3f} | {r['join_s']:.3f} | {joined / r['join_s']:.0f} | "
+                          f"{r['segments'] / r['tasks_s']:.3f} | {r['cpu_s']:.1f} | {r['cpu_s'] / r['tasks_s']:.2f} | "
+                          f"{r['frames'] / r['cpu_s']:.2f} | {r['join_s']:.3f} | {joined / r['join_s']:.0f} | "
                           f"{os.getloadavg()[0]:.2f} |", flush=True)
                 warm[workers] = r
             finally:
