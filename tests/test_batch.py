@@ -114,3 +114,14 @@ def test_cluster_batch_with_a_broken_file(ray_local, tmp_path, capsys):
     failed = sorted(line for line in err.splitlines() if line.startswith("vsrgan: failed:"))
     assert len(failed) == 2, err
     assert "broken.mp4" in failed[0] and "silent.mp4" in failed[1] and "no video stream" in failed[1]
+
+
+def test_one_input_into_a_folder(tmp_path, capsys):
+    source = archive(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["upscale", str(source / "one.mp4"), str(out), *FAST]) == 0
+    assert_upscaled(source / "one.mp4", out / "one.mp4")
+    assert main(["upscale", str(source / "two.mkv"), f"{tmp_path / 'new'}/", *FAST]) == 0  # a trailing slash: a folder
+    assert_upscaled(source / "two.mkv", tmp_path / "new" / "two.mkv")
+    capsys.readouterr()

@@ -1,7 +1,9 @@
 """The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments to the API."""
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from ..errors import VsrganError
 from .options import add_model_run_args, add_video_output_args
@@ -47,8 +49,8 @@ def run_upscale(args) -> None:
     if not inputs or not output:
         raise VsrganError("upscale needs an input and an output, e.g. 'vsrgan upscale in.mp4 out.mp4' "
                           "or 'vsrgan upscale videos/ out/'")
-    if len(inputs) > 1 or is_batch(inputs[0]):
-        run_batch(args, inputs, output)
+    if len(inputs) > 1 or is_batch(inputs[0]) or Path(output).is_dir() or output.endswith(("/", os.sep)):
+        run_batch(args, inputs, output)  # many inputs, or one into a folder
         return
     input = inputs[0]
     if args.cluster:
