@@ -125,3 +125,19 @@ def test_one_input_into_a_folder(tmp_path, capsys):
     assert main(["upscale", str(source / "two.mkv"), f"{tmp_path / 'new'}/", *FAST]) == 0  # a trailing slash: a folder
     assert_upscaled(source / "two.mkv", tmp_path / "new" / "two.mkv")
     capsys.readouterr()
+
+
+def test_cluster_batch_segments_failing_in_the_workers(ray_local, tmp_path, capsys):
+    """A segment that fails on a worker fails its video (the rest of its segments cancelled), not the job."""
+    source, out = archive(tmp_path / "in"), tmp_path / "out"
+    (source / "broken.mp4").unlink()
+    args = ["upscale", str(source), str(out), *FAST, "--cluster", "auto", "--segment-frames", "1"]
+    assert main([*args, "--codec", "nope"]) == 1
+    err = capsys.readouterr().err
+    failed = sorted(line for line in err.splitlines() if line.startswith("vsrgan: failed:"))
+    assert len(failed) == 2 and all("codec 'nope' is not in this FFmpeg build" in line for line in failed), err
+    assert not (out / "one.mp4").exists() and not (out / "two.mkv").exists()
+    assert main(args) == 0  # the same job with a codec that exists: both done
+    assert_upscaled(source / "one.mp4", out / "one.mp4")
+    assert_upscaled(source / "two.mkv", out / "two.mkv")
+    assert sorted(p.name for p in out.iterdir()) == ["one.mp4", "two.mkv"]
