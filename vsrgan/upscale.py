@@ -7,6 +7,7 @@ written to a temporary file beside the target and renamed only on success, so an
 Ctrl-C never leaves a partial file behind.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,12 @@ def upscale_video(
     encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_frames: Callable[[int], None] | None = None,
 ) -> Path:
-    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept."""
+    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept.
+
+    ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar).
+    """
     encode = encode or EncodeOptions()
     info = probe(input)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
@@ -79,6 +84,12 @@ def upscale_video(
         total=info.num_frames or None, unit="frame", disable=not progress,
         desc=f"{input.name} x{s}", dynamic_ncols=True, delay=0.5,
     )
+
+    def advance(frames: int) -> None:  # called from the encoder's thread
+        bar.update(frames)
+        if on_frames is not None:
+            on_frames(frames)
+
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
@@ -91,7 +102,7 @@ def upscale_video(
         else:
             process, write = upscaler.upscale_frames, writer.write
         with writer:
-            run_pipeline(read_frames(input), process, write, batch_size=batch_size, on_batch=bar.update)
+            run_pipeline(read_frames(input), process, write, batch_size=batch_size, on_batch=advance)
     return output
 
 
