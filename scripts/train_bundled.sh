@@ -56,7 +56,9 @@ stage() {
     left=$(((deadline - SECONDS) / 60))
     [ "$left" -ge 2 ] || return 1
     [ "$(last_step "$run")" -gt 0 ] && resume=(--resume)
-    vsrgan train -c "$config" --data "$dataset" --out "$run" --minutes "$left" "${resume[@]}" "$@"
+    # --steps: the config file's, also on --resume (which otherwise keeps the checkpoint's), so a
+    # changed train.steps in configs/ takes effect at the next chunk
+    vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@"
     [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null
     python scripts/export_model.py "$run" "$name"
   fi

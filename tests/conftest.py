@@ -244,3 +244,12 @@ def perturbed(model: torch.nn.Module, scale: float = 0.05) -> torch.nn.Module:
         for p in model.parameters():
             p.add_(torch.randn(p.shape, generator=g) * scale)
     return model.eval()
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray of 2 workers for one test module (skipped where Ray, the extra vsrgan[cluster], is absent)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
+    yield ray
+    ray.shutdown()

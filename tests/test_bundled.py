@@ -58,3 +58,19 @@ def test_x4_tiled_equals_whole_on_a_real_frame():
     whole = Upscaler(model, device="cpu")(frame)
     tiled = Upscaler(model, device="cpu", tile=32)(frame)
     assert (whole - tiled).abs().max() < 1e-4
+
+
+@needs_x4
+def test_the_python_api_uses_the_bundled_default_like_the_cli(tmp_path):
+    from PIL import Image
+
+    from vsrgan import upscale
+
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(tmp_path / "in.png")
+    outputs = {}
+    for label, kwargs in {"default": {}, "x4": {"model": "x4"}, "bicubic": {"model": "bicubic"}}.items():
+        outputs[label] = np.asarray(Image.open(upscale(tmp_path / "in.png", tmp_path / f"{label}.png", **kwargs)))
+    assert outputs["default"].shape == (96, 128, 3)
+    assert np.array_equal(outputs["default"], outputs["x4"])
+    assert not np.array_equal(outputs["default"], outputs["bicubic"])

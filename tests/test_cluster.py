@@ -1,12 +1,17 @@
-"""Segment-parallel upscaling on Ray (vsrgan.cluster): keyframe plans, frame-exact joins, resuming.
+"""Segment-parallel upscaling on Ray (vsrgan.cluster): keyframe plans, frame-exact joins, resuming, a killed worker.
 
 The Ray tests run on a local Ray of 2 workers, started once for the module; they skip where Ray
 is not installed (it is the optional extra vsrgan[cluster]).
 """
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import threading
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -57,14 +62,6 @@ def test_without_the_flag_ray_is_never_imported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
-    yield ray
-    ray.shutdown()
 
 
 def decoded(path):
@@ -140,3 +137,66 @@ def test_cli_cluster_flag(ray_local, tmp_path):
     main(["upscale", str(source), str(out), "-m", "bicubic", "-s", "2", "--device", "cpu", "--preset", "ultrafast",
           "--cluster", "auto", "--segment-frames", "10", "-q"])
     assert read_pts(out) == read_pts(source)
+
+
+def ray_workers_writing(folder):
+    """(pid, path) of this test's Ray workers that are running a segment task and hold one of its
+    temporary files in ``folder`` open: a segment caught half-written. Only descendants of this
+    process are looked at (the Ray the fixture started), never anyone else's processes."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+    def ours(pid):
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    found = []
+    for pid in filter(ours, parents):
+        with contextlib.suppress(OSError):
+            if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::upscale_segment"):
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith(str(folder)) and ".partial" in target:
+                    found.append((pid, target))
+    return found
+
+
+def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, tmp_path, monkeypatch):
+    source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_clip(source, width=160, height=120, frames=48, audio=True, gop=12)  # 4 segments of 12 frames, 640x480 out
+    folder = work_folder(out).resolve()
+    killed, stop = [], threading.Event()
+
+    def kill_one_mid_segment():
+        while not stop.wait(0.01):  # polls /proc for the event "a worker is writing a segment", then kills it
+            for pid, target in ray_workers_writing(folder):
+                os.kill(pid, signal.SIGKILL)
+                killed.append((pid, target))
+                return
+
+    killer = threading.Thread(target=kill_one_mid_segment, daemon=True)
+    killer.start()
+    monkeypatch.setattr(cluster_run, "remove_work_folder", lambda folder: None)  # to look inside afterwards
+    try:
+        cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=4, device="cpu", encode=FAST, segment_frames=12,
+                                       progress=False)
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == 1, "no worker was caught writing a segment"
+    (pid, target), = killed
+    assert not Path(f"/proc/{pid}").exists()
+    assert Path(target).exists()  # the killed attempt's temporary file, never renamed into a part
+    assert sorted(p.name for p in folder.glob("part-*.mp4")) == [f"part-{i:05d}.mp4" for i in range(4)]
+    assert read_pts(out) == read_pts(source)
+    assert stream_summary(out)["audio"] == stream_summary(source)["audio"]
+    reference = tmp_path / "reference.mp4"
+    upscale(source, reference, model="bicubic", scale=4, device="cpu", crf=0, preset="ultrafast", progress=False)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(out), decoded(reference), strict=True))

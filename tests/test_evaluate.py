@@ -140,6 +140,20 @@ def test_max_frames_and_every_limit_video_frames(sources, tmp_path):
     assert result.metrics == ["psnr_y", "ssim_y", "psnr_rgb", "tof", "flicker"]
 
 
+def test_held_out_scores_exactly_the_frames_prepare_held_out(tmp_path):
+    from vsrgan import prepare
+    from vsrgan.dataset.manifest import read_manifest
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, width=64, height=48, frames=10, rate=Fraction(10))
+    prepare([clip], tmp_path / "data", every=1, test_fraction=0.3, progress=False)
+    manifest = read_manifest(tmp_path / "data")
+    held = sorted(item.frame for item in manifest.items if item.split == "test")
+    result = evaluate([clip], held_out=0.3, device="cpu", progress=False)
+    assert held == [7, 8, 9] and [r["index"] for r in result.rows] == held
+    assert result.summary["bicubic"]["tof"] >= 0  # consecutive frames: tOF is scored between them
+
+
 def test_vgg_weights_add_the_perceptual_distance(tiny_dataset):
     result = evaluate([tiny_dataset], vgg_weights="random", device="cpu", progress=False)
     assert result.metrics == ["psnr_y", "ssim_y", "psnr_rgb", "perceptual"]  # no video: no tOF, no flicker
@@ -161,6 +175,8 @@ def test_bad_sources_and_options(sources, tmp_path):
         evaluate([tmp_path / "empty"], progress=False)
     with pytest.raises(ConfigError):
         evaluate([sources / "clip.mp4"], every=0, progress=False)
+    with pytest.raises(ConfigError, match="held-out"):
+        evaluate([sources / "clip.mp4"], held_out=1.0, progress=False)
     with pytest.raises(ConfigError, match="x2"):
         evaluate([sources / "photos"], models=[str(sources / "tiny.safetensors")], scale=2, progress=False)
 

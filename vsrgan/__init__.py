@@ -3,7 +3,7 @@
 The public API::
 
     from vsrgan import upscale, upscale_video, Upscaler, prepare, train, evaluate, compare
-    upscale("in.mp4", "out.mp4", model="bicubic")
+    upscale("in.mp4", "out.mp4")  # the bundled default model; model="bicubic", a name or a .safetensors path
 
 The package map is in ARCHITECTURE.md. Everything imports without PyAV (a GPU machine that only
 trains may lack FFmpeg); reading or writing video then raises a VideoError saying so.

@@ -7,6 +7,7 @@ written to a temporary file beside the target and renamed only on success, so an
 Ctrl-C never leaves a partial file behind.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .errors import ConfigError, InputError
 from .images import is_image, open_image
 from .infer import Upscaler
 from .memory import default_batch_size
+from .models import default_model
 from .pipeline import StageTimes, run_pipeline
 from .threads import apply_model_threads, plan_threads
 from .video import EncodeOptions, VideoWriter, probe, read_frames
@@ -29,7 +31,7 @@ def upscale(
     input: str | Path,
     output: str | Path,
     *,
-    model: str = "bicubic",
+    model: str | None = None,
     scale: int | None = None,
     tile: int = 0,
     batch_size: int | None = None,
@@ -46,8 +48,11 @@ def upscale(
 ) -> Path:
     """Upscale a video or a still image (chosen by the input's suffix); return the output path.
 
+    ``model`` is ``"bicubic"``, a bundled model's name or a ``.safetensors`` path; ``None`` is the
+    bundled default (:func:`vsrgan.models.default_model`), as with ``vsrgan upscale`` without ``-m``.
     ``backend``: the engine (:mod:`vsrgan.backends`; ``auto``: OpenVINO on the CPU where installed, else eager); ``threads``: the job's thread budget
-    (:mod:`vsrgan.threads`; None: every core this process may use)."""
+    (:mod:`vsrgan.threads`; None: every core this process may use).
+    """
     input, output = Path(input), Path(output)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
@@ -59,7 +64,7 @@ def upscale(
     check_output(output, overwrite=overwrite, inputs=(input,))
     budget = plan_threads(threads, device=pick_device(device))
     apply_model_threads(budget)
-    upscaler = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
+    upscaler = Upscaler.from_name(model or default_model(), scale=scale, device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
     if is_image(input):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
@@ -75,15 +80,18 @@ def upscale_video(
     encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_frames: Callable[[int], None] | None = None,
     threads: int | None = None,
     times: StageTimes | None = None,
 ) -> Path:
     """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept.
 
+    ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar).
     ``batch_size`` None: :func:`vsrgan.memory.default_batch_size` (1 on the CPU, 4 on a GPU).
     ``threads`` sizes the thread budget shared by the model, the encoder and the decoder
     (:func:`vsrgan.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
-    ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`)."""
+    ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`).
+    """
     budget = plan_threads(threads, device=upscaler.device)
     apply_model_threads(budget)
     batch_size = batch_size or default_batch_size(upscaler.device)
@@ -96,6 +104,12 @@ def upscale_video(
         total=info.num_frames or None, unit="frame", disable=not progress,
         desc=f"{input.name} x{s} ({upscaler.backend})", dynamic_ncols=True, delay=0.5,
     )
+
+    def advance(frames: int) -> None:  # called from the encoder's thread
+        bar.update(frames)
+        if on_frames is not None:
+            on_frames(frames)
+
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
@@ -109,7 +123,7 @@ def upscale_video(
             process, write = upscaler.upscale_frames, writer.write
         with writer:
             frames = read_frames(input, threads=budget.decoder)
-            run_pipeline(frames, process, write, batch_size=batch_size, on_batch=bar.update, times=times)
+            run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)
     return output
 
 

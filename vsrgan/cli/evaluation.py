@@ -27,6 +27,7 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--vgg-weights", default=None, help="VGG16 weights for the perceptual distance: a torchvision state dict path, auto or download (default: off)")
     p.add_argument("--max-frames", type=int, default=0, help="score at most N frames or images per source (0: all)")
     p.add_argument("--every", type=int, default=1, help="score every N-th video frame (default: %(default)s)")
+    p.add_argument("--held-out", type=float, default=0.0, metavar="FRACTION", help="score only the last FRACTION of each video: the frames 'vsrgan prepare --test-fraction FRACTION' held out (default: all)")
     p.add_argument("--split", default="test", choices=["test", "train", "all"], help="which split of a prepared dataset (default: %(default)s)")
     p.add_argument("--tile", type=int, default=0, help="run models in tiles of N input pixels to save memory (0: off)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -42,7 +43,7 @@ def run_evaluate(args) -> None:
 
     result = evaluate(
         args.sources, args.out, models=args.model, scale=args.scale, vgg_weights=args.vgg_weights,
-        max_frames=args.max_frames, every=args.every, split=args.split, tile=args.tile, device=args.device,
+        max_frames=args.max_frames, every=args.every, held_out=args.held_out, split=args.split, tile=args.tile, device=args.device,
         precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(format_table(result))

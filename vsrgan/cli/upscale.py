@@ -1,7 +1,9 @@
 """The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments to the API."""
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from ..errors import VsrganError
 from .options import add_backend_args, add_model_run_args, add_video_output_args
@@ -13,13 +15,18 @@ def add_upscale_parser(subparsers) -> None:
         help="upscale a video or an image",
         description="Upscale a video (audio, subtitles and timing kept) or a still image.",
         epilog="examples:\n  vsrgan upscale in.mp4 out.mp4\n  vsrgan upscale -i in.mkv -o out.mkv -m bicubic -s 2\n"
-        "  vsrgan upscale photo.png big.png --tile 256",
+        "  vsrgan upscale photo.png big.png --tile 256\n"
+        "  vsrgan upscale videos/ big/               every video in videos/ into big/, same names\n"
+        "  vsrgan upscale 'in/**/*.mkv' list.txt big/ --cluster auto\n"
+        "many inputs: one progress bar for all; an output that exists is skipped (--overwrite redoes it);\n"
+        "a file that fails is listed at the end with its reason, the others are done, and the exit code is 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input_pos", nargs="?", metavar="INPUT", help="input video or image")
-    p.add_argument("output_pos", nargs="?", metavar="OUTPUT", help="output file (suffix picks the container)")
-    p.add_argument("-i", "--input", help="input video or image (instead of the positional)")
-    p.add_argument("-o", "--output", help="output file (instead of the positional)")
+    p.add_argument("paths", nargs="*", metavar="INPUT... OUTPUT",
+                   help="input video or image, then the output file (its suffix picks the container); or many inputs "
+                        "(files, a folder, a quoted glob, a .txt list of paths) and an output folder")
+    p.add_argument("-i", "--input", help="input (instead of the first positional)")
+    p.add_argument("-o", "--output", help="output file or folder (instead of the last positional)")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
     add_model_run_args(p, batch_size=None)
@@ -33,14 +40,20 @@ def add_upscale_parser(subparsers) -> None:
 
 
 def run_upscale(args) -> None:
+    from ..batch import is_batch
     from ..models import default_model
     from ..upscale import upscale
 
-    positionals = [x for x in (args.input_pos, args.output_pos) if x]
-    input = args.input or (positionals.pop(0) if positionals else None)
-    output = args.output or (positionals.pop(0) if positionals else None)
-    if positionals or not input or not output:
-        raise VsrganError("upscale needs one input and one output, e.g. 'vsrgan upscale in.mp4 out.mp4'")
+    paths = list(args.paths)
+    output = args.output or (paths.pop() if paths else None)
+    inputs = ([args.input] if args.input else []) + paths
+    if not inputs or not output:
+        raise VsrganError("upscale needs an input and an output, e.g. 'vsrgan upscale in.mp4 out.mp4' "
+                          "or 'vsrgan upscale videos/ out/'")
+    if len(inputs) > 1 or is_batch(inputs[0]) or Path(output).is_dir() or output.endswith(("/", os.sep)):
+        run_batch(args, inputs, output)  # many inputs, or one into a folder
+        return
+    input = inputs[0]
     if args.cluster:
         from ..cluster.run import upscale_on_cluster
         from ..device import pick_device
@@ -62,6 +75,34 @@ def run_upscale(args) -> None:
         backend=args.backend, threads=args.threads,
     )
     print(f"wrote {output}", file=sys.stderr)
+
+
+def run_batch(args, sources: list[str], folder: str) -> None:
+    from ..batch import gather_inputs, plan_batch, upscale_batch
+    from ..device import pick_device
+    from ..memory import default_batch_size
+    from ..models import default_model
+    from ..video import EncodeOptions
+
+    items, report = plan_batch(gather_inputs(sources), folder, overwrite=args.overwrite)
+    for output in report.skipped:
+        print(f"vsrgan: skipping '{output}': it exists (--overwrite redoes it)", file=sys.stderr)
+    batch_size = args.batch_size or default_batch_size(pick_device(args.device))
+    options = dict(model=args.model or default_model(), scale=args.scale, tile=args.tile, batch_size=batch_size,
+                   device=args.device, precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
+                   encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt))
+    if items and args.cluster:
+        from ..cluster.batch import upscale_batch_on_cluster
+
+        upscale_batch_on_cluster(items, report, cluster=args.cluster, num_cpus=args.num_cpus,
+                                 segment_frames=args.segment_frames, **options)
+    elif items:
+        upscale_batch(items, report, backend=args.backend, threads=args.threads, **options)
+    for line in report.summary():
+        print(f"vsrgan: {line}", file=sys.stderr)
+    if report.failed:
+        total = len(report.written) + len(report.skipped) + len(report.failed)
+        raise VsrganError(f"{len(report.failed)} of {total} inputs failed (listed above); the others are in '{folder}'")
 
 
 def add_models_parser(subparsers) -> None:

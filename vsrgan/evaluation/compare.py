@@ -26,7 +26,7 @@ from ..dataset.degrade import make_lr
 from ..errors import ConfigError, InputError
 from ..images import is_image
 from ..infer import Upscaler
-from ..models import Bicubic, model_label
+from ..models import Bicubic, default_model, model_label
 from ..pipeline import run_pipeline
 from ..video import EncodeOptions, VideoWriter, probe, read_frames
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
@@ -66,7 +66,7 @@ def compare(
     input: str | Path,
     output: str | Path,
     *,
-    model: str = "bicubic",
+    model: str | None = None,
     layout: str = "grid",
     input_is_lr: bool = False,
     scale: int | None = None,
@@ -90,7 +90,7 @@ def compare(
     the start, audio included. Panels are the size of the high-resolution frame unless
     ``panel_height`` is given, shrunk if needed so the video fits 3840x2160.
     """
-    input, output = Path(input), Path(output)
+    input, output, model = Path(input), Path(output), model or default_model()
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
     if batch_size < 1 or wipe_period <= 0 or seconds < 0:

@@ -59,11 +59,14 @@ def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
         yield Sample(path.stem, index, hr, make_lr(hr, scale))
 
 
-def video_samples(path: Path, scale: int, every: int) -> Iterator[Sample]:
-    from ..video import read_frames
+def video_samples(path: Path, scale: int, every: int, held_out: float = 0.0) -> Iterator[Sample]:
+    """Every ``every``-th frame; with ``held_out`` > 0, only those of the last ``held_out`` of the
+    video: the frames ``vsrgan prepare --test-fraction`` holds out (the same cut)."""
+    from ..video import probe, read_frames
 
+    cut = probe(path).duration * (1 - held_out) if held_out else float("-inf")
     for index, frame in enumerate(read_frames(path)):
-        if index % every == 0:
+        if index % every == 0 and frame.time >= cut:
             hr = crop(frame.image, scale)
             if min(hr.shape[:2]) < MIN_VIDEO_SIDE:
                 raise InputError(f"'{path}' is {hr.shape[1]}x{hr.shape[0]}; tOF needs frames of at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE}")
@@ -151,6 +154,7 @@ def evaluate(
     vgg_weights: str | None = None,
     max_frames: int = 0,
     every: int = 1,
+    held_out: float = 0.0,
     split: str = "test",
     tile: int = 0,
     device: str = "auto",
@@ -158,12 +162,18 @@ def evaluate(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Evaluation:
-    """Score bicubic and each of ``models`` on ``sources``; with ``out``, write the report there."""
+    """Score bicubic and each of ``models`` on ``sources``; with ``out``, write the report there.
+
+    ``held_out`` > 0 scores only the last fraction of each video: the frames a dataset prepared
+    with ``test_fraction=held_out`` did not train on.
+    """
     paths = [Path(s) for s in sources]
     if not paths:
         raise ConfigError("evaluate needs at least one source: a dataset folder, an image folder or a video")
     if max_frames < 0 or every < 1:
         raise ConfigError(f"--max-frames must be >= 0 and --every >= 1, got {max_frames} and {every}")
+    if not 0 <= held_out < 1:
+        raise ConfigError(f"--held-out must be in [0, 1), got {held_out}")
     if split not in ("test", "train", "all"):
         raise ConfigError(f"unknown split {split!r}; expected test, train or all")
     kinds = [source_kind(p) for p in paths]
@@ -182,7 +192,7 @@ def evaluate(
         elif kind == "images":
             samples = image_samples(path, scale)
         else:
-            samples = video_samples(path, scale, every)
+            samples = video_samples(path, scale, every, held_out)
         evaluate_source(result, name, path, kind, samples, upscalers, vgg=vgg, max_frames=max_frames, progress=progress)
     summarize(result)
     if out is not None:

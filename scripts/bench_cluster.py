@@ -1,0 +1,196 @@
+"""Segments on Ray, measured: throughput with 1 and 2 workers side by side, the join's cost, the bytes moved.
+
+    python scripts/bench_cluster.py                      # carphone (176x144, 120 frames), x4 model, 10 segments
+    python scripts/bench_cluster.py --input clip.mp4 --model bicubic --gop 24 --workers 1 2 4
+
+The input is re-encoded first with a keyframe every --gop frames (libx264, crf 18), so the segments are
+known. For each worker count a local Ray of that many CPUs is started, the job is run twice (the first run
+starts the workers and imports torch: "cold"; the second is "warm"), and the phases are timed: planning
+(demuxing the keyframes), the tasks, the join; and the CPU time the Ray workers got (from /proc), which
+says how many cores the job really had on a shared machine. It prints a Markdown table and the numbers the N-machine
+model in BENCHMARKS.md is built from. The machine's load average is printed beside them.
+"""
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import ray
+
+from vsrgan.cluster.run import finish_video, job_settings, pack_model_checked, prepare_video
+from vsrgan.cluster.segments import keyframe_index
+from vsrgan.cluster.tasks import open_tasks
+from vsrgan.cluster.workdir import segment_path
+from vsrgan.video import EncodeOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def reencode(source: Path, target: Path, gop: int, frames: int) -> int:
+    """The first ``frames`` frames of ``source``, a keyframe every ``gop`` frames; return the count."""
+    count = 0
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        s = src.streams.video[0]
+        v = out.add_stream("libx264", rate=s.average_rate)
+        v.width, v.height, v.pix_fmt = s.codec_context.width, s.codec_context.height, "yuv420p"
+        v.options = {"crf": "18", "preset": "fast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        for frame in src.decode(s):
+            if count == frames:
+                break
+            picture = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            picture.pts, picture.time_base = count, 1 / s.average_rate
+            out.mux(v.encode(picture))
+            count += 1
+        out.mux(v.encode(None))
+    return count
+
+
+def segment_input_bytes(path: Path, segments) -> list[int]:
+    """Bytes of the input's video packets in each segment's pts range: what a worker must read."""
+    sizes = [0] * len(segments)
+    starts = [s.start for s in segments[1:]]
+    with av.open(str(path)) as c:
+        for packet in c.demux(video=0):
+            if packet.size and packet.pts is not None:
+                sizes[sum(1 for st in starts if packet.pts >= st)] += packet.size
+    return sizes
+
+
+def ray_workers_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the Ray workers this process started (not Ray's agents)."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if Path(f"/proc/{entry}/cmdline").read_bytes().startswith((b"ray::IDLE", b"ray::upscale_segment")):
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return sum(seconds for pid, seconds in cpu.items() if ours(pid))
+
+
+def run_once(source: Path, work: Path, packed: dict, args) -> dict:
+    output = work / "out.mp4"
+    output.unlink(missing_ok=True)
+    encode = EncodeOptions(crf=18, preset=args.preset)
+    t0 = time.perf_counter()
+    job = prepare_video(source, output, packed=packed, settings=job_settings(encode, 0, "auto"),
+                        segment_frames=args.gop, overwrite=True)
+    t1 = time.perf_counter()
+    cpu = ray_workers_cpu_seconds()
+    with open_tasks(packed, cluster="auto", encode=encode, device="cpu", precision="auto", tile=0, batch_size=4) as tasks:
+        tasks.submit(job)
+        while tasks.busy:
+            for done in tasks.finished():
+                if done.error is not None:
+                    raise done.error
+    t2 = time.perf_counter()
+    cpu = ray_workers_cpu_seconds() - cpu
+    parts = [segment_path(job.folder, s).stat().st_size for s in job.segments]
+    finish_video(job, overwrite=True)
+    t3 = time.perf_counter()
+    return {"plan_s": t1 - t0, "tasks_s": t2 - t1, "cpu_s": cpu, "join_s": t3 - t2, "segments": len(job.segments),
+            "frames": sum(s.frames for s in job.segments), "part_bytes": parts,
+            "input_bytes": segment_input_bytes(source, job.segments), "output_bytes": output.stat().st_size}
+
+
+def join_sweep(source: Path, work: Path, gop_frames: int, counts: list[int]) -> None:
+    """Join cost against the segment count K: parts made in this process (bicubic x2), then joined."""
+    from vsrgan.cluster.join import join_segments
+    from vsrgan.cluster.segments import plan_segments
+    from vsrgan.cluster.worker import pack_model, upscale_segment
+    from vsrgan.models import Bicubic
+
+    index = keyframe_index(source)
+    encode = EncodeOptions(crf=18, preset="ultrafast")
+    print(f"\njoin of K segments ({source.name}, {len(index.pts)} frames, bicubic x2, parts made in-process):")
+    print("| K | parts MB | join s | ms a segment | MB/s |\n| --- | --- | --- | --- | --- |")
+    for k in counts:
+        segments = plan_segments(index, min_frames=max(len(index.pts) // k, 1))
+        folder = work / f"join-{k}"
+        folder.mkdir()
+        parts = [folder / f"{s.name}.mp4" for s in segments]
+        for s, part in zip(segments, parts):
+            upscale_segment(pack_model(Bicubic(scale=2)), str(source), s, str(part), encode=encode, device="cpu")
+        size = sum(p.stat().st_size for p in parts) / 1e6
+        t0 = time.perf_counter()
+        join_segments(parts, source, folder / "joined.mp4")
+        t = time.perf_counter() - t0
+        print(f"| {len(segments)} | {size:.1f} | {t:.3f} | {t / len(segments) * 1e3:.1f} | {size / t:.0f} |", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", type=Path, default=ROOT / "data" / "samples" / "carphone_pristine.mp4")
+    p.add_argument("--frames", type=int, default=120, help="frames of the input to use")
+    p.add_argument("--gop", type=int, default=12, help="a keyframe (and a segment) every this many frames")
+    p.add_argument("--model", default="x4")
+    p.add_argument("--preset", default="veryfast", help="x264 preset of the segments")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--join-input", type=Path, default=ROOT / "data" / "samples" / "bigbuckbunny.mp4",
+                   help="clip for the join sweep (re-encoded with a keyframe every 2 frames)")
+    p.add_argument("--join-k", type=int, nargs="*", default=[1, 8, 64], help="segment counts of the join sweep (none: skip)")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vsrgan-bench-cluster-"))
+    try:
+        source = work / "in.mp4"
+        frames = reencode(args.input, source, args.gop, args.frames)
+        packed = pack_model_checked(args.model, None)
+        model_bytes = sum(t.numel() * t.element_size() for t in packed.get("state", {}).values())
+        index_s = time.perf_counter()
+        keyframe_index(source)
+        index_s = time.perf_counter() - index_s
+        print(f"input: {args.input.name}, {frames} frames, a keyframe every {args.gop}; model {args.model} "
+              f"({model_bytes / 1e3:.0f} kB packed); keyframe index (demux only) {index_s * 1e3:.0f} ms")
+        print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print("\n| workers | run | segments | tasks s | frames/s | segments/s | workers' CPU s | cores got | frames/CPU-s "
+              "| join s | join MB/s | load avg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        warm = {}
+        for workers in args.workers:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="error",
+                     object_store_memory=200 * 1024**2)
+            try:
+                for label in ("cold", "warm"):
+                    r = run_once(source, work, packed, args)
+                    joined = sum(r["part_bytes"]) / 1e6
+                    print(f"| {workers} | {label} | {r['segments']} | {r['tasks_s']:.1f} | {r['frames'] / r['tasks_s']:.2f} | "
+                          f"{r['segments'] / r['tasks_s']:.3f} | {r['cpu_s']:.1f} | {r['cpu_s'] / r['tasks_s']:.2f} | "
+                          f"{r['frames'] / r['cpu_s']:.2f} | {r['join_s']:.3f} | {joined / r['join_s']:.0f} | "
+                          f"{os.getloadavg()[0]:.2f} |", flush=True)
+                warm[workers] = r
+            finally:
+                ray.shutdown()
+        r = warm[args.workers[0]]
+        n = r["segments"]
+        print(f"\nper segment: {r['frames'] / n:.0f} frames; input read {sum(r['input_bytes']) / n / 1e3:.1f} kB; "
+              f"part written {sum(r['part_bytes']) / n / 1e3:.1f} kB; output {r['output_bytes'] / 1e3:.0f} kB in all")
+        print(f"join: {r['join_s'] * 1e3:.0f} ms for {n} segments = {r['join_s'] / n * 1e3:.1f} ms a segment "
+              f"({sum(r['part_bytes']) / r['join_s'] / 1e6:.0f} MB/s of parts remuxed); plan {r['plan_s'] * 1e3:.0f} ms")
+        if len(warm) > 1:
+            a, b = (warm[w] for w in args.workers[:2])
+            print(f"speed-up {args.workers[1]} vs {args.workers[0]} workers (warm): {a['tasks_s'] / b['tasks_s']:.2f}x")
+        if args.join_k:
+            sweep = work / "sweep.mp4"
+            reencode(args.join_input, sweep, 2, 10**9)
+            join_sweep(sweep, work, 2, args.join_k)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

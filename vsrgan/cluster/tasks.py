@@ -1,0 +1,139 @@
+"""Ray, for the segment jobs: connecting, and the tasks of many videos' segments in flight at once.
+
+Ray is imported here, inside the functions, and only when ``--cluster`` is given. The model is
+put in the object store once (:func:`open_tasks`); every task gets a reference, not a copy. A
+task whose worker dies (a killed process, a lost machine) is run again by Ray, up to
+``TASK_RETRIES`` times; the segment it rewrites is written atomically, so a half-written one is
+never taken for a finished one. At most ``window`` tasks are submitted at a time, so a batch of
+a thousand videos neither floods the scheduler nor waits for every video to be planned.
+"""
+
+import contextlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, VsrganError
+from .segments import Segment
+from .workdir import segment_path
+from .worker import upscale_segment
+
+TASK_RETRIES = 3  # a lost worker's task runs again, up to this many times
+WINDOW_PER_CPU = 4  # tasks in flight per CPU of the cluster: enough to keep every worker fed
+
+
+@dataclass(eq=False)  # compared by identity: each is one video of one job
+class VideoJob:
+    input: Path
+    output: Path
+    folder: Path  # the work folder, OUT.parts/
+    segments: list[Segment]  # all of them, in order
+    todo: list[Segment]  # those not finished yet
+    rotation: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: VideoJob
+    segment: Segment
+    error: VsrganError | None  # None: the segment is in its file
+
+
+def connect(cluster: str, *, num_cpus: int | None = None) -> bool:
+    """Join Ray: ``auto`` starts one on this machine, ``ray://host:port`` connects to one; True if we started it.
+
+    A Ray already initialised in this process (a notebook, a test) is used as it is.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--cluster needs Ray: pip install 'vsrgan[cluster]' (or pip install 'ray[default]')") from None
+    if ray.is_initialized():
+        return False
+    if cluster == "auto":
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="warning", log_to_driver=False)
+        return True
+    if not cluster.startswith("ray://"):
+        raise ConfigError(f"--cluster must be 'auto' or 'ray://host:port', got '{cluster}'")
+    ray.init(address=cluster, logging_level="warning")
+    return True
+
+
+@contextlib.contextmanager
+def open_tasks(packed_model: dict, *, cluster: str, num_cpus: int | None = None, **options) -> Iterator["Tasks"]:
+    """Connect to Ray (:func:`connect`), hold the model in its object store, shut down a Ray we started."""
+    started = connect(cluster, num_cpus=num_cpus)
+    try:
+        import ray
+
+        yield Tasks(ray, packed_model, options)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class Tasks:
+    """Segments waiting, tasks in flight, and what finished: ``submit`` a video, then take ``finished`` until not ``busy``."""
+
+    def __init__(self, ray, packed_model: dict, options: dict):
+        self.ray = ray
+        resources = ray.cluster_resources()
+        gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
+        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=1, num_gpus=gpus)(upscale_segment)
+        self.model = ray.put(packed_model)  # once: every task gets the reference
+        self.options = options
+        self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)
+        self.waiting: deque[tuple[VideoJob, Segment]] = deque()
+        self.running: dict = {}  # ObjectRef -> (VideoJob, Segment)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.waiting or self.running)
+
+    def submit(self, job: VideoJob) -> None:
+        self.waiting.extend((job, s) for s in job.todo)
+        self._fill()
+
+    def finished(self, *, block: bool = True) -> list[Finished]:
+        """The tasks that finished (at least one if ``block``, else perhaps none); more are started in their place."""
+        if not self.running:
+            return []
+        refs = list(self.running)
+        done, _ = self.ray.wait(refs, num_returns=1) if block else self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        results = []
+        for ref in done:
+            job, segment = self.running.pop(ref)
+            try:
+                self.ray.get(ref)
+                results.append(Finished(job, segment, None))
+            except self.ray.exceptions.RayError as e:
+                results.append(Finished(job, segment, _segment_error(e, job, segment)))
+        self._fill()
+        return results
+
+    def cancel(self, job: VideoJob) -> int:
+        """Drop ``job``'s waiting and running segments (after one failed); return how many frames they held."""
+        frames = 0
+        for entry in [e for e in self.waiting if e[0] is job]:
+            self.waiting.remove(entry)
+            frames += entry[1].frames
+        for ref in [r for r, (j, _) in self.running.items() if j is job]:
+            self.ray.cancel(ref)
+            frames += self.running.pop(ref)[1].frames
+        return frames
+
+    def _fill(self) -> None:
+        while self.waiting and len(self.running) < self.window:
+            job, s = self.waiting.popleft()
+            ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
+                                   **self.options)
+            self.running[ref] = (job, s)
+
+
+def _segment_error(error: Exception, job: VideoJob, segment: Segment) -> VsrganError:
+    cause = getattr(error, "cause", None)  # a RayTaskError carries what the task raised
+    if isinstance(cause, VsrganError):
+        return cause
+    what = repr(cause) if cause is not None else f"{type(error).__name__} (after {TASK_RETRIES} retries)"
+    return VsrganError(f"segment {segment.index} of '{job.input}' failed on the cluster: {what}")
