@@ -8,20 +8,21 @@ pipeline do not know which one runs::
     compile      torch.compile of it (compiled on the first call of each shape)
     onnxruntime  the model exported to ONNX (vsrgan.onnx_export), run by ONNX Runtime on the CPU
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
-    auto         openvino on the CPU where it is installed, else eager (what ``vsrgan upscale`` runs)
+    auto         the measured default: eager (what ``vsrgan upscale`` runs)
 
 ONNX Runtime and OpenVINO are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]``), imported only when chosen; a missing one is one error line. Each runs with
 the thread budget's model threads (:mod:`vsrgan.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
 
-Why ``auto`` picks OpenVINO on the CPU: on the 2-core development machine it ran the bundled x4
-network 2.1x (270p) and 1.9x (540p) as fast as eager PyTorch, end to end 1.5x and 1.3x, with
-pixels within 1/255 (BENCHMARKS.md); ONNX Runtime and torch.compile were not 1.2x faster.
+Why ``auto`` is eager: on the idle 2-core development machine (AMD EPYC, AVX2) no other backend
+ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the rule for a
+default: model only at 270p eager 2.67 fps, torch.compile 2.34, OpenVINO 2.42, ONNX Runtime
+0.90 (BENCHMARKS.md, all within 1/255 of eager). Under heavy load OpenVINO had looked 1.3-2.1x
+faster; measured alone, it was not.
 """
 
 import copy
-import importlib.util
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -95,10 +96,8 @@ CPU_ONLY = ("onnxruntime", "openvino")
 
 
 def pick_backend(name: str, device: torch.device) -> str:
-    """``auto`` -> ``openvino`` on the CPU where the package is installed, else ``eager``; any other name as given."""
-    if name != "auto":
-        return name
-    return "openvino" if device.type == "cpu" and importlib.util.find_spec("openvino") is not None else "eager"
+    """``auto`` -> ``eager`` (the measured fastest, see above) on every device; any other name as given."""
+    return "eager" if name == "auto" else name
 
 
 def build_backend(name: str, model: nn.Module, *, device: torch.device, threads: int) -> Forward:

@@ -24,6 +24,6 @@ def add_backend_args(p, *, default: str = "auto") -> None:
     """Which engine runs the model, and the thread budget (upscale and bench)."""
     p.add_argument("--backend", default=default, choices=["auto", "eager", "compile", "onnxruntime", "openvino"],
                    help="engine for the model: eager PyTorch, torch.compile, ONNX Runtime or OpenVINO (the last two: CPU, optional extras); "
-                   "auto: OpenVINO on the CPU where it is installed, else eager (default: %(default)s)")
+                   "auto: the measured fastest, eager PyTorch (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads shared by the model, the encoder and the decoder (default: every core this process may use)")
