@@ -142,14 +142,14 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
                 if last:
                     break
             signum = requested() if progress.step < steps else None  # not stopped by a signal after the last step
+    model_path = None
+    if rank == 0:  # also when stopped by a signal: generator.safetensors is always the checkpoint's EMA
+        model_path = save_generator(nets.ema, run / "generator.safetensors", metadata={"vsrgan.step": str(progress.step), "vsrgan.stage": cfg.train.stage})
     if signum is not None:
         where = f"'{run / 'checkpoints'}'" if rank == 0 else "the run folder"
         raise Stopped(signum, note=f"checkpoint of step {progress.step} saved in {where}; --resume continues")
     if progress.step < steps and rank == 0:
         log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", progress.step, steps, cfg.train.minutes)
-    model_path = None
-    if rank == 0:
-        model_path = save_generator(nets.ema, run / "generator.safetensors", metadata={"vsrgan.step": str(progress.step), "vsrgan.stage": cfg.train.stage})
     return TrainResult(model_path=model_path, generator=nets.ema, step=progress.step, metrics=progress.metrics)
 
 
