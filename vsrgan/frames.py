@@ -33,8 +33,7 @@ def to_uint8(tensor: torch.Tensor) -> torch.Tensor:
     Values are clamped and rounded to nearest, so a round trip through :func:`to_tensor`
     is exact.
     """
-    t = tensor.detach().float().clamp(0, 1).mul(255).round_()
-    return t.to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # (N, H, W, 3)
+    return to_uint8_(tensor.detach().float().clamp(0, 1))  # a float32 copy of our own: scaled in place
 
 
 def to_uint8_(tensor: torch.Tensor) -> torch.Tensor:
