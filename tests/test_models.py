@@ -93,3 +93,24 @@ def test_foreign_or_broken_weights_are_named(tmp_path):
     save_file({"w": torch.zeros(2)}, str(mismatched), metadata={"vsrgan.generator": json.dumps({"scale": 4})})
     with pytest.raises(CheckpointError, match="does not match its own config"):
         load_generator(mismatched)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3, 4])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (1, 3, 33, 47), (1, 1, 9, 9)])
+def test_bicubic_as_a_convolution_equals_pytorch_bicubic(scale, shape):
+    # borders included: a 5x7 frame is mostly border
+    x = torch.rand(*shape)
+    expected = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        got = Bicubic(scale=scale)(x.contiguous(memory_format=layout))
+        assert got.shape == expected.shape
+        assert (got - expected).abs().max() < 1e-4  # coordinates rounded differently at x3
+
+
+def test_bicubic_phases_are_the_upscale_before_the_shuffle():
+    x = torch.rand(1, 3, 6, 8)
+    b = Bicubic(scale=4)
+    phases = b.phases(x)
+    assert phases.shape == (1, 48, 6, 8)
+    assert torch.equal(torch.nn.functional.pixel_shuffle(phases, 4), b(x))
+    assert b.state_dict() == {}  # nothing to save: weights files of bicubic-skip models are unchanged

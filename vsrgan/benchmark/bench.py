@@ -26,27 +26,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..atomic import atomic_path, check_output
 from ..device import PRECISIONS, pick_device, pick_precision
 from ..errors import ConfigError
 from ..frames import to_i420, to_tensor
 from ..infer import Upscaler
-from ..models import Bicubic, Generator, GeneratorConfig, load_model
+from ..models import Bicubic
 from ..pipeline import StageTimes
 from ..threads import apply_model_threads, plan_threads
 from ..upscale import upscale_video
 from ..video import EncodeOptions, VideoWriter, read_frames
 from .backends import compare_backends, parse_backends
 from .flops import count_flops
+from .isolated import run_reference
 from .ncnn_ref import NcnnResult, ncnn_reference
-from .references import pipes_pipeline, seed_pipeline
+from .nets import build_model
 from .results import BenchConfig, BenchResult, report
 from .timing import batch_sizes, clocked, time_model, timed, warm_up
 
 SIZES = {"270p": (480, 270), "540p": (960, 540), "1080p": (1920, 1080)}
-RANDOM_MODELS = {"random-pixelshuffle": "pixelshuffle", "random-nearest": "nearest"}  # 16 blocks, x4
 PRECISION_NAMES = {dtype: name for name, dtype in PRECISIONS.items()}  # torch.float16 -> "fp16"
 RATE = Fraction(25)
 POOL = 16  # distinct output frames the encode-only stage cycles through
@@ -61,14 +60,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if width < 16 or height < 16:
         raise ConfigError(f"--size {width}x{height} is too small; expected at least 16x16")
     return width, height
-
-
-def build_model(name: str) -> nn.Module:
-    """A ``--model`` value, or ``random-pixelshuffle`` / ``random-nearest`` (fixed seed: speed only)."""
-    if name in RANDOM_MODELS:
-        torch.manual_seed(0)
-        return Generator(GeneratorConfig(upsample=RANDOM_MODELS[name], num_blocks=16, scale=4)).eval()
-    return load_model(name)
 
 
 def textured(width: int, height: int, shift: int) -> np.ndarray:
@@ -206,13 +197,16 @@ def bench(
             dev,
         ))
         if references:
-            refs = {"device": str(dev), "encode": EncodeOptions(codec=codec, crf=crf, preset=preset)}  # FFmpeg's own threads, as the tools run it
-            for dtype in {torch.float32, pick_precision("auto", dev)}:  # the references' settings, warmed like ours
-                Upscaler(copy.deepcopy(net), device=dev, precision=PRECISION_NAMES[dtype], channels_last=False)(torch.rand(1, 3, height, width))
+            # each in a fresh process, as the tool it stands for runs: nothing this process set up
+            # for our pipeline (vsrgan.heap) carries over; FFmpeg's own threads, as the tools run it
+            refs = dict(
+                model=model, clip=clip, device=str(dev), precision=PRECISION_NAMES[pick_precision("auto", dev)],
+                threads=budget.model, encode=EncodeOptions(codec=codec, crf=crf, preset=preset),
+            )
             say("reference (a): the seed's way")
-            seconds["ref_seed"], cpu["ref_seed"] = clocked(lambda: timed(lambda: seed_pipeline(net, clip, tmp / "seed.mp4", tmp / "seed", **refs), dev))
+            seconds["ref_seed"], cpu["ref_seed"] = run_reference("seed", output=tmp / "seed.mp4", workdir=tmp / "seed", **refs)
             say("reference (b): decoder and encoder processes over pipes")
-            seconds["ref_pipes"], cpu["ref_pipes"] = clocked(lambda: timed(lambda: pipes_pipeline(net, clip, tmp / "pipes.mp4", **refs), dev))
+            seconds["ref_pipes"], cpu["ref_pipes"] = run_reference("pipes", output=tmp / "pipes.mp4", workdir=tmp, **refs)
             say("reference (c): Real-ESRGAN AnimeVideo-v3 in ncnn, and PSNR-Y on the photos")
             peer = run_ncnn_reference(ncnn, ours=upscaler, clip=clip, frames=frames, threads=budget.model)
         compared_results, skipped = {}, {}

@@ -4,7 +4,10 @@ After Real-ESRGAN's SRVGGNetCompact, with the bicubic upscale of the input as it
 network learns only the residual over bicubic, as VDSR)::
 
     x (N, 3, H, W) -> conv3x3 3->F, PReLU -> [conv3x3 F->F, PReLU] x num_blocks
-      -> conv3x3 F->3*s*s -> PixelShuffle(s) -> + bicubic(x) -> (N, 3, sH, sW)
+      -> conv3x3 F->3*s*s -> + bicubic(x) in phase layout -> PixelShuffle(s) -> (N, 3, sH, sW)
+
+(adding the bicubic upscale before the shuffle, as its ``s*s`` phases, is the same sum and
+saves PyTorch's slow bicubic kernel: :mod:`vsrgan.models.bicubic`)
 
 Every convolution runs at the input's resolution and nothing else does, so its cost per frame is
 one number (``(27 + 9 F (num_blocks) + 27 s^2) F`` multiply-adds per input pixel) and it tiles
@@ -93,11 +96,10 @@ class CompactGenerator(nn.Module):
         return self.config.num_blocks + 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        base = self.base(x)  # (N, 3, sH, sW), bicubic
         y = self.head_act(self.head(x))  # (N, F, H, W)
         y = self.body(y)
-        y = self.shuffle(self.tail(y))  # (N, 3 s^2, H, W) -> (N, 3, sH, sW)
-        return base + y
+        y = self.tail(y) + self.base.phases(x)  # (N, 3 s^2, H, W): the residual over bicubic, phase by phase
+        return self.shuffle(y)  # (N, 3, sH, sW)
 
     @torch.no_grad()
     def fused(self) -> "CompactGenerator":
