@@ -197,8 +197,8 @@ def bench(
             dev,
         ))
         if references:
-            # each in a fresh process, as the tool it stands for runs: nothing this process set up
-            # for our pipeline (vsrgan.heap) carries over; FFmpeg's own threads, as the tools run it
+            # each in a fresh process (vsrgan.benchmark.isolated: no allocator history or warm state
+            # carries over), with FFmpeg's own threads, as the tools run it
             refs = dict(
                 model=model, clip=clip, device=str(dev), precision=PRECISION_NAMES[pick_precision("auto", dev)],
                 threads=budget.model, encode=EncodeOptions(codec=codec, crf=crf, preset=preset),

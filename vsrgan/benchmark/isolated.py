@@ -1,16 +1,20 @@
 """Run a reference pipeline in a fresh Python process, as the program it stands for would run.
 
-References (a) and (b) stand for other tools, so they must not inherit what this process set up
-for vsrgan's own pipeline: the heap setting of :mod:`vsrgan.heap`, which the first CPU
-``Upscaler`` makes for the whole process and which cannot be undone, is worth 1.1-1.9x on the
-CPU. :func:`run_reference` starts ``python -m vsrgan.benchmark.isolated`` with the model's
-name, the clip and the settings; the child warms up as the bench does, times the pipeline
-alone (not its own start-up) and prints one JSON line: frames, wall seconds, CPU seconds.
+References (a) and (b) stand for other tools, so their clocks must not depend on what ran before
+them in the bench's process: its warm caches, its threads, and above all its allocator's history.
+glibc's malloc maps a large block afresh on every allocation until a larger one has been freed
+(its dynamic mmap threshold), so the same model at 270p ran at 0.47 or 0.80 s a frame in NCHW
+depending on which tensors the process happened to free first. Each reference therefore starts
+clean, and with the heap setting of :mod:`vsrgan.heap` on, as vsrgan's own pipeline has it: the
+ratios then credit the pipeline (overlap, memory layout, conversions) and not the allocator.
+
+:func:`run_reference` starts ``python -m vsrgan.benchmark.isolated`` with the model's name, the
+clip and the settings; the child warms up as the bench does, times the pipeline alone (not its own
+start-up) and prints one JSON line: wall seconds and CPU seconds (its own and its children's).
 """
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +33,7 @@ def run_reference(kind: str, *, model: str, clip: Path, output: Path, workdir: P
         *(["--preset", encode.preset] if encode.preset is not None else []),
         *(["--crf", str(encode.crf)] if encode.crf is not None else []),
     ]
-    env = {**os.environ, "VSRGAN_HEAP": "system"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no message"]
         raise VsrganError(f"reference ({kind}) failed on '{clip}': {lines[-1]}")
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # after parsing: --help needs no PyTorch
 
+    from ..heap import reuse_freed_memory
     from ..infer import Upscaler
     from ..video import EncodeOptions, probe
     from .nets import build_model
@@ -63,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     from .timing import cpu_seconds, timed
 
     torch.set_num_threads(args.threads)
+    reuse_freed_memory()
     net = build_model(args.model)
     device = torch.device(args.device)
     info = probe(args.clip)
     for precision in {"fp32", args.precision}:  # the references' settings, warmed like the bench's own
-        Upscaler(net, device=device, precision=precision, channels_last=False, reuse_memory=False)(torch.rand(1, 3, info.height, info.width))
+        Upscaler(net, device=device, precision=precision, channels_last=False)(torch.rand(1, 3, info.height, info.width))
     encode = EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)  # FFmpeg's own threads
     if args.kind == "seed":
         def run():
