@@ -5,6 +5,7 @@ is not installed (it is the optional extra vsrgan[cluster]).
 """
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from conftest import make_audio_only, make_clip, read_pts, stream_summary
 from vsrgan.cluster import run as cluster_run
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
-from vsrgan.errors import VideoError
+from vsrgan.errors import ConfigError, VideoError
 from vsrgan.upscale import upscale
 from vsrgan.video import EncodeOptions
 
@@ -137,6 +138,23 @@ def test_cli_cluster_flag(ray_local, tmp_path):
     main(["upscale", str(source), str(out), "-m", "bicubic", "-s", "2", "--device", "cpu", "--preset", "ultrafast",
           "--cluster", "auto", "--segment-frames", "10", "-q"])
     assert read_pts(out) == read_pts(source)
+
+
+def test_backend_and_threads_reach_the_workers(ray_local, tmp_path):
+    source = tmp_path / "in.mp4"
+    cfr_clip(source)
+    # a backend the test machine lacks fails in the worker, with the single process's line
+    if importlib.util.find_spec("openvino") is None:
+        with pytest.raises(ConfigError, match="--backend openvino needs the 'openvino' package"):
+            cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", model="bicubic", scale=2, device="cpu", encode=FAST,
+                                           backend="openvino", segment_frames=10, progress=False)
+        assert not (tmp_path / "o.mp4").exists()
+    # ONNX Runtime in tasks of 2 CPUs each (the whole local Ray): the same video as one process
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "ort.mp4"
+    cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=2, device="cpu", encode=FAST,
+                                   backend="onnxruntime", threads=2, segment_frames=10, progress=False)
+    assert_same_as_single_process(tmp_path, source, out)
 
 
 def ray_workers_writing(folder):

@@ -17,9 +17,9 @@ the thread budget's model threads (:mod:`vsrgan.threads`). bf16 is a precision, 
 
 Why ``auto`` is eager: on the idle 2-core development machine (AMD EPYC, AVX2) no other backend
 ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the rule for a
-default: model only at 270p eager 2.67 fps, torch.compile 2.34, OpenVINO 2.42, ONNX Runtime
-0.90 (BENCHMARKS.md, all within 1/255 of eager). Under heavy load OpenVINO had looked 1.3-2.1x
-faster; measured alone, it was not.
+default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
+540p eager 0.79, OpenVINO 0.83, compile 0.73, ONNX Runtime 0.51 (BENCHMARKS.md, all within 1/255
+of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.heap`).
 """
 
 import copy

@@ -50,7 +50,7 @@ def upscale(
 
     ``model`` is ``"bicubic"``, a bundled model's name or a ``.safetensors`` path; ``None`` is the
     bundled default (:func:`vsrgan.models.default_model`), as with ``vsrgan upscale`` without ``-m``.
-    ``backend``: the engine (:mod:`vsrgan.backends`; ``auto``: OpenVINO on the CPU where installed, else eager); ``threads``: the job's thread budget
+    ``backend``: the engine (:mod:`vsrgan.backends`; ``auto``: eager, the measured fastest); ``threads``: the job's thread budget
     (:mod:`vsrgan.threads`; None: every core this process may use).
     """
     input, output = Path(input), Path(output)

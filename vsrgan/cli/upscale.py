@@ -65,6 +65,7 @@ def run_upscale(args) -> None:
             tile=args.tile, batch_size=args.batch_size or default_batch_size(pick_device(args.device)), device=args.device, precision=args.precision,
             encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt),
             segment_frames=args.segment_frames, overwrite=args.overwrite, progress=not args.quiet,
+            backend=args.backend, threads=args.threads,
         )
         print(f"wrote {output}", file=sys.stderr)
         return
@@ -94,8 +95,8 @@ def run_batch(args, sources: list[str], folder: str) -> None:
     if items and args.cluster:
         from ..cluster.batch import upscale_batch_on_cluster
 
-        upscale_batch_on_cluster(items, report, cluster=args.cluster, num_cpus=args.num_cpus,
-                                 segment_frames=args.segment_frames, **options)
+        upscale_batch_on_cluster(items, report, cluster=args.cluster, num_cpus=args.num_cpus, segment_frames=args.segment_frames,
+                                 backend=args.backend, threads=args.threads, **options)
     elif items:
         upscale_batch(items, report, backend=args.backend, threads=args.threads, **options)
     for line in report.summary():

@@ -28,12 +28,17 @@ def upscale_batch_on_cluster(
     batch_size: int = 4,
     device: str = "auto",
     precision: str = "auto",
+    backend: str = "auto",
+    threads: int | None = None,
     encode: EncodeOptions | None = None,
     segment_frames: int = 120,
     overwrite: bool = False,
     progress: bool = True,
 ) -> BatchReport:
-    """Upscale every item's video on Ray; failures go into ``report``, which is returned."""
+    """Upscale every item's video on Ray; failures go into ``report``, which is returned.
+
+    ``backend`` runs the model in each task (as for one process); ``threads``: the CPUs each task holds
+    and shares between its model and its encoder (None: 1, one task per core)."""
     encode = encode or EncodeOptions()
     if segment_frames < 1:
         raise ConfigError(f"--segment-frames must be at least 1, got {segment_frames}")
@@ -68,7 +73,7 @@ def upscale_batch_on_cluster(
 
     with Progress(desc=f"{len(items)} videos on Ray", enabled=progress) as bar, \
          open_tasks(packed, cluster=cluster, num_cpus=num_cpus, encode=encode, device=device, precision=precision,
-                    tile=tile, batch_size=batch_size) as tasks:
+                    tile=tile, batch_size=batch_size, backend=backend, threads=threads or 1) as tasks:
         try:
             for item in items:  # plan each video and start its segments; take what finished meanwhile
                 try:

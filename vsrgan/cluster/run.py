@@ -35,12 +35,17 @@ def upscale_on_cluster(
     batch_size: int = 4,
     device: str = "auto",
     precision: str = "auto",
+    backend: str = "auto",
+    threads: int | None = None,
     encode: EncodeOptions | None = None,
     segment_frames: int = 120,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Upscale the video ``input`` into ``output`` on Ray, in segments of at least ``segment_frames`` frames."""
+    """Upscale the video ``input`` into ``output`` on Ray, in segments of at least ``segment_frames`` frames.
+
+    ``backend`` runs the model in each task (as for one process); ``threads``: the CPUs each task holds
+    and shares between its model and its encoder (None: 1, one task per core)."""
     input, output = Path(input), Path(output)
     encode = encode or EncodeOptions()
     if segment_frames < 1:
@@ -53,7 +58,7 @@ def upscale_on_cluster(
         with Progress(total=sum(s.frames for s in job.todo), desc=f"{input.name} ({len(job.todo)} segments)",
                       enabled=progress) as bar, \
              open_tasks(packed, cluster=cluster, num_cpus=num_cpus, encode=encode, device=device,
-                        precision=precision, tile=tile, batch_size=batch_size) as tasks:
+                        precision=precision, tile=tile, batch_size=batch_size, backend=backend, threads=threads or 1) as tasks:
             tasks.submit(job)
             while tasks.busy:
                 for done in tasks.finished():

@@ -80,7 +80,8 @@ class Tasks:
         self.ray = ray
         resources = ray.cluster_resources()
         gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
-        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=1, num_gpus=gpus)(upscale_segment)
+        cpus = options.get("threads", 1)  # each task holds the CPUs its thread budget uses
+        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=cpus, num_gpus=gpus)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
         self.options = options
         self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)

@@ -8,15 +8,18 @@ put in Ray's object store once and shared by every task on a machine.
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
 
 from ..atomic import atomic_path
+from ..device import pick_device
 from ..errors import VideoError
 from ..infer import Upscaler
 from ..models import Bicubic, GeneratorConfig, build_generator
 from ..pipeline import run_pipeline
+from ..threads import apply_model_threads, plan_threads
 from ..video import EncodeOptions, Frame, VideoWriter, open_input, probe
 from .segments import Segment
 
@@ -88,11 +91,18 @@ def upscale_segment(
     precision: str = "auto",
     tile: int = 0,
     batch_size: int = 4,
+    backend: str = "auto",
+    threads: int = 1,
 ) -> int:
-    """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically); return its frame count."""
+    """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically); return its frame count.
+
+    ``threads``: the CPUs the task holds, shared by the model and the encoder (:mod:`vsrgan.threads`)."""
     input, path = Path(input), Path(path)
     info = probe(input)
-    upscaler = Upscaler(unpack_model(packed_model), device=device, precision=precision, tile=tile)
+    budget = plan_threads(threads, device=pick_device(device))
+    apply_model_threads(budget)
+    encode = encode if encode.threads else replace(encode, threads=budget.encoder)
+    upscaler = Upscaler(unpack_model(packed_model), device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     with atomic_path(path, overwrite=True) as tmp:
