@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 
 from ..errors import VsrganError
+from ..video import EncodeOptions
 
 KINDS = ("seed", "pipes")  # references (a) and (b)
 
 
-def run_reference(kind: str, *, model: str, clip: Path, output: Path, workdir: Path, device: str, precision: str, threads: int, encode) -> tuple[float, float]:
+def run_reference(kind: str, *, model: str, clip: Path, output: Path, workdir: Path, device: str, precision: str, threads: int, encode: EncodeOptions) -> tuple[float, float]:
     """``(wall seconds, CPU seconds)`` of reference ``kind`` ("seed" or "pipes") in a fresh process."""
     command = [
         sys.executable, "-m", "vsrgan.benchmark.isolated", kind, model, str(clip), str(output),
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..heap import reuse_freed_memory
     from ..infer import Upscaler
-    from ..video import EncodeOptions, probe
+    from ..video import probe
     from .nets import build_model
     from .references import pipes_pipeline, seed_pipeline
     from .timing import cpu_seconds, timed
