@@ -49,7 +49,11 @@ def write_curve(run: str | Path, *, title: str | None = None) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     if len(points) > 1 and hours[-1] > hours[0]:
+        from matplotlib.ticker import MaxNLocator
+
         top = ax.secondary_xaxis("top", functions=(_interp(hours, steps), _interp(steps, hours)))
+        # only steps the run has logged: outside them the mapping is clamped and the labels pile up
+        top.set_xticks([t for t in MaxNLocator(6).tick_values(steps[0], steps[-1]) if steps[0] <= t <= steps[-1]])
         top.set_xlabel("step")
     path = run / "curve.png"
     with atomic_path(path, overwrite=True) as tmp:
