@@ -57,8 +57,10 @@ def names(folder):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
+    # 40 s: the muxer holds packets back to interleave the audio, so the first bytes on disk can come
+    # late; with 400 frames a fast machine sometimes finished the job before the signal arrived
     path = tmp_path_factory.mktemp("long") / "long.mp4"
-    make_clip(path, frames=400, width=160, height=120, audio=True)
+    make_clip(path, frames=1000, width=160, height=120, audio=True)
     return path
 
 
