@@ -33,3 +33,12 @@ def test_plan_shrinks_the_batch_then_tiles(caplog):
 def test_fit_on_this_machine_keeps_small_jobs_whole():
     up = Upscaler(Generator(num_blocks=1, num_features=8), device="cpu")
     assert up.fit(width=64, height=48, batch_size=4) == 4 and up.tile == 0
+
+
+def test_fit_measures_a_half_precision_model():
+    """The GPU default is fp16: the shape-only pass must feed the model its own dtype (it fed
+    float32 and every GPU job failed before its first frame), and the bytes halve."""
+    g = Generator(num_blocks=1, num_features=8)
+    up = Upscaler(g, device="cpu", precision="fp16")
+    assert up.fit(width=64, height=48, batch_size=4) == 4 and up.tile == 0
+    assert peak_bytes(up.model, width=64, height=48, dtype=torch.float16) == peak_bytes(g, width=64, height=48) // 2

@@ -35,6 +35,7 @@ def peak_bytes(model: nn.Module, *, width: int, height: int, dtype: torch.dtype 
     goes), times :data:`HEADROOM`.
     """
     meta = copy.deepcopy(model).to("meta")
+    weights = next(meta.parameters(), None)  # the input must be in the model's dtype (fp16 on a GPU)
     peak = 0
 
     def hook(module: nn.Module, inputs, output) -> None:
@@ -46,7 +47,7 @@ def peak_bytes(model: nn.Module, *, width: int, height: int, dtype: torch.dtype 
     handles = [m.register_forward_hook(hook) for m in leaves]
     try:
         with torch.no_grad():
-            meta(torch.empty(1, 3, height, width, device="meta"))
+            meta(torch.empty(1, 3, height, width, device="meta", dtype=weights.dtype if weights is not None else dtype))
     finally:
         for h in handles:
             h.remove()
