@@ -7,7 +7,10 @@
 # eager with the two reference pipelines, then torch.compile'd without them (the references
 # do not depend on how our model is compiled). Writes to $OUT (default runs/bench):
 #   bench-gpu.json  every run's full result      bench-gpu.md  tables and the targets
-#   bench-gpu.log   what was printed
+#   bench-gpu.log   what was printed             runs/NAME.json  each run, written as it ends
+#
+# On an H200 each eager run with references takes 60-95 s and each compiled one 50-75 s
+# (2026-11-26): the default 8 runs need two calls of the device tool, one size each.
 #
 # That machine has PyTorch but no PyAV: its wheel travels in .whl/ and is installed into
 # /tmp/site here (skipped where `import av` already works, as on a developer's machine).
@@ -44,8 +47,8 @@ export PYTHONUNBUFFERED=1
     "$python" -c "import torch, av; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'PyAV', av.__version__)"
 } 2>&1 | tee -a "$log"
 
-runs=$(mktemp -d)
-trap 'rm -rf "$runs"' EXIT
+runs=$out/runs  # each run's JSON as soon as it ends: a call cut off at its time limit keeps them
+mkdir -p "$runs"
 failed=()
 for size in "${sizes[@]}"; do
     case $size in
