@@ -25,6 +25,7 @@ from vsrgan.cluster.run import finish_video, job_settings, pack_model_checked, p
 from vsrgan.cluster.segments import keyframe_index
 from vsrgan.cluster.tasks import open_tasks
 from vsrgan.cluster.workdir import segment_path
+from vsrgan.infer import ModelOptions
 from vsrgan.video import EncodeOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,11 +89,11 @@ def run_once(source: Path, work: Path, packed: dict, args) -> dict:
     output.unlink(missing_ok=True)
     encode = EncodeOptions(crf=18, preset=args.preset)
     t0 = time.perf_counter()
-    job = prepare_video(source, output, packed=packed, settings=job_settings(encode, 0, "auto"),
+    job = prepare_video(source, output, packed=packed, settings=job_settings(encode, ModelOptions()),
                         segment_frames=args.gop, overwrite=True)
     t1 = time.perf_counter()
     cpu = ray_workers_cpu_seconds()
-    with open_tasks(packed, cluster="auto", encode=encode, device="cpu", precision="auto", tile=0, batch_size=4) as tasks:
+    with open_tasks(packed, cluster="auto", options=ModelOptions(device="cpu", batch_size=4), encode=encode) as tasks:
         tasks.submit(job)
         while tasks.busy:
             for done in tasks.finished():
@@ -125,7 +126,7 @@ def join_sweep(source: Path, work: Path, gop_frames: int, counts: list[int]) -> 
         folder.mkdir()
         parts = [folder / f"{s.name}.mp4" for s in segments]
         for s, part in zip(segments, parts):
-            upscale_segment(pack_model(Bicubic(scale=2)), str(source), s, str(part), encode=encode, device="cpu")
+            upscale_segment(pack_model(Bicubic(scale=2)), str(source), s, str(part), options=ModelOptions(device="cpu"), encode=encode)
         size = sum(p.stat().st_size for p in parts) / 1e6
         t0 = time.perf_counter()
         join_segments(parts, source, folder / "joined.mp4")
@@ -149,7 +150,7 @@ def main() -> None:
     try:
         source = work / "in.mp4"
         frames = reencode(args.input, source, args.gop, args.frames)
-        packed = pack_model_checked(args.model, None)
+        packed = pack_model_checked(ModelOptions(model=args.model))
         model_bytes = sum(t.numel() * t.element_size() for t in packed.get("state", {}).values())
         index_s = time.perf_counter()
         keyframe_index(source)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from vsrgan.cluster import run as cluster_run
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
 from vsrgan.errors import ConfigError, VideoError
+from vsrgan.infer import ModelOptions
 from vsrgan.upscale import upscale
 from vsrgan.video import EncodeOptions
 
@@ -31,6 +33,7 @@ from vsrgan.video import EncodeOptions
 # differ by encoding noise alone (x264's lookahead sees other frames): 38-39 dB on these tiny
 # synthetic frames, measured.
 FAST = EncodeOptions(crf=0, preset="ultrafast")
+BICUBIC_X2 = ModelOptions(model="bicubic", scale=2, device="cpu")
 
 
 def vfr_clip(path):
@@ -87,7 +90,7 @@ def assert_same_as_single_process(tmp_path, source, out):
 def test_segments_join_frame_exact_with_audio(ray_local, tmp_path, make):
     source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make(source)
-    cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=2, device="cpu", encode=FAST, segment_frames=1, progress=False)
+    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, encode=FAST, segment_frames=1, progress=False)
     assert not work_folder(out).exists()  # removed on success
     assert_same_as_single_process(tmp_path, source, out)
 
@@ -101,7 +104,7 @@ def test_resume_redoes_nothing_finished(ray_local, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C while joining: every segment finished, no output
     monkeypatch.setattr(cluster_run, "join_segments", interrupted)
-    options = dict(model="bicubic", scale=2, device="cpu", encode=FAST, segment_frames=1, progress=False)
+    options = dict(options=BICUBIC_X2, encode=FAST, segment_frames=1, progress=False)
     with pytest.raises(KeyboardInterrupt):
         cluster_run.upscale_on_cluster(source, out, **options)
     assert not out.exists()
@@ -146,14 +149,14 @@ def test_backend_and_threads_reach_the_workers(ray_local, tmp_path):
     # a backend the test machine lacks fails in the worker, with the single process's line
     if importlib.util.find_spec("openvino") is None:
         with pytest.raises(ConfigError, match="--backend openvino needs the 'openvino' package"):
-            cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", model="bicubic", scale=2, device="cpu", encode=FAST,
-                                           backend="openvino", segment_frames=10, progress=False)
+            cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", replace(BICUBIC_X2, backend="openvino"), encode=FAST,
+                                           segment_frames=10, progress=False)
         assert not (tmp_path / "o.mp4").exists()
     # ONNX Runtime in tasks of 2 CPUs each (the whole local Ray): the same video as one process
     pytest.importorskip("onnxruntime")
     out = tmp_path / "ort.mp4"
-    cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=2, device="cpu", encode=FAST,
-                                   backend="onnxruntime", threads=2, segment_frames=10, progress=False)
+    cluster_run.upscale_on_cluster(source, out, replace(BICUBIC_X2, backend="onnxruntime", threads=2), encode=FAST,
+                                   segment_frames=10, progress=False)
     assert_same_as_single_process(tmp_path, source, out)
 
 
@@ -203,7 +206,7 @@ def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, tmp_path, m
     killer.start()
     monkeypatch.setattr(cluster_run, "remove_work_folder", lambda folder: None)  # to look inside afterwards
     try:
-        cluster_run.upscale_on_cluster(source, out, model="bicubic", scale=4, device="cpu", encode=FAST, segment_frames=12,
+        cluster_run.upscale_on_cluster(source, out, replace(BICUBIC_X2, scale=4), encode=FAST, segment_frames=12,
                                        progress=False)
     finally:
         stop.set()

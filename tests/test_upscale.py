@@ -8,7 +8,7 @@ import torch
 from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
 from PIL import Image
 
-from vsrgan import Upscaler, upscale
+from vsrgan import ConfigError, ModelOptions, Upscaler, upscale
 from vsrgan.models import Bicubic, Generator, save_generator
 from vsrgan.video import probe, read_frames
 
@@ -109,3 +109,11 @@ def test_real_clip_through_a_generator_weights_file(tmp_path):
     upscale(src, dst, model=str(weights), preset="ultrafast", progress=False)
     assert probe(dst).num_frames == 60 and probe(dst).audio_codecs == ("mp3float",)
     check_same_timing_and_audio(src, dst, 2)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("tile", -1, "--tile must be 0"), ("batch_size", 0, "--batch-size must be at least 1"), ("threads", 0, "--threads must be at least 1"),
+])
+def test_model_options_refuse_what_cannot_run(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        ModelOptions(**{field: value})

@@ -2,7 +2,7 @@
 
 The public API::
 
-    from vsrgan import upscale, upscale_video, Upscaler, prepare, train, evaluate, compare
+    from vsrgan import upscale, upscale_video, Upscaler, ModelOptions, prepare, train, evaluate, compare
     upscale("in.mp4", "out.mp4")  # the bundled default model; model="bicubic", a name or a .safetensors path
 
 The package map is in ARCHITECTURE.md. Everything imports without PyAV (a GPU machine that only
@@ -13,7 +13,7 @@ from .dataset.prepare import prepare
 from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError
 from .evaluation.compare import compare
 from .evaluation.evaluate import evaluate
-from .infer import Upscaler
+from .infer import ModelOptions, Upscaler
 from .training.loop import train
 from .upscale import upscale, upscale_video
 from .version import __version__
@@ -22,6 +22,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "InputError",
+    "ModelOptions",
     "Upscaler",
     "VideoError",
     "VsrganError",

@@ -17,13 +17,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .atomic import check_output
-from .device import pick_device
-from .errors import ConfigError, InputError, VsrganError
+from .errors import InputError, VsrganError
 from .images import is_image
-from .infer import Upscaler
-from .models import default_model
+from .infer import ModelOptions, Upscaler
 from .stop import Stopped
-from .threads import apply_model_threads, plan_threads
 from .upscale import upscale_image, upscale_video
 from .video import EncodeOptions, VideoInfo, probe
 
@@ -169,28 +166,15 @@ def stopped_note(report: BatchReport, folder: Path) -> str:
 def upscale_batch(
     items: list[Item],
     report: BatchReport,
+    options: ModelOptions | None = None,
     *,
-    model: str | None = None,
-    scale: int | None = None,
-    tile: int = 0,
-    batch_size: int = 4,
-    device: str = "auto",
-    precision: str = "auto",
     encode: EncodeOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    backend: str = "auto",
-    threads: int | None = None,
 ) -> BatchReport:
-    """Upscale every item with one model (None: the bundled default), one after the other; failures go into ``report``, which is returned.
-
-    ``backend`` and ``threads`` as for :func:`vsrgan.upscale.upscale`."""
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
-    budget = plan_threads(threads, device=pick_device(device))
-    apply_model_threads(budget)
-    upscaler = Upscaler.from_name(model or default_model(), scale=scale, device=device, precision=precision, tile=tile,
-                                  backend=backend, threads=budget.model)
+    """Upscale every item with the one model ``options`` name, one after the other; failures go into ``report``, which is returned."""
+    options = options or ModelOptions()
+    upscaler = Upscaler.from_options(options)
     expected = {}
     with Progress(desc=f"{len(items)} files x{upscaler.scale}", enabled=progress) as bar:
         for item in items:
@@ -214,8 +198,8 @@ def upscale_batch(
                     upscale_image(upscaler, item.input, item.output, overwrite=overwrite)
                     advance(1)
                 else:
-                    upscale_video(upscaler, item.input, item.output, batch_size=batch_size, encode=encode,
-                                  overwrite=overwrite, progress=False, on_frames=advance, threads=threads)
+                    upscale_video(upscaler, item.input, item.output, batch_size=options.batch_size, encode=encode,
+                                  overwrite=overwrite, progress=False, on_frames=advance, threads=options.threads)
                 report.written.append(item.output)
             except Stopped as e:
                 raise Stopped(e.signum, note=stopped_note(report, item.output.parent)) from None

@@ -5,6 +5,8 @@ on any device; output ``(N, 3, sH, sW)`` float in ``[0, 1]`` on the upscaler's d
 in and out as uint8 go through :mod:`vsrgan.frames`.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -15,8 +17,40 @@ from .device import pick_device, pick_precision
 from .errors import ConfigError
 from .heap import reuse_freed_memory
 from .memory import plan
-from .models import load_model
+from .models import default_model, load_model
+from .threads import ThreadBudget, use_threads
 from .tiling import tiled_forward
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Which model runs, and how: what every upscaling job takes (``vsrgan upscale``'s -m, -s,
+    --tile, --batch-size, --device, --precision, --backend and --threads)."""
+
+    model: str | None = None  # bicubic, a bundled model's name or a .safetensors path; None: the bundled default
+    scale: int | None = None  # must match the model's; None: the model's
+    tile: int = 0  # tile size in input pixels; 0: whole frames (tiles anyway if one does not fit in memory)
+    batch_size: int | None = None  # frames per model call; None: 1 on the CPU, 4 on a GPU (vsrgan.memory)
+    device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
+    precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
+    backend: str = "auto"  # the engine (vsrgan.backends); auto: eager, the measured fastest
+    threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.threads); None: every core
+
+    def __post_init__(self):
+        if self.tile < 0:
+            raise ConfigError(f"--tile must be 0 (off) or a positive size in pixels, got {self.tile}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+
+    @property
+    def model_name(self) -> str:
+        return self.model or default_model()
+
+    def thread_budget(self) -> ThreadBudget:
+        """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.threads`)."""
+        return use_threads(self.threads, device=pick_device(self.device))
 
 
 class Upscaler:
@@ -65,6 +99,16 @@ class Upscaler:
             p.requires_grad_(False)
         self.backend = pick_backend(backend, self.device)
         self.run = build_backend(self.backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
+
+    @classmethod
+    def from_options(cls, options: ModelOptions, *, model: nn.Module | None = None) -> "Upscaler":
+        """Build as ``options`` say, with the model's share of their thread budget; ``model``: one
+        already loaded (a cluster task's), else ``options.model`` is loaded."""
+        kwargs = dict(device=options.device, precision=options.precision, tile=options.tile, backend=options.backend,
+                      threads=options.thread_budget().model)
+        if model is not None:
+            return cls(model, **kwargs)
+        return cls.from_name(options.model_name, scale=options.scale, **kwargs)
 
     @classmethod
     def from_name(cls, name: str, *, scale: int | None = None, **kwargs) -> "Upscaler":

@@ -52,7 +52,10 @@ def plan_threads(threads: int | None = None, *, device: torch.device | str = "cp
     return ThreadBudget(model=1, encoder=n, decoder=min(n, 2))
 
 
-def apply_model_threads(budget: ThreadBudget) -> None:
-    """Size PyTorch's intra-op pool (process-wide: the last job's budget holds)."""
+def use_threads(threads: int | None = None, *, device: torch.device | str = "cpu") -> ThreadBudget:
+    """:func:`plan_threads`, with PyTorch's intra-op pool sized to the budget's model share
+    (process-wide: the last job's budget holds). A job calls this once, at its start."""
+    budget = plan_threads(threads, device=device)
     if torch.get_num_threads() != budget.model:
         torch.set_num_threads(budget.model)
+    return budget

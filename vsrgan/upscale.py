@@ -8,7 +8,6 @@ Ctrl-C never leaves a partial file behind.
 """
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +15,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
-from .device import pick_device
-from .errors import ConfigError, InputError
+from .errors import InputError
 from .images import is_image, open_image
-from .infer import Upscaler
+from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
-from .models import default_model
 from .pipeline import StageTimes, run_pipeline
-from .threads import apply_model_threads, plan_threads
+from .threads import use_threads
 from .video import EncodeOptions, VideoWriter, probe, read_frames
 
 
@@ -48,23 +45,19 @@ def upscale(
 ) -> Path:
     """Upscale a video or a still image (chosen by the input's suffix); return the output path.
 
-    ``model`` is ``"bicubic"``, a bundled model's name or a ``.safetensors`` path; ``None`` is the
-    bundled default (:func:`vsrgan.models.default_model`), as with ``vsrgan upscale`` without ``-m``.
-    ``backend``: the engine (:mod:`vsrgan.backends`; ``auto``: eager, the measured fastest); ``threads``: the job's thread budget
-    (:mod:`vsrgan.threads`; None: every core this process may use).
+    The model's options are :class:`vsrgan.infer.ModelOptions`' (``model`` None: the bundled
+    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.video.EncodeOptions`'.
     """
     input, output = Path(input), Path(output)
+    options = ModelOptions(model=model, scale=scale, tile=tile, batch_size=batch_size, device=device,
+                           precision=precision, backend=backend, threads=threads)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
-    if batch_size is not None and batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     if is_image(input) != is_image(output):
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
     check_output(output, overwrite=overwrite, inputs=(input,))
-    budget = plan_threads(threads, device=pick_device(device))
-    apply_model_threads(budget)
-    upscaler = Upscaler.from_name(model or default_model(), scale=scale, device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
+    upscaler = Upscaler.from_options(options)
     if is_image(input):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
@@ -92,11 +85,9 @@ def upscale_video(
     (:func:`vsrgan.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
     ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`).
     """
-    budget = plan_threads(threads, device=upscaler.device)
-    apply_model_threads(budget)
+    budget = use_threads(threads, device=upscaler.device)
     batch_size = batch_size or default_batch_size(upscaler.device)
-    encode = encode or EncodeOptions()
-    encode = encode if encode.threads else replace(encode, threads=budget.encoder)
+    encode = (encode or EncodeOptions()).with_threads(budget.encoder)
     info = probe(input)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
@@ -115,16 +106,20 @@ def upscale_video(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
             frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input,
         )
-        # On a GPU, convert to yuv420p there: the encoder's CPU is then spared the conversion
-        # (about half its work at 4K) and a third less data crosses the bus.
-        if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
-            process, write = upscaler.upscale_frames_i420, writer.write_i420
-        else:
-            process, write = upscaler.upscale_frames, writer.write
+        process, write = frame_stages(upscaler, writer, encode)
         with writer:
             frames = read_frames(input, threads=budget.decoder)
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)
     return output
+
+
+def frame_stages(upscaler: Upscaler, writer: VideoWriter, encode: EncodeOptions) -> tuple[Callable, Callable]:
+    """The pipeline's model and encoder steps: uint8 RGB through, or, on a GPU, converted to
+    yuv420p there: the encoder's CPU is then spared the conversion (about half its work at 4K)
+    and a third less data crosses the bus."""
+    if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
+        return upscaler.upscale_frames_i420, writer.write_i420
+    return upscaler.upscale_frames, writer.write
 
 
 def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,6 +39,10 @@ class EncodeOptions:
     preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
     pix_fmt: str = "yuv420p"  # what every player plays
     threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
+
+    def with_threads(self, threads: int) -> "EncodeOptions":
+        """These options with ``threads`` encoder threads, unless a count is set already."""
+        return self if self.threads else replace(self, threads=threads)
 
 
 @dataclass(frozen=True)

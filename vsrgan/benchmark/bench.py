@@ -34,7 +34,7 @@ from ..frames import to_i420, to_tensor
 from ..infer import Upscaler
 from ..models import Bicubic
 from ..pipeline import StageTimes
-from ..threads import apply_model_threads, plan_threads
+from ..threads import use_threads
 from ..upscale import upscale_video
 from ..video import EncodeOptions, VideoWriter, read_frames
 from .backends import compare_backends, parse_backends
@@ -169,8 +169,7 @@ def bench(
     load_before = os.getloadavg()[0]  # other work on a shared machine slows every stage
     net = build_model(model)
     flops = count_flops(net, width=width, height=height)
-    budget = plan_threads(threads, device=pick_device(device))
-    apply_model_threads(budget)
+    budget = use_threads(threads, device=pick_device(device))
     upscaler = Upscaler(copy.deepcopy(net), device=pick_device(device), precision=precision, backend=backend, threads=budget.model)
     dev, s = upscaler.device, upscaler.scale
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, threads=budget.encoder)

@@ -1,4 +1,5 @@
-"""The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments to the API."""
+"""The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments
+(and, for many videos or a cluster, :class:`~vsrgan.infer.ModelOptions`) to the API."""
 
 import argparse
 import os
@@ -41,7 +42,6 @@ def add_upscale_parser(subparsers) -> None:
 
 def run_upscale(args) -> None:
     from ..batch import is_batch
-    from ..models import default_model
     from ..upscale import upscale
 
     paths = list(args.paths)
@@ -56,21 +56,14 @@ def run_upscale(args) -> None:
     input = inputs[0]
     if args.cluster:
         from ..cluster.run import upscale_on_cluster
-        from ..device import pick_device
-        from ..memory import default_batch_size
-        from ..video import EncodeOptions
 
-        upscale_on_cluster(
-            input, output, cluster=args.cluster, num_cpus=args.num_cpus, model=args.model or default_model(), scale=args.scale,
-            tile=args.tile, batch_size=args.batch_size or default_batch_size(pick_device(args.device)), device=args.device, precision=args.precision,
-            encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt),
-            segment_frames=args.segment_frames, overwrite=args.overwrite, progress=not args.quiet,
-            backend=args.backend, threads=args.threads,
-        )
+        upscale_on_cluster(input, output, model_options(args), cluster=args.cluster, num_cpus=args.num_cpus,
+                           encode=encode_options(args), segment_frames=args.segment_frames, overwrite=args.overwrite,
+                           progress=not args.quiet)
         print(f"wrote {output}", file=sys.stderr)
         return
     upscale(
-        input, output, model=args.model or default_model(), scale=args.scale, tile=args.tile,
+        input, output, model=args.model, scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
         backend=args.backend, threads=args.threads,
@@ -80,30 +73,36 @@ def run_upscale(args) -> None:
 
 def run_batch(args, sources: list[str], folder: str) -> None:
     from ..batch import gather_inputs, plan_batch, upscale_batch
-    from ..device import pick_device
-    from ..memory import default_batch_size
-    from ..models import default_model
-    from ..video import EncodeOptions
 
     items, report = plan_batch(gather_inputs(sources), folder, overwrite=args.overwrite)
     for output in report.skipped:
         print(f"vsrgan: skipping '{output}': it exists (--overwrite redoes it)", file=sys.stderr)
-    batch_size = args.batch_size or default_batch_size(pick_device(args.device))
-    options = dict(model=args.model or default_model(), scale=args.scale, tile=args.tile, batch_size=batch_size,
-                   device=args.device, precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
-                   encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt))
+    common = dict(encode=encode_options(args), overwrite=args.overwrite, progress=not args.quiet)
     if items and args.cluster:
         from ..cluster.batch import upscale_batch_on_cluster
 
-        upscale_batch_on_cluster(items, report, cluster=args.cluster, num_cpus=args.num_cpus, segment_frames=args.segment_frames,
-                                 backend=args.backend, threads=args.threads, **options)
+        upscale_batch_on_cluster(items, report, model_options(args), cluster=args.cluster, num_cpus=args.num_cpus,
+                                 segment_frames=args.segment_frames, **common)
     elif items:
-        upscale_batch(items, report, backend=args.backend, threads=args.threads, **options)
+        upscale_batch(items, report, model_options(args), **common)
     for line in report.summary():
         print(f"vsrgan: {line}", file=sys.stderr)
     if report.failed:
         total = len(report.written) + len(report.skipped) + len(report.failed)
         raise VsrganError(f"{len(report.failed)} of {total} inputs failed (listed above); the others are in '{folder}'")
+
+
+def model_options(args):
+    from ..infer import ModelOptions
+
+    return ModelOptions(model=args.model, scale=args.scale, tile=args.tile, batch_size=args.batch_size, device=args.device,
+                        precision=args.precision, backend=args.backend, threads=args.threads)
+
+
+def encode_options(args):
+    from ..video import EncodeOptions
+
+    return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
 
 
 def add_models_parser(subparsers) -> None:

@@ -10,6 +10,7 @@ segments stay in its work folder, so running the same command again makes only w
 
 from ..batch import BatchReport, Item, Progress, stopped_note
 from ..errors import ConfigError
+from ..infer import ModelOptions
 from ..stop import Stopped
 from ..video import EncodeOptions
 from .run import check_video_request, finish_video, job_settings, pack_model_checked, prepare_video
@@ -19,17 +20,10 @@ from .tasks import Finished, Tasks, VideoJob, open_tasks
 def upscale_batch_on_cluster(
     items: list[Item],
     report: BatchReport,
+    options: ModelOptions | None = None,
     *,
     cluster: str = "auto",
     num_cpus: int | None = None,
-    model: str | None = None,
-    scale: int | None = None,
-    tile: int = 0,
-    batch_size: int = 4,
-    device: str = "auto",
-    precision: str = "auto",
-    backend: str = "auto",
-    threads: int | None = None,
     encode: EncodeOptions | None = None,
     segment_frames: int = 120,
     overwrite: bool = False,
@@ -37,13 +31,13 @@ def upscale_batch_on_cluster(
 ) -> BatchReport:
     """Upscale every item's video on Ray; failures go into ``report``, which is returned.
 
-    ``backend`` runs the model in each task (as for one process); ``threads``: the CPUs each task holds
-    and shares between its model and its encoder (None: 1, one task per core)."""
-    encode = encode or EncodeOptions()
+    Each task runs the model as ``options`` say, on ``options.threads`` CPUs of its own, shared by its
+    model and its encoder (None: 1, one task per core)."""
+    options, encode = options or ModelOptions(), encode or EncodeOptions()
     if segment_frames < 1:
         raise ConfigError(f"--segment-frames must be at least 1, got {segment_frames}")
-    packed = pack_model_checked(model, scale)
-    settings = job_settings(encode, tile, precision)
+    packed = pack_model_checked(options)
+    settings = job_settings(encode, options)
     left: dict[VideoJob, int] = {}  # segments still to come, per video
 
     def fail(input, error, bar: Progress) -> None:
@@ -72,8 +66,7 @@ def upscale_batch_on_cluster(
             finish(done.job, bar)
 
     with Progress(desc=f"{len(items)} videos on Ray", enabled=progress) as bar, \
-         open_tasks(packed, cluster=cluster, num_cpus=num_cpus, encode=encode, device=device, precision=precision,
-                    tile=tile, batch_size=batch_size, backend=backend, threads=threads or 1) as tasks:
+         open_tasks(packed, cluster=cluster, num_cpus=num_cpus, options=options, encode=encode) as tasks:
         try:
             for item in items:  # plan each video and start its segments; take what finished meanwhile
                 try:

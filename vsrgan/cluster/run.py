@@ -14,7 +14,8 @@ from ..atomic import check_output
 from ..batch import Progress
 from ..errors import ConfigError, InputError
 from ..images import is_image
-from ..models import default_model, load_model
+from ..infer import ModelOptions
+from ..models import load_model
 from ..video import EncodeOptions, probe
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
@@ -26,17 +27,10 @@ from .worker import model_digest, pack_model
 def upscale_on_cluster(
     input: str | Path,
     output: str | Path,
+    options: ModelOptions | None = None,
     *,
     cluster: str = "auto",
     num_cpus: int | None = None,
-    model: str | None = None,
-    scale: int | None = None,
-    tile: int = 0,
-    batch_size: int = 4,
-    device: str = "auto",
-    precision: str = "auto",
-    backend: str = "auto",
-    threads: int | None = None,
     encode: EncodeOptions | None = None,
     segment_frames: int = 120,
     overwrite: bool = False,
@@ -44,21 +38,20 @@ def upscale_on_cluster(
 ) -> Path:
     """Upscale the video ``input`` into ``output`` on Ray, in segments of at least ``segment_frames`` frames.
 
-    ``backend`` runs the model in each task (as for one process); ``threads``: the CPUs each task holds
-    and shares between its model and its encoder (None: 1, one task per core)."""
+    Each task runs the model as ``options`` say, on ``options.threads`` CPUs of its own, shared by its
+    model and its encoder (None: 1, one task per core)."""
     input, output = Path(input), Path(output)
-    encode = encode or EncodeOptions()
+    options, encode = options or ModelOptions(), encode or EncodeOptions()
     if segment_frames < 1:
         raise ConfigError(f"--segment-frames must be at least 1, got {segment_frames}")
     check_video_request(input, output, overwrite=overwrite)
-    packed = pack_model_checked(model, scale)
-    job = prepare_video(input, output, packed=packed, settings=job_settings(encode, tile, precision),
+    packed = pack_model_checked(options)
+    job = prepare_video(input, output, packed=packed, settings=job_settings(encode, options),
                         segment_frames=segment_frames, overwrite=overwrite)
     if job.todo:
         with Progress(total=sum(s.frames for s in job.todo), desc=f"{input.name} ({len(job.todo)} segments)",
                       enabled=progress) as bar, \
-             open_tasks(packed, cluster=cluster, num_cpus=num_cpus, encode=encode, device=device,
-                        precision=precision, tile=tile, batch_size=batch_size, backend=backend, threads=threads or 1) as tasks:
+             open_tasks(packed, cluster=cluster, num_cpus=num_cpus, options=options, encode=encode) as tasks:
             tasks.submit(job)
             while tasks.busy:
                 for done in tasks.finished():
@@ -78,18 +71,17 @@ def check_video_request(input: Path, output: Path, *, overwrite: bool) -> None:
     check_output(output, overwrite=overwrite, inputs=(input,))
 
 
-def pack_model_checked(model: str | None, scale: int | None) -> dict:
-    """The model (None: the bundled default) as plain data for the object store (:func:`worker.pack_model`), its scale checked."""
-    model = model or default_model()
-    net = load_model(model, scale=scale)
-    if scale is not None and net.scale != scale:
-        raise ConfigError(f"model '{model}' upscales x{net.scale}; asked for x{scale}")
+def pack_model_checked(options: ModelOptions) -> dict:
+    """``options``' model as plain data for the object store (:func:`worker.pack_model`), its scale checked."""
+    net = load_model(options.model_name, scale=options.scale)
+    if options.scale is not None and net.scale != options.scale:
+        raise ConfigError(f"model '{options.model_name}' upscales x{net.scale}; asked for x{options.scale}")
     return pack_model(net)
 
 
-def job_settings(encode: EncodeOptions, tile: int, precision: str) -> dict:
+def job_settings(encode: EncodeOptions, options: ModelOptions) -> dict:
     """Every setting that changes a segment's pixels or packets (the work folder's manifest records them)."""
-    return {"encode": vars(encode), "tile": tile, "precision": precision}
+    return {"encode": vars(encode), "tile": options.tile, "precision": options.precision}
 
 
 def prepare_video(input: Path, output: Path, *, packed: dict, settings: dict, segment_frames: int, overwrite: bool) -> VideoJob:

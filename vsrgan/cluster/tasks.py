@@ -11,10 +11,12 @@ a thousand videos neither floods the scheduler nor waits for every video to be p
 import contextlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError, VsrganError
+from ..infer import ModelOptions
+from ..video import EncodeOptions
 from .segments import Segment
 from .workdir import segment_path
 from .worker import upscale_segment
@@ -61,13 +63,16 @@ def connect(cluster: str, *, num_cpus: int | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def open_tasks(packed_model: dict, *, cluster: str, num_cpus: int | None = None, **options) -> Iterator["Tasks"]:
-    """Connect to Ray (:func:`connect`), hold the model in its object store, shut down a Ray we started."""
+def open_tasks(
+    packed_model: dict, *, cluster: str, num_cpus: int | None = None, options: ModelOptions, encode: EncodeOptions,
+) -> Iterator["Tasks"]:
+    """Connect to Ray (:func:`connect`), hold the model in its object store, shut down a Ray we started.
+    Every segment is upscaled as ``options`` and ``encode`` say (:func:`worker.upscale_segment`)."""
     started = connect(cluster, num_cpus=num_cpus)
     try:
         import ray
 
-        yield Tasks(ray, packed_model, options)
+        yield Tasks(ray, packed_model, options, encode)
     finally:
         if started:
             ray.shutdown()
@@ -76,14 +81,14 @@ def open_tasks(packed_model: dict, *, cluster: str, num_cpus: int | None = None,
 class Tasks:
     """Segments waiting, tasks in flight, and what finished: ``submit`` a video, then take ``finished`` until not ``busy``."""
 
-    def __init__(self, ray, packed_model: dict, options: dict):
+    def __init__(self, ray, packed_model: dict, options: ModelOptions, encode: EncodeOptions):
         self.ray = ray
         resources = ray.cluster_resources()
         gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
-        cpus = options.get("threads", 1)  # each task holds the CPUs its thread budget uses
-        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=cpus, num_gpus=gpus)(upscale_segment)
+        options = replace(options, threads=options.threads or 1)  # each task holds the CPUs its thread budget uses
+        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=options.threads, num_gpus=gpus)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
-        self.options = options
+        self.settings = dict(options=options, encode=encode)
         self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)
         self.waiting: deque[tuple[VideoJob, Segment]] = deque()
         self.running: dict = {}  # ObjectRef -> (VideoJob, Segment)
@@ -128,7 +133,7 @@ class Tasks:
         while self.waiting and len(self.running) < self.window:
             job, s = self.waiting.popleft()
             ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
-                                   **self.options)
+                                   **self.settings)
             self.running[ref] = (job, s)
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from torch import nn
 
 from ..atomic import atomic_path
-from ..device import pick_device
 from ..errors import VideoError
-from ..infer import Upscaler
+from ..infer import ModelOptions, Upscaler
+from ..memory import default_batch_size
 from ..models import Bicubic, GeneratorConfig, build_generator
 from ..pipeline import run_pipeline
-from ..threads import apply_model_threads, plan_threads
+from ..upscale import frame_stages
 from ..video import EncodeOptions, Frame, VideoWriter, open_input, probe
 from .segments import Segment
 
@@ -86,32 +86,26 @@ def upscale_segment(
     segment: Segment,
     path: str,
     *,
-    encode: EncodeOptions,
-    device: str = "auto",
-    precision: str = "auto",
-    tile: int = 0,
-    batch_size: int = 4,
-    backend: str = "auto",
-    threads: int = 1,
+    options: ModelOptions | None = None,
+    encode: EncodeOptions | None = None,
 ) -> int:
-    """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically); return its frame count.
-
-    ``threads``: the CPUs the task holds, shared by the model and the encoder (:mod:`vsrgan.threads`)."""
+    """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically) with the model
+    ``packed_model``, run as ``options`` say (their model and scale are the job's, already packed);
+    return its frame count. ``options.threads``: the CPUs the task holds, shared by the model and
+    the encoder (:mod:`vsrgan.threads`; None: 1)."""
     input, path = Path(input), Path(path)
+    options = options or ModelOptions()
+    options = replace(options, threads=options.threads or 1)
     info = probe(input)
-    budget = plan_threads(threads, device=pick_device(device))
-    apply_model_threads(budget)
-    encode = encode if encode.threads else replace(encode, threads=budget.encoder)
-    upscaler = Upscaler(unpack_model(packed_model), device=device, precision=precision, tile=tile, backend=backend, threads=budget.model)
-    batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
+    upscaler = Upscaler.from_options(options, model=unpack_model(packed_model))
+    encode = (encode or EncodeOptions()).with_threads(options.thread_budget().encoder)
+    batch_size = upscaler.fit(width=info.width, height=info.height,
+                              batch_size=options.batch_size or default_batch_size(upscaler.device))
     s = upscaler.scale
     with atomic_path(path, overwrite=True) as tmp:
         writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
                              frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base))
-        if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
-            process, write = upscaler.upscale_frames_i420, writer.write_i420
-        else:
-            process, write = upscaler.upscale_frames, writer.write
+        process, write = frame_stages(upscaler, writer, encode)
         with writer:
             written = run_pipeline(segment_frames(input, segment), process, write, batch_size=batch_size)
     return written
