@@ -12,8 +12,8 @@
 # On an H200 each eager run with references takes 60-95 s and each compiled one 50-75 s
 # (2026-11-26): the default 8 runs need two calls of the device tool, one size each.
 #
-# That machine has PyTorch but no PyAV: its wheel travels in .whl/ and is installed into
-# /tmp/site here (skipped where `import av` already works, as on a developer's machine).
+# That machine has PyTorch but no PyAV: scripts/gpu_env.sh installs it from .whl/. Run
+# scripts/check_gpu.sh first: it checks in about a minute that the GPU paths work at all.
 # Knobs, for a quick check anywhere: MODELS, MODES, FRAMES, BATCH, DEVICE, PYTHON.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,16 +30,7 @@ mkdir -p "$out"
 log=$out/bench-gpu.log
 : >"$log"
 
-if ! "$python" -c "import av" 2>/dev/null; then
-    if ! compgen -G ".whl/av-*.whl" >/dev/null; then
-        echo "bench_gpu: PyAV is not installed and .whl/ holds no av wheel; BENCHMARKS.md says how to fetch it" >&2
-        exit 1
-    fi
-    "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-export PYTHONPATH=$root${PYTHONPATH:+:$PYTHONPATH}  # vsrgan from this checkout, installed or not
-export PYTHONUNBUFFERED=1
+. scripts/gpu_env.sh
 
 {
     echo "bench_gpu: $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo 'no git') on $(nproc) CPUs"
