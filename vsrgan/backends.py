@@ -5,7 +5,7 @@ Every backend is a function with the Upscaler's contract, ``(N, 3, H, W)`` float
 pipeline do not know which one runs::
 
     eager        the PyTorch module as it is (channels_last on the CPU and CUDA)
-    compile      torch.compile of it (compiled on the first call of each shape)
+    compile      torch.compile of it (compiled, with static shapes, on the first call of each shape)
     onnxruntime  the model exported to ONNX (vsrgan.onnx_export), run by ONNX Runtime on the CPU
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
     auto         the measured default: eager (what ``vsrgan upscale`` runs)
@@ -68,7 +68,10 @@ def eager(model: nn.Module, *, threads: int) -> Forward:
 
 
 def compiled(model: nn.Module, *, threads: int) -> Forward:
-    return torch.compile(model)
+    # Static shapes: a video has one frame size and at most two batch shapes (the full batch and
+    # the last, partial one). By default the second shape seen recompiles the graph with a dynamic
+    # batch dimension, and that graph then serves every later call, full batches too.
+    return torch.compile(model, dynamic=False)
 
 
 def onnxruntime(model: nn.Module, *, threads: int) -> Forward:
