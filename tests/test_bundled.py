@@ -15,7 +15,27 @@ from vsrgan.models import BUNDLED, CARD_KEY, WEIGHTS_DIR, available_models, defa
 from vsrgan.models.weights import read_metadata
 
 X4 = WEIGHTS_DIR / BUNDLED["x4"][0]
+X4_GAN = WEIGHTS_DIR / BUNDLED["x4-gan"][0]
 needs_x4 = pytest.mark.skipif(not X4.is_file(), reason="the bundled x4 weights are not installed")
+needs_x4_gan = pytest.mark.skipif(not (X4.is_file() and X4_GAN.is_file()), reason="the bundled x4-gan weights are not installed")
+
+
+def photo_pair(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A scikit-image photo (never trained on) and its x4 downscale as stored: rounded to uint8."""
+    skimage_data = pytest.importorskip("skimage.data")
+    hr = crop_to_multiple(frames.to_tensor(getattr(skimage_data, name)()), 4)
+    return hr, frames.to_tensor(frames.to_numpy(downscale(hr, 4)))
+
+
+def upscaled(method: str, lr: torch.Tensor) -> torch.Tensor:
+    return frames.to_tensor(frames.to_numpy(Upscaler(load_model(method), device="cpu")(lr)))
+
+
+def detail(x: torch.Tensor) -> float:
+    """Mean absolute Laplacian of the luma: how much fine detail an image holds."""
+    y = metrics.rgb_to_y(x.double())
+    kernel = torch.tensor([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=y.dtype).view(1, 1, 3, 3)
+    return torch.nn.functional.conv2d(y, kernel).abs().mean().item()
 
 
 @needs_x4
@@ -38,15 +58,8 @@ def test_x4_is_the_compact_network_and_weighs_little():
 @needs_x4
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
 def test_x4_beats_bicubic_on_photos_it_never_saw(name):
-    skimage_data = pytest.importorskip("skimage.data")
-    hr = frames.to_tensor(getattr(skimage_data, name)())
-    hr = crop_to_multiple(hr, 4)
-    lr = frames.to_tensor(frames.to_numpy(downscale(hr, 4)))  # as stored: rounded to uint8
-    scores = {}
-    for method in ("bicubic", "x4"):
-        sr = Upscaler(load_model(method), device="cpu")(lr)
-        sr = frames.to_tensor(frames.to_numpy(sr))
-        scores[method] = metrics.psnr(sr, hr, crop_border=4).item()
+    hr, lr = photo_pair(name)
+    scores = {method: metrics.psnr(upscaled(method, lr), hr, crop_border=4).item() for method in ("bicubic", "x4")}
     assert scores["x4"] > scores["bicubic"] + 0.5, scores
 
 
@@ -74,3 +87,40 @@ def test_the_python_api_uses_the_bundled_default_like_the_cli(tmp_path):
     assert outputs["default"].shape == (96, 128, 3)
     assert np.array_equal(outputs["default"], outputs["x4"])
     assert not np.array_equal(outputs["default"], outputs["bicubic"])
+
+
+@needs_x4_gan
+def test_x4_gan_is_listed_and_is_the_same_compact_network():
+    card = read_metadata(X4_GAN)[CARD_KEY]
+    assert "steps" in card and card in available_models()["x4-gan"]
+    model = load_model("x4-gan")
+    assert model.config.arch == "compact" and model.scale == 4 and X4_GAN.stat().st_size < 2_000_000
+    assert default_model() == "x4"  # fidelity stays the default
+
+
+@needs_x4_gan
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+def test_x4_gan_draws_more_detail_than_x4_and_stays_above_bicubic(name):
+    """What stage 2 is for: texture where the pixel loss averages it away, so more fine detail
+    than x4 (toward the original's), while still closer to the original than bicubic."""
+    hr, lr = photo_pair(name)
+    outputs = {method: upscaled(method, lr) for method in ("bicubic", "x4", "x4-gan")}
+    assert detail(outputs["x4"]) < detail(outputs["x4-gan"]) <= 1.2 * detail(hr)
+    psnr = {m: metrics.psnr(sr, hr, crop_border=4).item() for m, sr in outputs.items()}
+    assert psnr["x4-gan"] > psnr["bicubic"], psnr
+
+
+@needs_x4_gan
+def test_x4_gan_is_perceptually_closer_than_x4_and_bicubic():
+    """Issue 10's target: a lower VGG distance than both, on the photos (where VGG16 is installed)."""
+    from vsrgan.models.vgg import default_weights_path
+
+    if not default_weights_path("vgg16").is_file():
+        pytest.skip("VGG16 weights not installed: scripts/fetch_vgg16.sh")
+    vgg = metrics.lpips_vgg()
+    distance = dict.fromkeys(("bicubic", "x4", "x4-gan"), 0.0)
+    for name in ("astronaut", "coffee", "chelsea"):
+        hr, lr = photo_pair(name)
+        for method in distance:
+            distance[method] += metrics.perceptual_distance(upscaled(method, lr), hr, vgg).item()
+    assert distance["x4-gan"] < distance["x4"] < distance["bicubic"], distance
