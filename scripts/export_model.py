@@ -5,7 +5,8 @@
 Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
 ``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
 data/eval-photos), and writes ``vsrgan/weights/NAME.safetensors``: the same weights, with a
-one-line card (steps, CPU-hours, PSNR-Y gain) that `vsrgan models` prints. Prints the card.
+one-line card (steps, CPU-hours, PSNR-Y gain; the VGG16 distance where scripts/fetch_vgg16.sh
+installed VGG16, the number x4-gan is trained to lower) that `vsrgan models` prints. Prints the card.
 """
 
 import argparse
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.models import BUNDLED, CARD_KEY, WEIGHTS_DIR, load_generator, save_generator
+from vsrgan.models.vgg import default_weights_path
 from vsrgan.models.weights import read_metadata
 from vsrgan.training.curve import read_records
 
@@ -31,7 +33,8 @@ def main() -> None:
     step = int(meta.get("vsrgan.step", 0))
     records = [r for r in read_records(args.run / "metrics.jsonl") if r.get("step", -1) <= step and "time/cpu_hours" in r]
     hours = records[-1]["time/cpu_hours"] if records else 0.0
-    result = evaluate([args.photos], models=[str(weights)], device="cpu", progress=False)
+    vgg = "auto" if default_weights_path("vgg16").is_file() else None
+    result = evaluate([args.photos], models=[str(weights)], vgg_weights=vgg, device="cpu", progress=False)
     model = result.methods[1]
     gain = result.summary[model]["psnr_y"] - result.summary["bicubic"]["psnr_y"]
     generator = load_generator(weights)
@@ -40,6 +43,8 @@ def main() -> None:
         f"{params / 1000:.0f}k parameters, {step:,} steps, {hours:.1f} CPU-hours; "
         f"PSNR-Y {result.summary[model]['psnr_y']:.2f} dB on astronaut/coffee/chelsea ({gain:+.2f} dB over bicubic)"
     )
+    if vgg:
+        card += f", VGG distance {result.summary[model]['perceptual']:.3f} (bicubic {result.summary['bicubic']['perceptual']:.3f})"
     out = WEIGHTS_DIR / BUNDLED[args.name][0]
     save_generator(generator, out, metadata={"vsrgan.step": str(step), CARD_KEY: card, "vsrgan.scores": json.dumps(result.summary)})
     print(f"{out}: {card}")
