@@ -51,7 +51,8 @@ stage() {
   local config=$1 run=$2 name=$3
   shift 3
   local total left resume=()
-  total=$(total_steps "$config")
+  # (errexit is off inside a function called before `||`: a config that does not load must stop the script here)
+  total=$(total_steps "$config") || { echo "train_bundled: $config does not load (above)" >&2; exit 1; }
   if [ "$(last_step "$run")" -lt "$total" ]; then
     left=$(((deadline - SECONDS) / 60))
     [ "$left" -ge 2 ] || return 1
@@ -68,4 +69,4 @@ stage() {
 stage configs/x4.toml training/x4 x4 || exit 0
 [ -f configs/x4-gan.toml ] || exit 0
 [ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/fetch_vgg16.sh >/dev/null
-stage configs/x4-gan.toml training/x4-gan x4-gan --init training/x4/generator.safetensors || exit 0
+stage configs/x4-gan.toml training/x4-gan x4-gan || exit 0  # train.init in the config: stage 1's generator
