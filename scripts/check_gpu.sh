@@ -15,4 +15,4 @@ python=${PYTHON:-python3}
 . scripts/gpu_env.sh
 log=${OUT:+$OUT/check-gpu.log}
 "$python" -m pytest -q -rs -p no:cacheprovider tests/test_gpu.py tests/test_train.py tests/test_bench.py -k "gpu or cuda" \
-    2>&1 | tee ${log:-/dev/null}
+    2>&1 | tee "${log:-/dev/null}"

@@ -11,7 +11,7 @@ a thousand videos neither floods the scheduler nor waits for every video to be p
 import contextlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, VsrganError
@@ -19,7 +19,7 @@ from ..infer import ModelOptions
 from ..video import EncodeOptions
 from .segments import Segment
 from .workdir import segment_path
-from .worker import upscale_segment
+from .worker import task_options, upscale_segment
 
 TASK_RETRIES = 3  # a lost worker's task runs again, up to this many times
 WINDOW_PER_CPU = 4  # tasks in flight per CPU of the cluster: enough to keep every worker fed
@@ -85,7 +85,7 @@ class Tasks:
         self.ray = ray
         resources = ray.cluster_resources()
         gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
-        options = replace(options, threads=options.threads or 1)  # each task holds the CPUs its thread budget uses
+        options = task_options(options)  # each task holds the CPUs its thread budget uses
         self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=options.threads, num_gpus=gpus)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
         self.settings = dict(options=options, encode=encode)

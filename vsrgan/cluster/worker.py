@@ -80,6 +80,12 @@ def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
                          "the file may be damaged: upscale it without --cluster")
 
 
+def task_options(options: ModelOptions | None) -> ModelOptions:
+    """``options`` as a task runs them: a budget of 1 thread unless told (one task per core)."""
+    options = options or ModelOptions()
+    return replace(options, threads=options.threads or 1)
+
+
 def upscale_segment(
     packed_model: dict,
     input: str,
@@ -94,8 +100,7 @@ def upscale_segment(
     return its frame count. ``options.threads``: the CPUs the task holds, shared by the model and
     the encoder (:mod:`vsrgan.threads`; None: 1)."""
     input, path = Path(input), Path(path)
-    options = options or ModelOptions()
-    options = replace(options, threads=options.threads or 1)
+    options = task_options(options)
     info = probe(input)
     upscaler = Upscaler.from_options(options, model=unpack_model(packed_model))
     encode = (encode or EncodeOptions()).with_threads(options.thread_budget().encoder)
