@@ -36,7 +36,7 @@ def validate(model: nn.Module, data: Split, *, scale: int, device: torch.device)
 
 def bicubic_baseline(data: Split, *, scale: int, device: torch.device) -> dict[str, float]:
     """The same scores for plain bicubic upscaling: the line a trained model must clear."""
-    return validate(Bicubic(scale=scale), data, scale=scale, device=device)
+    return validate(Bicubic(scale=scale).to(device), data, scale=scale, device=device)
 
 
 @torch.no_grad()
@@ -51,7 +51,7 @@ def comparison(model: nn.Module, data: Split, *, scale: int, device: torch.devic
     model.eval()
     panels = [
         F.interpolate(lr, scale_factor=scale, mode="nearest"),
-        Bicubic(scale=scale)(lr),
+        Bicubic(scale=scale).to(device)(lr),
         model(lr).float().clamp(0, 1),
         hr,
     ]
