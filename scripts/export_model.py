@@ -1,6 +1,7 @@
 """Install a training run's generator as a bundled model, with its model card in the metadata.
 
     python scripts/export_model.py training/x4 x4
+    python scripts/export_model.py training/x4-gan-gpu x4-gan --trained-on "an H200 GPU"
 
 Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
 ``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
@@ -25,6 +26,8 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="a training run folder (it holds generator.safetensors and metrics.jsonl)")
     parser.add_argument("name", choices=sorted(BUNDLED), help="the bundled model to write")
     parser.add_argument("--weights", type=Path, default=None, help="which of the run's generators (default: RUN/generator.safetensors, the newest EMA)")
+    parser.add_argument("--trained-on", default=None, metavar="GPU",
+                        help="the run trained on this GPU (e.g. 'an H200'): the card gives its wall-clock minutes, not CPU-hours")
     parser.add_argument("--photos", type=Path, default=Path("data/eval-photos"), help="evaluation photos (default: %(default)s)")
     args = parser.parse_args()
 
@@ -32,7 +35,10 @@ def main() -> None:
     meta = read_metadata(weights)
     step = int(meta.get("vsrgan.step", 0))
     records = [r for r in read_records(args.run / "metrics.jsonl") if r.get("step", -1) <= step and "time/cpu_hours" in r]
-    hours = records[-1]["time/cpu_hours"] if records else 0.0
+    last = records[-1] if records else {}
+    spent = f"{last.get('time/cpu_hours', 0.0):.1f} CPU-hours"
+    if args.trained_on:
+        spent = f"{last.get('time/wall_hours', 0.0) * 60:.1f} minutes on {args.trained_on}"
     vgg = "auto" if default_weights_path("vgg16").is_file() else None
     result = evaluate([args.photos], models=[str(weights)], vgg_weights=vgg, device="cpu", progress=False)
     model = result.methods[1]
@@ -40,7 +46,7 @@ def main() -> None:
     generator = load_generator(weights)
     params = sum(p.numel() for p in generator.parameters())
     card = (
-        f"{params / 1000:.0f}k parameters, {step:,} steps, {hours:.1f} CPU-hours; "
+        f"{params / 1000:.0f}k parameters, {step:,} steps, {spent}; "
         f"PSNR-Y {result.summary[model]['psnr_y']:.2f} dB on astronaut/coffee/chelsea ({gain:+.2f} dB over bicubic)"
     )
     if vgg:

@@ -7,11 +7,12 @@
 #    into data/train-x4 by `vsrgan prepare` (photos shrunk to a 1000 px short side; the last 15%
 #    of each clip and a hashed 15% of the photos held out). Deterministic: a new machine rebuilds
 #    the same dataset.
-# 2. stage 1, pixel loss: configs/x4.toml into training/x4 (resumed from its checkpoint there);
-#    After every chunk its EMA generator, scored on scikit-image's photos, is installed as the bundled
-#    `x4` (vsrgan/weights/x4.safetensors; scripts/export_model.py), so the shipped model is the newest.
+# 2. stage 1, pixel loss: configs/x4.toml into training/x4 (resumed from its checkpoint there).
+#    When it reaches its last step, its EMA generator, scored on scikit-image's photos, is installed
+#    as the bundled `x4` (vsrgan/weights/x4.safetensors; scripts/export_model.py).
 # 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1;
-#    after every chunk, vsrgan/weights/x4-gan.safetensors.
+#    at its last step, vsrgan/weights/x4-gan.safetensors. (A half-trained GAN stage is never
+#    installed: its frames must be looked at first.)
 #
 # training/*/ (checkpoint with optimizer and EMA, metrics.jsonl, curve.png) is committed to the
 # repository, so that a fresh clone continues where the last machine stopped.
@@ -45,8 +46,8 @@ last_step() {
 # total_steps CONFIG: train.steps of a TOML config
 total_steps() { python -c "import sys; from vsrgan.training.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
 
-# stage CONFIG RUN NAME [train flags...]: train RUN until its last step or the deadline, then install
-# its generator as the bundled model NAME. Succeeds only when RUN has reached its last step.
+# stage CONFIG RUN NAME [train flags...]: train RUN until its last step or the deadline; at the last
+# step, install its generator as the bundled model NAME. Succeeds only when RUN has reached it.
 stage() {
   local config=$1 run=$2 name=$3
   shift 3
@@ -60,6 +61,7 @@ stage() {
     # --steps: the config file's, also on --resume (which otherwise keeps the checkpoint's), so a
     # changed train.steps in configs/ takes effect at the next chunk
     vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@"
+    [ "$(last_step "$run")" -ge "$total" ] || return 1
     [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null
     python scripts/export_model.py "$run" "$name"
   fi

@@ -17,7 +17,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 # Each file's metadata holds its model card in one line ("vsrgan.card"): what `vsrgan models` prints.
 BUNDLED = {
     "x4": ("x4.safetensors", "compact CPU network x4, pixel loss: highest fidelity"),
-    "x4-gan": ("x4-gan.safetensors", "compact CPU network x4, perceptual + adversarial: sharper texture"),
+    "x4-gan": ("x4-gan.safetensors", "compact CPU network x4, perceptual + adversarial: crisper edges, lowest VGG distance"),
 }
 CARD_KEY = "vsrgan.card"
 
