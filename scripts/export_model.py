@@ -1,12 +1,12 @@
 """Install a training run's generator as a bundled model, with its model card in the metadata.
 
     python scripts/export_model.py training/x4 x4
-    python scripts/export_model.py training/x4-gan-gpu x4-gan --trained-on "an H200 GPU"
+    python scripts/export_model.py training/x4-gan-gpu x4-gan --trained-on "an H200 GPU"   # wall minutes, not CPU-hours
 
 Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
 ``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
 data/eval-photos), and writes ``vsrgan/weights/NAME.safetensors``: the same weights, with a
-one-line card (steps, CPU-hours, PSNR-Y gain; the VGG16 distance where scripts/fetch_vgg16.sh
+one-line card (steps, CPU-hours or, with ``--trained-on``, minutes on that GPU, PSNR-Y gain; the VGG16 distance where scripts/fetch_vgg16.sh
 installed VGG16, the number x4-gan is trained to lower) that `vsrgan models` prints. Prints the card.
 """
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("name", choices=sorted(BUNDLED), help="the bundled model to write")
     parser.add_argument("--weights", type=Path, default=None, help="which of the run's generators (default: RUN/generator.safetensors, the newest EMA)")
     parser.add_argument("--trained-on", default=None, metavar="GPU",
-                        help="the run trained on this GPU (e.g. 'an H200'): the card gives its wall-clock minutes, not CPU-hours")
+                        help="the run trained on this GPU (e.g. 'an H200 GPU'): the card gives its wall-clock minutes, not CPU-hours")
     parser.add_argument("--photos", type=Path, default=Path("data/eval-photos"), help="evaluation photos (default: %(default)s)")
     args = parser.parse_args()
 

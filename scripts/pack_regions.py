@@ -2,12 +2,17 @@
 
 The device tool carries at most 64 MiB with the working tree, and the full x4 dataset is 386 MB.
 Training samples its crops from the textured parts anyway (``data.crop_tries``), so this keeps, from
-each image, the ``--per-image`` most textured of many random HR regions (aligned to the scale, with
-the matching region of the image's own LR file: the pairs stay exactly what ``prepare`` made), as
-lossless WebP, and stops adding once the pack reaches ``--budget-mb``. The test split keeps ``--val``
-centre regions. The result is an ordinary dataset folder for ``vsrgan train --data``::
+each image, the ``--per-image`` most textured of ``--tries`` random HR regions (aligned to the scale,
+with the matching region of the image's own LR file: the pairs stay exactly what ``prepare`` made;
+an image smaller than ``--region`` gives a square as large as it holds), as lossless WebP. Images
+are taken round by round (every image's best region, then every image's second best, ...) until the
+whole pack, test regions included, passes ``--budget-mb``: a cut in a later round keeps every
+image's best region, if the first round fits. The test split keeps ``--val`` centre regions. Beside
+them, ``vgg16.safetensors``: the ImageNet VGG16 layers up to ``--vgg-layer`` (what the perceptual
+loss reads; 7 MB to relu3_3 against 59 MB for all). The result is an ordinary dataset folder for
+``vsrgan train --data`` (scripts/train_gpu.sh)::
 
-    python scripts/pack_regions.py data/train-x4 data/gpu-x4 --region 192 --budget-mb 28
+    python scripts/pack_regions.py data/train-x4 data/gpu-x4
 """
 
 import argparse
@@ -17,24 +22,33 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from safetensors.torch import load_file, save_file
 
 from vsrgan.dataset.crops import texture
 from vsrgan.dataset.manifest import Manifest, ManifestItem, manifest_json, read_manifest
 from vsrgan.images import read_image
+from vsrgan.models.vgg import default_weights_path, layer_indices
 
 
 def candidates(lr: np.ndarray, size: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """``count`` random top-left corners of LR regions of ``size``, most textured first."""
+    """``count`` random top-left corners of LR regions of ``size`` (at most the image's), most textured first."""
     h, w = lr.shape[:2]
-    if h < size or w < size:
-        return []
     corners = [(int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))) for _ in range(count)]
     t = torch.from_numpy(lr).permute(2, 0, 1)
     return sorted(corners, key=lambda yx: -texture(t[:, yx[0] : yx[0] + size, yx[1] : yx[1] + size]))
 
 
-def overlaps(a: tuple[int, int], b: tuple[int, int], size: int) -> bool:
+def too_close(a: tuple[int, int], b: tuple[int, int], size: int) -> bool:
+    """Corners less than half a region apart in both directions: the regions would share over a quarter."""
     return abs(a[0] - b[0]) < size // 2 and abs(a[1] - b[1]) < size // 2
+
+
+def save_vgg_layers(weights: Path, layer: str, out: Path) -> int:
+    """The VGG16 ``features`` tensors up to ``layer`` (e.g. relu3_3) from a torchvision state dict."""
+    last = layer_indices("vgg16")[layer]
+    state = {k: v.contiguous() for k, v in load_file(str(weights)).items() if k.startswith("features.") and int(k.split(".")[1]) <= last}
+    save_file(state, str(out))
+    return out.stat().st_size
 
 
 def save(array: np.ndarray, path: Path) -> int:
@@ -52,7 +66,9 @@ def main() -> None:
     p.add_argument("--tries", type=int, default=24, help="random regions scored per image")
     p.add_argument("--val", type=int, default=16, help="test images kept (one centre region each)")
     p.add_argument("--val-region", type=int, default=384, help="HR size of each test region")
-    p.add_argument("--budget-mb", type=float, default=28.0, help="stop adding training regions at this size")
+    p.add_argument("--budget-mb", type=float, default=27.0, help="stop adding training regions once the pack is this large")
+    p.add_argument("--vgg-weights", type=Path, default=default_weights_path("vgg16"), help="ImageNet VGG16 (scripts/fetch_vgg16.sh)")
+    p.add_argument("--vgg-layer", default="relu3_3", help="the deepest VGG16 layer the perceptual loss reads")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
@@ -79,26 +95,31 @@ def main() -> None:
         size = min(args.val_region // s, *lr.shape[:2])
         add(item, hr, lr, (lr.shape[0] - size) // 2, (lr.shape[1] - size) // 2, size, 0)
 
-    size = args.region // s
     train = manifest.split("train")
-    for round_ in range(args.per_image):  # round by round, so that a budget cut keeps every image's best region
+    for round_ in range(args.per_image):
         for index in rng.permutation(len(train)):
             item = train[index]
             if total > args.budget_mb * 1e6:
                 break
             hr, lr = read_image(args.source / item.hr), read_image(args.source / item.lr)
-            kept: list[tuple[int, int]] = []
+            size = min(args.region // s, *lr.shape[:2])
+            kept: list[tuple[int, int]] = []  # the same candidates every round (seeded by the image): round k keeps the k-th
             for yx in candidates(lr, size, args.tries, np.random.default_rng([args.seed, int(index)])):
                 if len(kept) > round_:
                     break
-                if not any(overlaps(yx, other, size) for other in kept):
+                if not any(too_close(yx, other, size) for other in kept):
                     kept.append(yx)
             if len(kept) > round_:
                 add(item, hr, lr, *kept[round_], size, round_)
     settings = {**manifest.settings, "packed_from": str(args.source), "region": args.region}
     (args.out / "manifest.json").write_text(manifest_json(Manifest(scale=s, items=items, settings=settings)))
+    vgg = save_vgg_layers(args.vgg_weights, args.vgg_layer, args.out / "vgg16.safetensors") if args.vgg_weights.is_file() else 0
     counts = {split: sum(i.split == split for i in items) for split in ("train", "test")}
-    print(f"{args.out}: {counts['train']} training and {counts['test']} test regions, {total / 1e6:.1f} MB")
+    images = len({i.hr.rsplit("_", 1)[0] for i in items if i.split == "train"})
+    print(
+        f"{args.out}: {counts['train']} training regions from {images} of {len(train)} images, {counts['test']} test regions, "
+        f"{total / 1e6:.1f} MB" + (f"; VGG16 to {args.vgg_layer}, {vgg / 1e6:.1f} MB" if vgg else f"; no VGG16 at {args.vgg_weights}")
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@
 # 2. stage 1, pixel loss: configs/x4.toml into training/x4 (resumed from its checkpoint there).
 #    When it reaches its last step, its EMA generator, scored on scikit-image's photos, is installed
 #    as the bundled `x4` (vsrgan/weights/x4.safetensors; scripts/export_model.py).
-# 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1;
-#    at its last step, vsrgan/weights/x4-gan.safetensors. (A half-trained GAN stage is never
-#    installed: its frames must be looked at first.)
+# 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1.
+#    A GAN's frames must be looked at before it ships (MODELS.md), so its last step installs
+#    vsrgan/weights/x4-gan.safetensors only with INSTALL_GAN=1; otherwise it says how.
+#
+# A stage installed at its last step is installed again by the next call if that failed.
 #
 # training/*/ (checkpoint with optimizer and EMA, metrics.jsonl, curve.png) is committed to the
 # repository, so that a fresh clone continues where the last machine stopped.
@@ -46,13 +48,20 @@ last_step() {
 # total_steps CONFIG: train.steps of a TOML config
 total_steps() { python -c "import sys; from vsrgan.training.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
 
-# stage CONFIG RUN NAME [train flags...]: train RUN until its last step or the deadline; at the last
-# step, install its generator as the bundled model NAME. Succeeds only when RUN has reached it.
+# installed_step NAME: the training step recorded in the bundled model NAME (0: not installed)
+installed_step() {
+  python -c "import sys; from vsrgan.models import BUNDLED, WEIGHTS_DIR; from vsrgan.models.weights import read_metadata
+p = WEIGHTS_DIR / BUNDLED[sys.argv[1]][0]; print(read_metadata(p).get('vsrgan.step', 0) if p.is_file() else 0)" "$1"
+}
+
+# stage CONFIG RUN NAME INSTALL [train flags...]: train RUN until its last step or the deadline; at
+# the last step, with INSTALL=1, install its generator as the bundled model NAME. Succeeds only when
+# RUN has reached its last step; a failed `vsrgan train` stops the script with its status.
 stage() {
-  local config=$1 run=$2 name=$3
-  shift 3
+  local config=$1 run=$2 name=$3 install=$4
+  shift 4
   local total left resume=()
-  # (errexit is off inside a function called before `||`: a config that does not load must stop the script here)
+  # (errexit is off inside a function called before `||`: each failure here must stop the script itself)
   total=$(total_steps "$config") || { echo "train_bundled: $config does not load (above)" >&2; exit 1; }
   if [ "$(last_step "$run")" -lt "$total" ]; then
     left=$(((deadline - SECONDS) / 60))
@@ -60,15 +69,19 @@ stage() {
     [ "$(last_step "$run")" -gt 0 ] && resume=(--resume)
     # --steps: the config file's, also on --resume (which otherwise keeps the checkpoint's), so a
     # changed train.steps in configs/ takes effect at the next chunk
-    vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@"
-    [ "$(last_step "$run")" -ge "$total" ] || return 1
-    [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null
-    python scripts/export_model.py "$run" "$name"
+    vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@" || exit
   fi
-  [ "$(last_step "$run")" -ge "$total" ]
+  [ "$(last_step "$run")" -ge "$total" ] || return 1
+  [ "$(installed_step "$name")" -eq "$total" ] && return 0
+  if [ "$install" != 1 ]; then
+    echo "train_bundled: $run reached its last step; look at its frames, then: python scripts/export_model.py $run $name"
+    return 0
+  fi
+  [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null || exit
+  python scripts/export_model.py "$run" "$name" || exit
 }
 
-stage configs/x4.toml training/x4 x4 || exit 0
+stage configs/x4.toml training/x4 x4 1 || exit 0
 [ -f configs/x4-gan.toml ] || exit 0
 [ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/fetch_vgg16.sh >/dev/null
-stage configs/x4-gan.toml training/x4-gan x4-gan || exit 0  # train.init in the config: stage 1's generator
+stage configs/x4-gan.toml training/x4-gan x4-gan "${INSTALL_GAN:-0}" || exit 0  # train.init in the config: stage 1's generator
