@@ -5,8 +5,8 @@
 Runs the config's generator (its ``train.init``, or a checkpoint's EMA generator) on one batch of
 the config's crops and prints, for the pixel, perceptual and adversarial losses unweighted, the value
 and the norm of its gradient with respect to the generated image, then the same times the config's
-weights. A weighted norm far below the others means that loss does nothing (issue 10: L1 at 0.01 was
-1/600 of the perceptual loss's pull, not a constraint). The discriminator is the checkpoint's, or a
+weights. A weighted norm far below the others means that loss does nothing (issue 10: L1 at 0.01
+pulled 1/58,000 as hard as the perceptual loss, and held nothing). The discriminator is the checkpoint's, or a
 fresh one: a fresh one says little about the adversarial term's later strength.
 """
 
@@ -33,6 +33,8 @@ def main() -> None:
     nets = build_nets(cfg, None, torch.device("cpu"), torch.contiguous_format)
     if args.checkpoint:
         state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        if state.get("discriminator") is None:
+            raise SystemExit(f"{args.checkpoint} holds no discriminator; expected a checkpoint of the GAN stage")
         nets.generator.load_state_dict(state["ema"])
         nets.discriminator.load_state_dict(state["discriminator"])
     data = load_split(args.data, "train", cfg.model.scale, limit=args.images)

@@ -67,7 +67,7 @@ def main() -> None:
     p.add_argument("--val", type=int, default=16, help="test images kept (one centre region each)")
     p.add_argument("--val-region", type=int, default=384, help="HR size of each test region")
     p.add_argument("--budget-mb", type=float, default=27.0, help="stop adding training regions once the pack is this large")
-    p.add_argument("--vgg-weights", type=Path, default=default_weights_path("vgg16"), help="ImageNet VGG16 (scripts/fetch_vgg16.sh)")
+    p.add_argument("--vgg-weights", default=str(default_weights_path("vgg16")), help="ImageNet VGG16 (scripts/fetch_vgg16.sh), or none")
     p.add_argument("--vgg-layer", default="relu3_3", help="the deepest VGG16 layer the perceptual loss reads")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -76,6 +76,8 @@ def main() -> None:
     s = manifest.scale
     if args.region % s or args.val_region % s:
         raise SystemExit(f"--region and --val-region must be multiples of the dataset's scale, {s}")
+    if args.vgg_weights != "none" and not Path(args.vgg_weights).is_file():
+        raise SystemExit(f"no VGG16 weights at '{args.vgg_weights}' (scripts/fetch_vgg16.sh); the GPU run needs them, or pass --vgg-weights none")
     rng = np.random.default_rng(args.seed)
     shutil.rmtree(args.out, ignore_errors=True)
     items: list[ManifestItem] = []
@@ -113,12 +115,12 @@ def main() -> None:
                 add(item, hr, lr, *kept[round_], size, round_)
     settings = {**manifest.settings, "packed_from": str(args.source), "region": args.region}
     (args.out / "manifest.json").write_text(manifest_json(Manifest(scale=s, items=items, settings=settings)))
-    vgg = save_vgg_layers(args.vgg_weights, args.vgg_layer, args.out / "vgg16.safetensors") if args.vgg_weights.is_file() else 0
+    vgg = save_vgg_layers(Path(args.vgg_weights), args.vgg_layer, args.out / "vgg16.safetensors") if args.vgg_weights != "none" else 0
     counts = {split: sum(i.split == split for i in items) for split in ("train", "test")}
     images = len({i.hr.rsplit("_", 1)[0] for i in items if i.split == "train"})
     print(
         f"{args.out}: {counts['train']} training regions from {images} of {len(train)} images, {counts['test']} test regions, "
-        f"{total / 1e6:.1f} MB" + (f"; VGG16 to {args.vgg_layer}, {vgg / 1e6:.1f} MB" if vgg else f"; no VGG16 at {args.vgg_weights}")
+        f"{total / 1e6:.1f} MB" + (f"; VGG16 to {args.vgg_layer}, {vgg / 1e6:.1f} MB" if vgg else "; no VGG16")
     )
 
 

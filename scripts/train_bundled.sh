@@ -14,7 +14,7 @@
 #    A GAN's frames must be looked at before it ships (MODELS.md), so its last step installs
 #    vsrgan/weights/x4-gan.safetensors only with INSTALL_GAN=1; otherwise it says how.
 #
-# A stage installed at its last step is installed again by the next call if that failed.
+# A finished stage whose install failed is installed by the next call.
 #
 # training/*/ (checkpoint with optimizer and EMA, metrics.jsonl, curve.png) is committed to the
 # repository, so that a fresh clone continues where the last machine stopped.
@@ -48,11 +48,14 @@ last_step() {
 # total_steps CONFIG: train.steps of a TOML config
 total_steps() { python -c "import sys; from vsrgan.training.config import load_config; print(load_config(sys.argv[1]).train.steps)" "$1"; }
 
-# installed_step NAME: the training step recorded in the bundled model NAME (0: not installed)
-installed_step() {
-  python -c "import sys; from vsrgan.models import BUNDLED, WEIGHTS_DIR; from vsrgan.models.weights import read_metadata
-p = WEIGHTS_DIR / BUNDLED[sys.argv[1]][0]; print(read_metadata(p).get('vsrgan.step', 0) if p.is_file() else 0)" "$1"
+# weights_step FILE: the training step recorded in a generator's .safetensors (0: none, or unreadable)
+weights_step() {
+  python -c "import sys; from vsrgan.models.weights import read_metadata
+try: print(int(read_metadata(sys.argv[1]).get('vsrgan.step', 0)))
+except Exception: print(0)" "$1"
 }
+# bundled_file NAME: where the bundled model NAME lives
+bundled_file() { python -c "import sys; from vsrgan.models import BUNDLED, WEIGHTS_DIR; print(WEIGHTS_DIR / BUNDLED[sys.argv[1]][0])" "$1"; }
 
 # stage CONFIG RUN NAME INSTALL [train flags...]: train RUN until its last step or the deadline; at
 # the last step, with INSTALL=1, install its generator as the bundled model NAME. Succeeds only when
@@ -72,7 +75,8 @@ stage() {
     vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@" || exit
   fi
   [ "$(last_step "$run")" -ge "$total" ] || return 1
-  [ "$(installed_step "$name")" -eq "$total" ] && return 0
+  # installed already: the bundled file holds this run's final generator (export_model.py records its step)
+  [ "$(weights_step "$(bundled_file "$name")")" -eq "$(weights_step "$run/generator.safetensors")" ] && return 0
   if [ "$install" != 1 ]; then
     echo "train_bundled: $run reached its last step; look at its frames, then: python scripts/export_model.py $run $name"
     return 0

@@ -19,7 +19,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pack_regions.py"
 
 def pack(source: Path, out: Path, *args: str) -> str:
     if "--vgg-weights" not in args:  # not the machine's own VGG16 (59 MB) where the test is not about it
-        args = (*args, "--vgg-weights", str(out.parent / "no-vgg16.safetensors"))
+        args = (*args, "--vgg-weights", "none")
     done = subprocess.run([sys.executable, str(SCRIPT), str(source), str(out), *args], capture_output=True, text=True, check=True)
     return done.stdout
 
@@ -78,6 +78,12 @@ def test_the_vgg_layers_the_loss_reads_travel_with_the_pack(tiny_dataset, tmp_pa
     small = tmp_path / "pack" / "vgg16.safetensors"
     loss_net = load_vgg_weights(VGGFeatures(arch="vgg16", layers=("relu2_2", "relu3_3")), small)
     assert all(torch.equal(v, full[k]) for k, v in loss_net.state_dict().items())
+    missing = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tiny_dataset), str(tmp_path / "p2"), "--vgg-weights", str(tmp_path / "none.safetensors")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "no VGG16 weights at" in missing.stderr and not (tmp_path / "p2").exists()  # before any work
     with pytest.raises(CheckpointError):  # and nothing deeper
         load_vgg_weights(VGGFeatures(arch="vgg16", layers=("relu4_1",)), small)
 
