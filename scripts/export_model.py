@@ -6,8 +6,9 @@
 Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
 ``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
 data/eval-photos), and writes ``vsrgan/weights/NAME.safetensors``: the same weights, with a
-one-line card (steps, CPU-hours or, with ``--trained-on``, minutes on that GPU, PSNR-Y gain; the VGG16 distance where scripts/fetch_vgg16.sh
-installed VGG16, the number x4-gan is trained to lower) that `vsrgan models` prints. Prints the card.
+one-line card (steps, CPU-hours or, with ``--trained-on``, minutes on that GPU, PSNR-Y gain; the
+VGG16 distance where scripts/fetch_vgg16.sh installed VGG16, the number x4-gan is trained to lower)
+that `vsrgan models` prints. Prints the card.
 """
 
 import argparse
@@ -36,9 +37,10 @@ def main() -> None:
     step = int(meta.get("vsrgan.step", 0))
     records = [r for r in read_records(args.run / "metrics.jsonl") if r.get("step", -1) <= step and "time/cpu_hours" in r]
     last = records[-1] if records else {}
-    spent = f"{last.get('time/cpu_hours', 0.0):.1f} CPU-hours"
     if args.trained_on:
         spent = f"{last.get('time/wall_hours', 0.0) * 60:.1f} minutes on {args.trained_on}"
+    else:
+        spent = f"{last.get('time/cpu_hours', 0.0):.1f} CPU-hours"
     vgg = "auto" if default_weights_path("vgg16").is_file() else None
     result = evaluate([args.photos], models=[str(weights)], vgg_weights=vgg, device="cpu", progress=False)
     model = result.methods[1]

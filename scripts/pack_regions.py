@@ -17,6 +17,7 @@ loss reads; 7 MB to relu3_3 against 59 MB for all). The result is an ordinary da
 
 import argparse
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,43 +80,52 @@ def main() -> None:
     if args.vgg_weights != "none" and not Path(args.vgg_weights).is_file():
         raise SystemExit(f"no VGG16 weights at '{args.vgg_weights}' (scripts/fetch_vgg16.sh); the GPU run needs them, or pass --vgg-weights none")
     rng = np.random.default_rng(args.seed)
-    shutil.rmtree(args.out, ignore_errors=True)
+    partial = args.out.with_name(args.out.name + ".partial")  # renamed to OUT when whole
+    shutil.rmtree(partial, ignore_errors=True)
     items: list[ManifestItem] = []
     total = 0
 
-    def add(item: ManifestItem, hr: np.ndarray, lr: np.ndarray, y: int, x: int, size: int, k: int) -> None:
+    def add(item: ManifestItem, hr: np.ndarray, lr: np.ndarray, k: int) -> None:
+        """Save one region pair (already cut) as ``item``'s ``k``-th."""
         nonlocal total
         name = f"{Path(item.hr).stem}_{k}.webp"
         hr_rel, lr_rel = f"{item.split}/hr/{name}", f"{item.split}/lr_x{s}/{name}"
-        total += save(np.ascontiguousarray(lr[y : y + size, x : x + size]), args.out / lr_rel)
-        total += save(np.ascontiguousarray(hr[y * s : (y + size) * s, x * s : (x + size) * s]), args.out / hr_rel)
-        items.append(ManifestItem(item.split, hr_rel, lr_rel, f"{item.source} (region {x * s},{y * s} of {item.hr})", item.frame, item.pts, item.time))
+        total += save(lr, partial / lr_rel) + save(hr, partial / hr_rel)
+        items.append(ManifestItem(item.split, hr_rel, lr_rel, item.source, item.frame, item.pts, item.time))
+
+    def cut(item: ManifestItem, hr: np.ndarray, lr: np.ndarray, y: int, x: int, size: int) -> tuple[ManifestItem, np.ndarray, np.ndarray]:
+        """The HR/LR region pair at LR corner ``(y, x)``; ``item`` names where it came from."""
+        region = replace(item, source=f"{item.source} (region {x * s},{y * s} of {item.hr})")
+        return region, np.ascontiguousarray(hr[y * s : (y + size) * s, x * s : (x + size) * s]), np.ascontiguousarray(lr[y : y + size, x : x + size])
 
     tests = manifest.split("test")
     for item in [tests[i] for i in np.linspace(0, len(tests) - 1, min(args.val, len(tests))).round().astype(int)]:
         hr, lr = read_image(args.source / item.hr), read_image(args.source / item.lr)
         size = min(args.val_region // s, *lr.shape[:2])
-        add(item, hr, lr, (lr.shape[0] - size) // 2, (lr.shape[1] - size) // 2, size, 0)
+        add(*cut(item, hr, lr, (lr.shape[0] - size) // 2, (lr.shape[1] - size) // 2, size), 0)
 
     train = manifest.split("train")
-    for round_ in range(args.per_image):
-        for index in rng.permutation(len(train)):
-            item = train[index]
+    regions: dict[int, list] = {}  # each training image's regions, best first: each image is decoded once
+    for index, item in enumerate(train):
+        hr, lr = read_image(args.source / item.hr), read_image(args.source / item.lr)
+        size = min(args.region // s, *lr.shape[:2])
+        kept: list[tuple[int, int]] = []
+        for yx in candidates(lr, size, args.tries, np.random.default_rng([args.seed, index])):
+            if len(kept) < args.per_image and not any(too_close(yx, other, size) for other in kept):
+                kept.append(yx)
+        regions[index] = [cut(item, hr, lr, y, x, size) for y, x in kept]
+    order = rng.permutation(len(train))
+    for k in range(args.per_image):  # round k saves every image's k-th region, until the budget
+        for index in order:
             if total > args.budget_mb * 1e6:
                 break
-            hr, lr = read_image(args.source / item.hr), read_image(args.source / item.lr)
-            size = min(args.region // s, *lr.shape[:2])
-            kept: list[tuple[int, int]] = []  # the same candidates every round (seeded by the image): round k keeps the k-th
-            for yx in candidates(lr, size, args.tries, np.random.default_rng([args.seed, int(index)])):
-                if len(kept) > round_:
-                    break
-                if not any(too_close(yx, other, size) for other in kept):
-                    kept.append(yx)
-            if len(kept) > round_:
-                add(item, hr, lr, *kept[round_], size, round_)
+            if k < len(regions[int(index)]):
+                add(*regions[int(index)][k], k)
     settings = {**manifest.settings, "packed_from": str(args.source), "region": args.region}
-    (args.out / "manifest.json").write_text(manifest_json(Manifest(scale=s, items=items, settings=settings)))
-    vgg = save_vgg_layers(Path(args.vgg_weights), args.vgg_layer, args.out / "vgg16.safetensors") if args.vgg_weights != "none" else 0
+    (partial / "manifest.json").write_text(manifest_json(Manifest(scale=s, items=items, settings=settings)))
+    vgg = save_vgg_layers(Path(args.vgg_weights), args.vgg_layer, partial / "vgg16.safetensors") if args.vgg_weights != "none" else 0
+    shutil.rmtree(args.out, ignore_errors=True)
+    partial.rename(args.out)
     counts = {split: sum(i.split == split for i in items) for split in ("train", "test")}
     images = len({i.hr.rsplit("_", 1)[0] for i in items if i.split == "train"})
     print(
