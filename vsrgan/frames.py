@@ -9,6 +9,8 @@ uint8 -> float work happens there and only bytes cross the bus.
 import numpy as np
 import torch
 
+from .colour import OUTPUT
+
 
 def to_tensor(
     frames: np.ndarray | torch.Tensor,
@@ -51,14 +53,8 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return to_uint8(tensor).cpu().numpy()
 
 
-# BT.601 limited range, as FFmpeg's swscale converts rgb24 -> yuv420p by default.
-_RGB_TO_YUV = torch.tensor(
-    [
-        [0.299, 0.587, 0.114],
-        [-0.168736, -0.331264, 0.5],
-        [0.5, -0.418688, -0.081312],
-    ]
-)
+# The output's matrix (BT.709), limited range: what VideoWriter.write converts with and tags.
+_RGB_TO_YUV = torch.tensor(OUTPUT.rgb_to_ycbcr())
 _YUV_SCALE = torch.tensor([219.0, 224.0, 224.0])
 _YUV_OFFSET = torch.tensor([16.0, 128.0, 128.0])
 
@@ -67,8 +63,8 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
     """``float (N, 3, H, W)`` RGB in ``[0, 1]`` -> ``uint8 (N, 3H/2, W)`` I420 (yuv420p) frames.
 
     The layout PyAV's ``VideoFrame.from_ndarray(..., format="yuv420p")`` takes: the Y plane,
-    then U and V at half size each, packed row after row. BT.601 limited range and 2x2 chroma
-    averaging, as swscale does by default. Odd sizes are padded by repeating the last row or
+    then U and V at half size each, packed row after row. :data:`vsrgan.colour.OUTPUT`'s matrix
+    (BT.709) in limited range, as :class:`vsrgan.video.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
     column. Run on a GPU this takes the colour conversion off the encoder's CPU and halves the
     bytes copied back to the host.
     """

@@ -22,6 +22,7 @@ try:
 except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
     av = None
 
+from . import colour
 from .damage import Damage, decode_surviving, report, watch
 from .errors import InputError, VideoError
 from .passthrough import Passthrough
@@ -156,9 +157,9 @@ def _timestamped(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFram
 def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
     """Decode every frame of the first video stream as RGB, with its timestamp.
 
-    FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB, using the
-    colour matrix the stream declares. Damage is survived where it can be: a packet the decoder
-    refuses is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.damage`).
+    FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB with the colour matrix
+    the stream declares or players assume (:mod:`vsrgan.colour`). Damage is survived where it can
+    be: a refused packet is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.damage`).
     ``threads``: the decoder's threads (0: FFmpeg's choice).
     """
     path = Path(path)
@@ -170,7 +171,7 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
         for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
             if start is None:
                 start = pts
-            yield Frame(image=frame.to_ndarray(format="rgb24"), pts=pts, time=float((pts - start) * stream.time_base))
+            yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base))
             index += 1
             damage.last = float(pts * stream.time_base)
         if container.duration:
@@ -220,6 +221,7 @@ class VideoWriter:
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
+            self.colour = colour.OutputColour(self.stream.codec_context)  # YUV output: BT.709, tagged
             # Encode in the source's time base, so every input pts is representable as it was.
             self.stream.codec_context.time_base = time_base
             self.stream.time_base = time_base
@@ -254,12 +256,12 @@ class VideoWriter:
         """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
         if image.shape[1::-1] != self.size:
             raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.path}'")
-        self._encode(av.VideoFrame.from_ndarray(self._even(image), format="rgb24"), pts)
+        self._encode(self.colour.frame(self._even(image)), pts)
 
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
-        :func:`vsrgan.frames.to_i420` (H and W padded to even); saves the encoder's CPU the
-        colour conversion."""
+        :func:`vsrgan.frames.to_i420` (H and W padded to even, :data:`vsrgan.colour.OUTPUT`'s
+        matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
             raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.path}', expected {expected} and yuv420p")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
+from .. import colour
 from ..atomic import atomic_path
 from ..errors import VideoError
 from ..infer import ModelOptions, Upscaler
@@ -74,7 +75,7 @@ def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
             if segment.end is not None and frame.pts >= segment.end:
                 break  # decoders return frames in display order: the rest belong to later segments
             count += 1
-            yield Frame(image=frame.to_ndarray(format="rgb24"), pts=frame.pts, time=float(frame.pts * stream.time_base))
+            yield Frame(image=colour.to_rgb(frame), pts=frame.pts, time=float(frame.pts * stream.time_base))
     if count != segment.frames:
         raise VideoError(f"'{input}': segment {segment.index} decoded {count} frames, its packets say {segment.frames}; "
                          "the file may be damaged: upscale it without --cluster")

@@ -1,0 +1,140 @@
+"""Colour matrices on real encoded clips: sources decode as players show them, outputs are BT.709 and say so."""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from vsrgan import colour, frames
+from vsrgan.video import EncodeOptions, VideoWriter, read_frames
+
+# Saturated colours, where the BT.601 and BT.709 matrices disagree most: BT.601-converted red
+# (217, 28, 28) shows as (233, 45, 25) in a player that assumes BT.709.
+COLOURS = [(217, 28, 28), (29, 198, 57), (40, 60, 200), (230, 200, 20)]
+LOSSLESS_X264 = EncodeOptions(codec="libx264", crf=0, preset="ultrafast")
+
+
+def blocks(width: int = 64, height: int = 32) -> np.ndarray:
+    """``uint8 (H, W, 3)``: one solid block of each colour, side by side, on even columns."""
+    image = np.zeros((height, width, 3), np.uint8)
+    step = width // len(COLOURS)
+    for i, c in enumerate(COLOURS):
+        image[:, i * step:(i + 1) * step] = c
+    return image
+
+
+def block_colours(image: np.ndarray) -> np.ndarray:
+    """The centre pixel of each block, ``int (len(COLOURS), 3)``: away from chroma-subsampled edges."""
+    h, w = image.shape[:2]
+    step = w // len(COLOURS)
+    return np.array([image[h // 2, i * step + step // 2] for i in range(len(COLOURS))], int)
+
+
+def make_source(path, image: np.ndarray, *, matrix: colour.Matrix, tagged: bool, frames_: int = 2) -> None:
+    """A lossless H.264 clip of ``image`` converted with ``matrix``, its header naming it or nothing."""
+    h, w = image.shape[:2]
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.codec_context.options = {"crf": "0", "preset": "ultrafast"}
+        if tagged:
+            code = {"ITU709": 1, "ITU601": 6}[matrix.name]  # AVColorSpace: bt709, smpte170m
+            v.codec_context.colorspace = code
+            v.codec_context.color_primaries = code
+            v.codec_context.color_trc = code
+            v.codec_context.color_range = colour.LIMITED
+        for i in range(frames_):
+            f = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace=matrix.name, dst_color_range="MPEG")
+            f.pts = i
+            c.mux(v.encode(f))
+        c.mux(v.encode(None))
+
+
+def decode_as(path, matrix: colour.Matrix) -> np.ndarray:
+    """The first frame of ``path`` converted with ``matrix``, limited range: what a player shows."""
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return frame.to_ndarray(format="rgb24", src_colorspace=matrix.name, src_color_range="MPEG")
+
+
+def stream_tags(path) -> tuple[int, int, int, int]:
+    with av.open(str(path)) as c:
+        cc = c.streams.video[0].codec_context
+        return cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range
+
+
+def copy(src, dst, encode: EncodeOptions = LOSSLESS_X264) -> None:
+    first = next(read_frames(src)).image
+    with VideoWriter(dst, width=first.shape[1], height=first.shape[0], time_base=Fraction(1, 10),
+                     frame_rate=Fraction(10), encode=encode) as w:
+        for f in read_frames(src):
+            w.write(f.image, f.pts)
+
+
+def test_matrix_rows_are_the_standard_ones():
+    assert np.allclose(colour.BT601.rgb_to_ycbcr(), [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5],
+                                                     [0.5, -0.418688, -0.081312]], atol=1e-6)
+    assert np.allclose(colour.BT709.rgb_to_ycbcr(), [[0.2126, 0.7152, 0.0722], [-0.114572, -0.385428, 0.5],
+                                                     [0.5, -0.454153, -0.045847]], atol=1e-6)
+
+
+def test_untagged_video_gets_the_players_guess():
+    assert colour.guess_matrix(720, 576) is colour.BT601  # PAL SD
+    assert colour.guess_matrix(640, 480) is colour.BT601
+    assert colour.guess_matrix(1280, 720) is colour.BT709
+    assert colour.guess_matrix(960, 720) is colour.BT709  # 4:3 HD
+
+
+def test_bt709_source_round_trips_with_its_colours_and_is_tagged(tmp_path):
+    src, dst = tmp_path / "709.mp4", tmp_path / "out.mp4"
+    image = blocks()  # SD-sized: the guess would be BT.601, so only honouring the tag passes
+    make_source(src, image, matrix=colour.BT709, tagged=True)
+    decoded = block_colours(next(read_frames(src)).image)
+    assert np.abs(decoded - COLOURS).max() <= 2
+    copy(src, dst)
+    assert stream_tags(dst) == (1, 1, 1, 1)  # bt709 matrix, primaries, transfer; tv range
+    assert np.abs(block_colours(next(read_frames(dst)).image) - COLOURS).max() <= 3
+    as_player = block_colours(decode_as(dst, colour.BT709))
+    assert np.abs(as_player - COLOURS).max() <= 3
+    assert np.abs(block_colours(decode_as(dst, colour.BT601)) - COLOURS).max() > 15  # the matrix mattered
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_sd_bt601_source_decodes_with_bt601(tmp_path, tagged):
+    src = tmp_path / "601.mp4"
+    make_source(src, blocks(), matrix=colour.BT601, tagged=tagged)
+    assert np.abs(block_colours(next(read_frames(src)).image) - COLOURS).max() <= 2
+
+
+def test_untagged_hd_source_decodes_with_bt709_as_players_do(tmp_path):
+    src = tmp_path / "hd.mp4"
+    make_source(src, blocks(1280, 720), matrix=colour.BT709, tagged=False, frames_=1)
+    assert stream_tags(src)[0] == colour.UNSPECIFIED
+    assert np.abs(block_colours(next(read_frames(src)).image) - COLOURS).max() <= 2
+
+
+def test_write_and_write_i420_agree_with_each_other_and_the_input(tmp_path):
+    image = blocks(64, 32)
+    planes = frames.to_i420(frames.to_tensor(image))[0].numpy()
+    a, b = tmp_path / "rgb.mkv", tmp_path / "i420.mkv"
+    lossless = EncodeOptions(codec="ffv1", crf=None, preset=None)
+    for path, write, data in ((a, "write", image), (b, "write_i420", planes)):
+        with VideoWriter(path, width=64, height=32, time_base=Fraction(1, 10), frame_rate=Fraction(10), encode=lossless) as w:
+            getattr(w, write)(data, 0)
+        assert stream_tags(path) == (1, 1, 1, 1)
+    via_rgb, via_i420 = (block_colours(next(read_frames(p)).image) for p in (a, b))
+    assert np.abs(via_rgb - via_i420).max() <= 2
+    assert np.abs(via_rgb - COLOURS).max() <= 2 and np.abs(via_i420 - COLOURS).max() <= 2
+
+
+@pytest.mark.parametrize("codec, pix_fmt", [("libx264rgb", "rgb24"), ("ffv1", "bgr0")])
+def test_rgb_outputs_take_no_matrix_and_no_bt709_tags(tmp_path, codec, pix_fmt):
+    dst = tmp_path / "rgb.mkv"
+    image = blocks()
+    with VideoWriter(dst, width=64, height=32, time_base=Fraction(1, 10), frame_rate=Fraction(10),
+                     encode=EncodeOptions(codec=codec, crf=0 if codec == "libx264rgb" else None, preset=None, pix_fmt=pix_fmt)) as w:
+        w.write(image, 0)
+    assert stream_tags(dst)[0] != 1
+    assert np.array_equal(next(read_frames(dst)).image, image)  # lossless: no YUV step anywhere

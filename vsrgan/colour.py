@@ -1,0 +1,110 @@
+"""Which Y'CbCr matrix turns YUV video into RGB frames and back: one choice, for every path.
+
+Decoding converts with the matrix and range the source declares. An untagged source is
+converted the way players show it (mpv, VLC and browsers guess by size): BT.709 for HD
+(width >= 1280 or height > 576), BT.601 below. FFmpeg's own default, BT.601 at every size,
+would shift the colours of an untagged HD file against how the same file plays.
+
+Encoding: an upscaler's output is HD, so YUV output is BT.709, limited range, and its stream
+header says so (matrix, primaries and transfer BT.709, range tv). Untagged, a player guesses,
+and a guess that differs from the conversion shifts colours: BT.601-converted red (217, 28, 28)
+shows as (233, 45, 25) in a player that assumes BT.709. The CPU path (:class:`vsrgan.video.
+VideoWriter`, through swscale) and the GPU path (:func:`vsrgan.frames.to_i420`) both use
+:data:`OUTPUT`. RGB pixel formats (libx264rgb, ffv1 with gbrp or bgr0) need no matrix and get
+no tags. Primaries are tagged, not converted: a BT.601 source's gamut is taken as BT.709's,
+as ffmpeg does without a colorspace filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+try:
+    import av
+    from av.video.reformatter import VideoReformatter
+except ImportError:  # frames.py needs only the coefficients; video I/O checks for PyAV itself
+    av = None
+
+UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED: the frame's header names no matrix
+BT709_CODE = 1  # BT.709's code as AVColorSpace, AVColorPrimaries and AVColorTransferCharacteristic alike
+LIMITED, FULL = 1, 2  # AVColorRange: tv (16-235) and pc (0-255)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A Y'CbCr matrix, given by the luma weights of red and blue."""
+
+    name: str  # swscale's name for it (PyAV's reformatter.Colorspace)
+    kr: float
+    kb: float
+
+    def rgb_to_ycbcr(self) -> list[list[float]]:
+        """Rows Y, Cb, Cr for R'G'B' in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5]."""
+        kr, kb = self.kr, self.kb
+        kg = 1 - kr - kb
+        return [
+            [kr, kg, kb],
+            [-kr / (2 - 2 * kb), -kg / (2 - 2 * kb), 0.5],
+            [0.5, -kg / (2 - 2 * kr), -kb / (2 - 2 * kr)],
+        ]
+
+
+BT601 = Matrix("ITU601", kr=0.299, kb=0.114)
+BT709 = Matrix("ITU709", kr=0.2126, kb=0.0722)
+OUTPUT = BT709  # what every YUV output is converted with and tagged as
+
+
+def guess_matrix(width: int, height: int) -> Matrix:
+    """The matrix players assume for untagged YUV of this size (mpv's rule; VLC's is alike)."""
+    return BT709 if width >= 1280 or height > 576 else BT601
+
+
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as ``uint8 (H, W, 3)`` RGB, converted as players show it.
+
+    A declared matrix and range reach swscale from the frame itself; only an untagged YUV
+    frame needs telling, since swscale would take BT.601 at every size.
+    """
+    if frame.format.is_rgb or frame.colorspace != UNSPECIFIED:
+        return frame.to_ndarray(format="rgb24")
+    return frame.to_ndarray(format="rgb24", src_colorspace=guess_matrix(frame.width, frame.height).name)
+
+
+def is_yuv(pix_fmt: str) -> bool:
+    """Whether frames of ``pix_fmt`` need a matrix (YUV, and gray, its luma alone)."""
+    return not av.VideoFormat(pix_fmt).is_rgb
+
+
+def output_range(pix_fmt: str) -> int:
+    """Limited range, except for the full-range ``yuvj`` formats."""
+    return FULL if pix_fmt.startswith("yuvj") else LIMITED
+
+
+class OutputColour:
+    """Tags one output stream with :data:`OUTPUT` and converts RGB images into its pixel format.
+
+    The tags go in the codec context, which encoders (libx264, libx265, ffv1...) write into the
+    stream header, so players undo the very conversion that was made. Left to the encoder, the
+    conversion would take swscale's default, BT.601, and no tags.
+    """
+
+    def __init__(self, codec_context: av.video.codeccontext.VideoCodecContext):
+        self.codec_context = codec_context
+        self.pix_fmt = codec_context.pix_fmt
+        self.reformatter = VideoReformatter()  # one swscale context, reused frame after frame
+        if is_yuv(self.pix_fmt):
+            codec_context.colorspace = BT709_CODE
+            codec_context.color_primaries = BT709_CODE
+            codec_context.color_trc = BT709_CODE
+            codec_context.color_range = output_range(self.pix_fmt)
+
+    def frame(self, image: np.ndarray) -> av.VideoFrame:
+        """An ``uint8 (H, W, 3)`` RGB image as a frame of the stream's pixel format."""
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        if not is_yuv(self.pix_fmt):
+            return frame  # the encoder reorders the channels; no matrix
+        return self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=OUTPUT.name,
+                                         dst_color_range=output_range(self.pix_fmt),
+                                         threads=self.codec_context.thread_count)
