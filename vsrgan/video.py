@@ -8,6 +8,7 @@ frames with those same timestamps and carries the source's audio and subtitle pa
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections import deque
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import numpy as np
 
 try:
     import av
+    import av.logging
 except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
     av = None
 
@@ -173,9 +175,102 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
             yield Frame(image=frame.to_ndarray(format="rgb24"), pts=pts, time=float((pts - start) * stream.time_base))
             index += 1
             damage.last = float(pts * stream.time_base)
-        if container.duration:
-            damage.end = (container.start_time or 0) / av.time_base + container.duration / av.time_base
+        damage.end = stated_end(container, stream)
     report(damage, frames=index)
+
+
+def stated_end(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+    """Where the header says ``stream`` ends (seconds, in its own timestamps); 0.0 where it does not say.
+
+    The video's own length comes first: the container's is its longest stream's, and audio
+    often runs on past the picture. Matroska keeps a stream's end in its DURATION tag, and its
+    container duration already counts from 0, not from the first timestamp (measured: a clip
+    starting at 5 s says 5.66, where .mp4, .mov and .ts say 0.66 from a start_time of 4.98).
+    """
+    if stream.duration:
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+    tag = next((v for k, v in stream.metadata.items() if k.upper().startswith("DURATION")), None)
+    if tag is not None:
+        try:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:  # a tag some other muxer wrote in its own way: fall back to the container's
+            pass
+    if not container.duration:
+        return 0.0
+    start = 0 if "matroska" in container.format.name else (container.start_time or 0)
+    return (start + container.duration) / av.time_base
+
+
+# x264's and x265's presets: checked here, since x264 prints its refusal of others straight to stderr.
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+PREFERRED_FORMATS = ("yuv420p", "yuv444p", "yuv420p10le", "rgb24", "gbrp", "rgb8", "pal8")  # what to suggest, best first
+
+
+def check_encoder(encode: EncodeOptions, name: Path) -> None:
+    """Refuse, naming the output ``name``, a codec that is missing or not a video encoder, or a
+    ``--pix-fmt`` it cannot encode: cheap checks that need no file."""
+    codec, pix_fmt = encode.codec, encode.pix_fmt
+    if codec not in av.codecs_available:
+        raise VideoError(f"'{name}': video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
+    try:
+        encoder = av.Codec(codec, "w")
+    except (av.FFmpegError, ValueError):  # a decoder only
+        raise VideoError(f"'{name}': '{codec}' has no encoder in this FFmpeg build; try libx264 or libx265") from None
+    if encoder.type != "video":
+        raise VideoError(f"'{name}': '{codec}' is not a video codec ({encoder.type}); try libx264 or libx265")
+    formats = [f.name for f in encoder.video_formats or ()]
+    try:
+        av.VideoFormat(pix_fmt)
+    except ValueError:
+        raise VideoError(f"'{name}': '{pix_fmt}' is not a pixel format; try {_suggest(formats)}") from None
+    if formats and pix_fmt not in formats:
+        raise VideoError(f"'{name}': {codec} cannot encode pix_fmt {pix_fmt}; try {_suggest(formats)}")
+    if codec in ("libx264", "libx265") and encode.preset is not None and encode.preset not in X26X_PRESETS:
+        raise VideoError(f"'{name}': unknown preset '{encode.preset}' for {codec}; expected one of {', '.join(X26X_PRESETS)}")
+
+
+def _suggest(formats: list[str]) -> str:
+    """Two pixel formats to offer the user: the usual ones ``formats`` holds, else its first."""
+    usual = [f for f in PREFERRED_FORMATS if f in formats] or formats or ["yuv420p"]
+    return " or ".join(usual[:2])
+
+
+@contextlib.contextmanager
+def ffmpeg_errors() -> Iterator[list[str]]:
+    """Collect FFmpeg's error messages inside the block instead of printing them: a refusal then
+    reaches the person once, in vsrgan's own line."""
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    messages = []
+    try:
+        with av.logging.Capture(local=False) as logs:
+            yield messages
+    finally:
+        av.logging.set_level(previous)
+        messages.extend(text.strip() for level, _, text in logs if level <= av.logging.ERROR)
+
+
+def encoder_problem(encode: EncodeOptions, stream: av.VideoStream, said: str = "") -> str:
+    """Why the encoder of ``stream`` would not open: the one setting that, left out, lets it open,
+    found by trial (FFmpeg's own log wording differs from encoder to encoder)."""
+    ctx = stream.codec_context
+
+    def opens(**options: str) -> bool:
+        trial = av.CodecContext.create(encode.codec, "w")
+        trial.width, trial.height, trial.pix_fmt, trial.time_base = ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base
+        trial.options = options
+        try:
+            trial.open()
+        except (av.FFmpegError, ValueError):
+            return False
+        return True
+
+    if encode.preset is not None and not opens(preset=encode.preset) and opens():
+        return f"unknown preset '{encode.preset}' for {encode.codec}; expected one it knows, such as medium, fast or ultrafast"
+    if encode.crf is not None and not opens(crf=str(encode.crf)) and opens():
+        return f"{encode.codec} does not take --crf {encode.crf}; try another value"
+    return f"{encode.codec} cannot encode {ctx.width}x{ctx.height} {ctx.pix_fmt} video with these settings{said}; try libx264 with --pix-fmt yuv420p"
 
 
 class VideoWriter:
@@ -185,7 +280,12 @@ class VideoWriter:
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
-    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`).
+    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
+    user's own path as ``name``: errors name that, never the hidden temporary file.
+
+    Every setting is tried here, before a frame is decoded: the encoder is opened and the
+    header written in ``__init__``, so a bad ``--preset`` or a codec the container refuses
+    fails at once, in one line, not after minutes of upscaling.
     """
 
     def __init__(
@@ -201,22 +301,23 @@ class VideoWriter:
         source: str | Path | None = None,
         source_until: float = float("inf"),
         muxer_options: dict[str, str] | None = None,
+        name: str | Path | None = None,
     ):
         require_pyav()
         self.path = Path(path)
+        self.name = Path(name) if name is not None else self.path
         encode = encode or EncodeOptions()
         codec, pix_fmt = encode.codec, encode.pix_fmt
-        if codec not in av.codecs_available:
-            raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
+        check_encoder(encode, self.name)
         self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
         self.size = (width, height)
-        self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
+        self.container = self._open(muxer_options or {})
         self.source = None
         try:
             try:
                 self.stream = self.container.add_stream(codec, rate=frame_rate)
             except ValueError:
-                raise VideoError(f"'{self.path}': a {self.path.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
+                raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
@@ -236,12 +337,37 @@ class VideoWriter:
                 self.stream.set_display_rotation(rotation)
             if source is not None:
                 self.source = Passthrough(Path(source), self.container)
+            self._start(encode)
         except BaseException:
             self.close_without_flush()
             raise
         self.time_base = time_base
         self.source_until = source_until
         self.count = 0
+
+    def _open(self, muxer_options: dict[str, str]) -> av.container.OutputContainer:
+        """The output container, its format chosen by the suffix as FFmpeg knows it."""
+        try:
+            return av.open(str(self.path), mode="w", options=muxer_options)
+        except ValueError:  # "Could not determine output format"
+            what = f"the suffix '{self.name.suffix}'" if self.name.suffix else "a name without a suffix"
+            raise VideoError(f"'{self.name}': FFmpeg has no video format for {what}; expected a suffix such as .mp4, .mkv or .webm") from None
+
+    def _start(self, encode: EncodeOptions) -> None:
+        """Open the encoders and write the header now, turning a refusal into one line about the output."""
+        try:
+            with ffmpeg_errors() as messages:
+                self.container.start_encoding()
+        except av.FFmpegError as e:
+            if isinstance(e, OSError):  # a full disk or a permission: vsrgan.atomic words those
+                raise
+            said = f" (FFmpeg: {messages[-1]})" if messages else ""
+            if not self.stream.codec_context.is_open:
+                with ffmpeg_errors():
+                    problem = encoder_problem(encode, self.stream, said)
+                raise VideoError(f"'{self.name}': {problem}") from None
+            raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {encode.codec} video{said}; "
+                             "pick another --codec or output suffix") from None
 
     def _even(self, image: np.ndarray) -> np.ndarray:
         """Repeat the last row/column where a subsampled pixel format needs even dimensions."""
@@ -253,7 +379,7 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int) -> None:
         """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
         if image.shape[1::-1] != self.size:
-            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.path}'")
+            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
         self._encode(av.VideoFrame.from_ndarray(self._even(image), format="rgb24"), pts)
 
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
@@ -262,7 +388,7 @@ class VideoWriter:
         colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
-            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.path}', expected {expected} and yuv420p")
+            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.name}', expected {expected} and yuv420p")
         self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
 
     def _encode(self, frame: av.VideoFrame, pts: int) -> None:
