@@ -23,7 +23,7 @@ def main() -> None:
     width, height = info.width // args.scale, info.height // args.scale
     with atomic_path(args.output, overwrite=True) as tmp:
         with VideoWriter(tmp, width=width, height=height, time_base=info.time_base, frame_rate=info.frame_rate,
-                         encode=EncodeOptions(crf=16), source=args.input, source_until=args.seconds) as writer:
+                         encode=EncodeOptions(crf=16), source=args.input, source_until=args.seconds, name=args.output) as writer:
             for frame in read_frames(args.input):
                 if frame.time >= args.seconds:
                     break

@@ -1,9 +1,11 @@
 """Audio carried into the upscaled file: copied where the container takes it, otherwise converted
 (sample format, layout, rate) to what the container's encoder takes and re-encoded."""
 
+from fractions import Fraction
+
 import av
 import pytest
-from conftest import audio_seconds, make_av_clip
+from conftest import audio_seconds, make_av_clip, make_clip
 
 from vsrgan import upscale
 
@@ -69,3 +71,57 @@ def test_every_generated_audio_codec_keeps_its_audio(tmp_path):
         assert abs(out_seconds - seconds) <= max(frame_size / out_rate, 0.06), name  # AVI stores no encoder delay
         kept.append(name)
     assert {"pcm_u8", "pcm_s16le", "pcm_s24le", "mp2", "ac3", "flac", "libopus", "libmp3lame", "aac"} <= set(kept), skipped
+
+
+def tag_streams(path, tagged):
+    """Remux ``path`` into ``tagged`` with languages, titles, dispositions, a file title and (in .mkv) chapters."""
+    with av.open(str(path)) as src, av.open(str(tagged), "w") as out:
+        routes = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        video, audio = routes[src.streams.video[0].index], routes[src.streams.audio[0].index]
+        video.metadata.update(language="fra", title="Picture")
+        audio.metadata.update(language="jpn", title="Commentary")
+        audio.disposition = av.stream.Disposition.default | av.stream.Disposition.comment
+        for s in src.streams.subtitles:
+            routes[s.index].metadata.update(language="eng", title="English SDH")
+            routes[s.index].disposition = av.stream.Disposition.forced
+        out.metadata["title"] = "My Movie"
+        if tagged.suffix == ".mkv":
+            out.set_chapters([{"id": 1, "start": 0, "end": 500, "time_base": Fraction(1, 1000), "metadata": {"title": "Intro"}}])
+        for packet in src.demux():
+            if packet.size:
+                packet.stream = routes[packet.stream.index]
+                out.mux(packet)
+
+
+def tags(path):
+    with av.open(str(path)) as c:
+        streams = {s.type: (s.metadata.get("language"), s.metadata.get("title", s.metadata.get("name")), s.disposition)
+                   for s in c.streams if s.type in ("video", "audio", "subtitle")}
+        return c.metadata.get("title"), [ch["metadata"].get("title") for ch in c.chapters()], streams
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_languages_titles_dispositions_and_chapters_survive(tmp_path, suffix):
+    src, tagged, out = tmp_path / f"src{suffix}", tmp_path / f"tagged{suffix}", tmp_path / f"out{suffix}"
+    make_clip(src, frames=12, audio=True, subtitles=suffix == ".mkv")
+    tag_streams(src, tagged)
+    upscale(tagged, out, model="bicubic", scale=2, preset="ultrafast", crf=35, progress=False)
+    title, chapters, streams = tags(out)
+    assert title == "My Movie"
+    assert streams["audio"][:2] == ("jpn", "Commentary")
+    assert streams["audio"][2] & av.stream.Disposition.comment
+    assert streams["video"][0] == "fra"
+    if suffix == ".mkv":
+        assert chapters == ["Intro"]
+        assert streams["video"][1] == "Picture"
+        assert streams["subtitle"][:2] == ("eng", "English SDH")
+        assert streams["subtitle"][2] & av.stream.Disposition.forced
+
+
+def test_audio_is_left_out_with_a_warning_where_the_container_holds_none(tmp_path, caplog):
+    src, out = tmp_path / "a.mp4", tmp_path / "out.y4m"
+    make_clip(src, frames=6, audio=True)
+    upscale(src, out, model="bicubic", scale=2, codec="rawvideo", preset=None, crf=None, progress=False)
+    assert "audio stream #1 (aac) cannot go into '.y4m'; it is left out" in caplog.text
+    with av.open(str(out)) as c:
+        assert not c.streams.audio and sum(1 for _ in c.decode(video=0)) == 6

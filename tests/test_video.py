@@ -194,3 +194,64 @@ def test_i420_frames_from_the_tensor_path_match_rgb_frames(tmp_path):
     for fa, fb in zip(read_frames(a), read_frames(b)):  # chroma rounding, amplified by YUV -> RGB
         diff = np.abs(fa.image.astype(int) - fb.image)
         assert diff.max() <= 6 and diff.mean() < 1
+
+
+def make_late_clip(path, *, start=5.0, frames=16, audio_seconds=None):
+    """A clip whose timestamps start at ``start`` seconds, with AAC audio lasting ``audio_seconds`` (default: as the video)."""
+    time_base = Fraction(1, 1000)
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 48, 32, "yuv420p"
+        v.codec_context.time_base = v.time_base = time_base
+        a = c.add_stream("aac", rate=48000)
+        a.layout = "stereo"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(pattern(48, 32, i), format="rgb24")
+            frame.pts, frame.time_base = int(start * 1000) + 40 * i, time_base
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+        for first in range(0, int((audio_seconds or frames / 25) * 48000), 1024):
+            af = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 48000, int(start * 48000) + first
+            c.mux(a.encode(af))
+        c.mux(a.encode(None))
+
+
+@pytest.mark.parametrize("name,start,audio_seconds", [
+    ("longaudio.mp4", 0.0, 3.0), ("longaudio.mkv", 0.0, 3.0), ("late.mkv", 5.0, None), ("late.mp4", 5.0, None),
+    ("late.ts", 5.0, 3.0), ("late-long.mkv", 5.0, 3.0),
+])
+def test_whole_files_are_not_called_truncated(tmp_path, caplog, name, start, audio_seconds):
+    """The header's end is the video's own (audio may run on), counted from where its timestamps start."""
+    make_late_clip(tmp_path / name, start=start, audio_seconds=audio_seconds)
+    assert len(list(read_frames(tmp_path / name))) == 16
+    assert "truncated" not in caplog.text
+
+
+def upscale_to(src, out, **encode):
+    from vsrgan import upscale
+
+    upscale(src, out, model="bicubic", scale=2, progress=False, **{"preset": "ultrafast", **encode})
+
+
+@pytest.mark.parametrize("source,output,encode,expected", [
+    ("a.mp4", "x", {}, "no video format for a name without a suffix"),
+    ("a.mp4", "x.xyz", {}, "no video format for the suffix '.xyz'"),
+    ("a.mp4", "p.mp4", {"preset": "bogus"}, "unknown preset 'bogus' for libx264"),
+    ("a.mp4", "p.mp4", {"pix_fmt": "rgb24"}, "libx264 cannot encode pix_fmt rgb24; try yuv420p or yuv444p"),
+    ("a.mp4", "p.mp4", {"pix_fmt": "bogus"}, "'bogus' is not a pixel format"),
+    ("a.mp4", "p.mp4", {"codec": "aac"}, "'aac' is not a video codec"),
+    ("a.mp4", "p.mp4", {"codec": "nonesuch"}, "video codec 'nonesuch' is not in this FFmpeg build"),
+    ("a.mkv", "v.mov", {"codec": "libvpx-vp9"}, "a .mov container cannot hold libvpx-vp9 video"),
+    ("s.mkv", "subs.webm", {}, "a .webm container cannot hold libx264 video"),
+    ("a.mp4", "b.y4m", {}, "a .y4m container cannot hold libx264 video"),
+])
+def test_output_settings_refused_in_one_line_naming_the_output(tmp_path, source, output, encode, expected):
+    src, folder = tmp_path / source, tmp_path / "out"
+    make_clip(src, frames=6, audio=True, subtitles=source.startswith("s"))
+    with pytest.raises(VideoError) as error:
+        upscale_to(src, folder / output, **encode)
+    message = str(error.value)
+    assert expected in message and f"'{folder / output}'" in message and ".partial" not in message, message
+    assert len(message.splitlines()) == 1
+    assert list(folder.iterdir()) == []

@@ -81,3 +81,26 @@ def report(damage: Damage, *, frames: int) -> None:
     elif damage.messages and not damage.refused:
         log.warning("'%s' is damaged: the decoder concealed errors in it (%d reported); check the output for artefacts",
                     path, len(damage.messages))
+
+
+def stated_end(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+    """Where the header says ``stream`` ends (seconds, in its own timestamps); 0.0 where it does not say.
+
+    The video's own length comes first: the container's is its longest stream's, and audio
+    often runs on past the picture. Matroska keeps a stream's end in its DURATION tag, and its
+    container duration already counts from 0, not from the first timestamp (measured: a clip
+    starting at 5 s says 5.66, where .mp4, .mov and .ts say 0.66 from a start_time of 4.98).
+    """
+    if stream.duration:
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+    tag = next((v for k, v in stream.metadata.items() if k.upper().startswith("DURATION")), None)
+    if tag is not None:
+        try:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:  # a tag some other muxer wrote in its own way: fall back to the container's
+            pass
+    if not container.duration:
+        return 0.0
+    start = 0 if "matroska" in container.format.name else (container.start_time or 0)
+    return (start + container.duration) / av.time_base

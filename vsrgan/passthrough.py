@@ -4,8 +4,10 @@ Packets are copied as they are where the output container takes their codec (a t
 memory, given the stream's first packet, says so); other audio is decoded, converted with
 ``av.AudioResampler`` to a sample format, channel layout and rate the container's default audio
 encoder opens with (8-bit mono PCM at 11025 Hz becomes float mono AAC in .mp4; 22050 Hz becomes
-24 kHz Opus in .webm, which has no 22050), and re-encoded. A subtitle stream the container cannot hold is named in a
-warning, never dropped in silence. Packets are muxed in step with the video (everything that
+24 kHz Opus in .webm, which has no 22050), and re-encoded. A subtitle stream the container cannot hold,
+or an audio stream where the container holds no audio at all (.gif, .y4m), is named in a
+warning, never dropped in silence. Tags (language, title), disposition flags (default, forced),
+the container's tags, chapters and (into .mkv) attachments are carried too. Packets are muxed in step with the video (everything that
 starts before the frame being written), so the muxer interleaves without buffering the file.
 """
 
@@ -24,6 +26,10 @@ except ImportError:  # see vsrgan.video: only video I/O needs PyAV
 from .errors import VideoError
 
 log = logging.getLogger(__name__)
+
+# Tags that describe the source file's encoding, not its content: the new file's muxer writes its own.
+STALE_TAGS = ("duration", "encoder", "major_brand", "minor_version", "compatible_brands", "bps", "number_of_frames",
+              "number_of_bytes", "_statistics_")
 
 # The usual layout for each channel count: PCM in AVI or WAV often declares none ("6 channels").
 DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
@@ -50,6 +56,23 @@ def copyable(source: Path, index: int, output: av.container.OutputContainer) -> 
         except (av.FFmpegError, ValueError):
             return False
     return True
+
+
+def content_tags(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` without the tags that only held for the source's encoding (``STALE_TAGS``, any language suffix)."""
+    return {k: v for k, v in metadata.items() if not k.lower().startswith(STALE_TAGS)}
+
+
+def copy_tags(source: av.stream.Stream, out: av.stream.Stream) -> None:
+    """Give ``out`` the language, title and disposition (default, forced, ...) of ``source``.
+
+    An .mp4 or .mov reads a stream's title back as ``name`` but writes only ``title``.
+    """
+    tags = content_tags(source.metadata)
+    if "name" in tags and "title" not in tags:
+        tags["title"] = tags.pop("name")
+    out.metadata.update(tags)
+    out.disposition = source.disposition
 
 
 def _opens(codec: str, rate: int, sample_format: str, layout: str) -> bool:
@@ -89,20 +112,45 @@ class Passthrough:
         self.input = av.open(str(source))
         self.routes = {}  # input stream index -> (output stream, re-encode?)
         self.resamplers = {}  # input stream index -> converter to what the encoder takes
+        self._copy_file_tags(output)
         for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
             name = stream.codec_context.name
             if copyable(source, stream.index, output):
                 self.routes[stream.index] = (output.add_stream_from_template(stream), False)
-            elif stream.type == "audio":
+            elif stream.type == "audio" and output.default_audio_codec in av.codecs_available:
                 self.routes[stream.index] = (self._reencoder(source, stream, output), True)
             else:
                 log.warning(
-                    "subtitle stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
-                    stream.index, name, Path(output.name).suffix or output.name,
+                    "%s stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
+                    stream.type, stream.index, name, Path(output.name).suffix or output.name,
                 )
+                continue
+            copy_tags(stream, self.routes[stream.index][0])
+        self._copy_attachments(output)
         streams = [self.input.streams[i] for i in self.routes]
         self.packets = self.input.demux(*streams) if streams else iter(())
         self.pending = None
+
+    def _copy_file_tags(self, output: av.container.OutputContainer) -> None:
+        """The container's tags (title, ...) and chapters, and the first video stream's tags, into ``output``."""
+        output.metadata.update(content_tags(self.input.metadata))
+        chapters = self.input.chapters()
+        if chapters:
+            output.set_chapters(chapters)
+        if self.input.streams.video and output.streams.video:
+            copy_tags(self.input.streams.video[0], output.streams.video[0])
+
+    def _copy_attachments(self, output: av.container.OutputContainer) -> None:
+        """Attached files (fonts for subtitles, cover art) into a Matroska output; named in a warning elsewhere."""
+        for stream in self.input.streams:
+            if stream.type != "attachment":
+                continue
+            filename = stream.metadata.get("filename", f"attachment{stream.index}")
+            if output.format.name == "matroska":
+                output.add_attachment(filename, stream.mimetype or "application/octet-stream", stream.data)
+            else:
+                log.warning("attachment '%s' (stream #%d) cannot go into '%s'; it is left out (an .mkv output keeps it)",
+                            filename, stream.index, Path(output.name).suffix or output.name)
 
     def _reencoder(self, source: Path, stream: av.AudioStream, output: av.container.OutputContainer) -> av.AudioStream:
         """An output stream of the container's default audio codec, and the resampler that feeds it."""

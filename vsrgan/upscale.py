@@ -104,7 +104,7 @@ def upscale_video(
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-            frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input,
+            frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input, name=output,
         )
         process, write = frame_stages(upscaler, writer, encode)
         with writer:

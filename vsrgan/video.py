@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,27 +23,13 @@ except ImportError:  # a machine that only trains may lack FFmpeg: video I/O the
     av = None
 
 from . import colour
-from .damage import Damage, decode_surviving, report, watch
+from .damage import Damage, decode_surviving, report, stated_end, watch
+from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .errors import InputError, VideoError
 from .passthrough import Passthrough
 
 # Codecs whose pixel format subsamples chroma need even width and height.
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
-
-
-@dataclass(frozen=True)
-class EncodeOptions:
-    """How the output video is encoded: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt`` flags."""
-
-    codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
-    crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
-    preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
-    pix_fmt: str = "yuv420p"  # what every player plays
-    threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
-
-    def with_threads(self, threads: int) -> "EncodeOptions":
-        """These options with ``threads`` encoder threads, unless a count is set already."""
-        return self if self.threads else replace(self, threads=threads)
 
 
 @dataclass(frozen=True)
@@ -174,8 +160,7 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
             yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base))
             index += 1
             damage.last = float(pts * stream.time_base)
-        if container.duration:
-            damage.end = (container.start_time or 0) / av.time_base + container.duration / av.time_base
+        damage.end = stated_end(container, stream)
     report(damage, frames=index)
 
 
@@ -186,7 +171,12 @@ class VideoWriter:
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
-    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`).
+    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
+    user's own path as ``name``: errors name that, never the hidden temporary file.
+
+    Every setting is tried here, before a frame is decoded: the encoder is opened and the
+    header written in ``__init__``, so a bad ``--preset`` or a codec the container refuses
+    fails at once, in one line, not after minutes of upscaling.
     """
 
     def __init__(
@@ -202,22 +192,23 @@ class VideoWriter:
         source: str | Path | None = None,
         source_until: float = float("inf"),
         muxer_options: dict[str, str] | None = None,
+        name: str | Path | None = None,
     ):
         require_pyav()
         self.path = Path(path)
+        self.name = Path(name) if name is not None else self.path
         encode = encode or EncodeOptions()
         codec, pix_fmt = encode.codec, encode.pix_fmt
-        if codec not in av.codecs_available:
-            raise VideoError(f"video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
+        check_encoder(encode, self.name)
         self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
         self.size = (width, height)
-        self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
+        self.container = open_output(self.path, self.name, muxer_options or {})
         self.source = None
         try:
             try:
                 self.stream = self.container.add_stream(codec, rate=frame_rate)
             except ValueError:
-                raise VideoError(f"'{self.path}': a {self.path.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
+                raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
@@ -238,6 +229,7 @@ class VideoWriter:
                 self.stream.set_display_rotation(rotation)
             if source is not None:
                 self.source = Passthrough(Path(source), self.container)
+            start_encoding(self.container, self.stream, encode, self.name)
         except BaseException:
             self.close_without_flush()
             raise
@@ -255,7 +247,7 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int) -> None:
         """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
         if image.shape[1::-1] != self.size:
-            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.path}'")
+            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
         self._encode(self.colour.frame(self._even(image)), pts)
 
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
@@ -264,7 +256,7 @@ class VideoWriter:
         matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
-            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.path}', expected {expected} and yuv420p")
+            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.name}', expected {expected} and yuv420p")
         self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
 
     def _encode(self, frame: av.VideoFrame, pts: int) -> None:

@@ -131,7 +131,7 @@ def compare(
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
             tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
-            encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until,
+            encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until, name=output,
         )
 
         def write(panels: np.ndarray, pts: int) -> None:

@@ -1,0 +1,132 @@
+"""Encoder settings and their checks: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt``
+flags, refused in one line naming the output before a frame is decoded, and FFmpeg's own error
+log collected instead of printed (:class:`vsrgan.video.VideoWriter` uses all of it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+try:
+    import av
+    import av.logging
+except ImportError:  # a machine that only trains may lack FFmpeg
+    av = None
+
+from .errors import VideoError
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How the output video is encoded: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt`` flags."""
+
+    codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
+    crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
+    preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
+    pix_fmt: str = "yuv420p"  # what every player plays
+    threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
+
+    def with_threads(self, threads: int) -> "EncodeOptions":
+        """These options with ``threads`` encoder threads, unless a count is set already."""
+        return self if self.threads else replace(self, threads=threads)
+
+
+
+# x264's and x265's presets: checked here, since x264 prints its refusal of others straight to stderr.
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+PREFERRED_FORMATS = ("yuv420p", "yuv444p", "yuv420p10le", "rgb24", "gbrp", "rgb8", "pal8")  # what to suggest, best first
+
+
+def check_encoder(encode: EncodeOptions, name: Path) -> None:
+    """Refuse, naming the output ``name``, a codec that is missing or not a video encoder, or a
+    ``--pix-fmt`` it cannot encode: cheap checks that need no file."""
+    codec, pix_fmt = encode.codec, encode.pix_fmt
+    if codec not in av.codecs_available:
+        raise VideoError(f"'{name}': video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
+    try:
+        encoder = av.Codec(codec, "w")
+    except (av.FFmpegError, ValueError):  # a decoder only
+        raise VideoError(f"'{name}': '{codec}' has no encoder in this FFmpeg build; try libx264 or libx265") from None
+    if encoder.type != "video":
+        raise VideoError(f"'{name}': '{codec}' is not a video codec ({encoder.type}); try libx264 or libx265")
+    formats = [f.name for f in encoder.video_formats or ()]
+    try:
+        av.VideoFormat(pix_fmt)
+    except ValueError:
+        raise VideoError(f"'{name}': '{pix_fmt}' is not a pixel format; try {_suggest(formats)}") from None
+    if formats and pix_fmt not in formats:
+        raise VideoError(f"'{name}': {codec} cannot encode pix_fmt {pix_fmt}; try {_suggest(formats)}")
+    if codec in ("libx264", "libx265") and encode.preset is not None and encode.preset not in X26X_PRESETS:
+        raise VideoError(f"'{name}': unknown preset '{encode.preset}' for {codec}; expected one of {', '.join(X26X_PRESETS)}")
+
+
+def _suggest(formats: list[str]) -> str:
+    """Two pixel formats to offer the user: the usual ones ``formats`` holds, else its first."""
+    usual = [f for f in PREFERRED_FORMATS if f in formats] or formats or ["yuv420p"]
+    return " or ".join(usual[:2])
+
+
+@contextlib.contextmanager
+def ffmpeg_errors() -> Iterator[list[str]]:
+    """Collect FFmpeg's error messages inside the block instead of printing them: a refusal then
+    reaches the person once, in vsrgan's own line."""
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    messages = []
+    try:
+        with av.logging.Capture(local=False) as logs:
+            yield messages
+    finally:
+        av.logging.set_level(previous)
+        messages.extend(text.strip() for level, _, text in logs if level <= av.logging.ERROR)
+
+
+def encoder_problem(encode: EncodeOptions, stream: av.VideoStream, said: str = "") -> str:
+    """Why the encoder of ``stream`` would not open: the one setting that, left out, lets it open,
+    found by trial (FFmpeg's own log wording differs from encoder to encoder)."""
+    ctx = stream.codec_context
+
+    def opens(**options: str) -> bool:
+        trial = av.CodecContext.create(encode.codec, "w")
+        trial.width, trial.height, trial.pix_fmt, trial.time_base = ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base
+        trial.options = options
+        try:
+            trial.open()
+        except (av.FFmpegError, ValueError):
+            return False
+        return True
+
+    if encode.preset is not None and not opens(preset=encode.preset) and opens():
+        return f"unknown preset '{encode.preset}' for {encode.codec}; expected one it knows, such as medium, fast or ultrafast"
+    if encode.crf is not None and not opens(crf=str(encode.crf)) and opens():
+        return f"{encode.codec} does not take --crf {encode.crf}; try another value"
+    return f"{encode.codec} cannot encode {ctx.width}x{ctx.height} {ctx.pix_fmt} video with these settings{said}; try libx264 with --pix-fmt yuv420p"
+
+
+def open_output(path: Path, name: Path, muxer_options: dict[str, str]) -> av.container.OutputContainer:
+    """The output container at ``path``, its format chosen by the suffix of ``name`` as FFmpeg knows it."""
+    try:
+        return av.open(str(path), mode="w", options=muxer_options)
+    except ValueError:  # "Could not determine output format"
+        what = f"the suffix '{name.suffix}'" if name.suffix else "a name without a suffix"
+        raise VideoError(f"'{name}': FFmpeg has no video format for {what}; expected a suffix such as .mp4, .mkv or .webm") from None
+
+
+def start_encoding(container: av.container.OutputContainer, stream: av.VideoStream, encode: EncodeOptions, name: Path) -> None:
+    """Open the encoders and write the header now, turning a refusal into one line about the output ``name``."""
+    try:
+        with ffmpeg_errors() as messages:
+            container.start_encoding()
+    except av.FFmpegError as e:
+        if isinstance(e, OSError):  # a full disk or a permission: vsrgan.atomic words those
+            raise
+        said = f" (FFmpeg: {messages[-1]})" if messages else ""
+        if not stream.codec_context.is_open:
+            with ffmpeg_errors():
+                problem = encoder_problem(encode, stream, said)
+            raise VideoError(f"'{name}': {problem}") from None
+        raise VideoError(f"'{name}': a {name.suffix or 'file of this'} container cannot hold {encode.codec} video{said}; "
+                         "pick another --codec or output suffix") from None
