@@ -10,6 +10,8 @@ import pytest
 import torch
 from conftest import make_audio_only, make_clip
 
+from vsrgan.video import probe
+
 CLI = [sys.executable, "-m", "vsrgan"]
 
 
@@ -43,6 +45,21 @@ def test_upscale_positional_and_flags(tmp_path, clip):
                  "--device", "cpu", "--precision", "fp32", "--codec", "libx265", "--crf", "30", "--preset", "ultrafast", "-q")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a.mp4").is_file() and (tmp_path / "b.mp4").is_file()
+
+
+def test_upscale_paths_after_options(tmp_path, clip):
+    """Paths may follow options: plain argparse left the output 'unrecognized' after -m."""
+    (tmp_path / "out").mkdir()
+    result = run("upscale", clip, "-m", "bicubic", tmp_path / "out" / "pos.mp4", "-s", "2", "--preset", "ultrafast", "-q")
+    assert result.returncode == 0, result.stderr
+    result = run("upscale", "-m", "bicubic", "-q", clip, "--preset", "ultrafast", tmp_path / "mixed.mp4")
+    assert result.returncode == 0, result.stderr
+    source = probe(clip)
+    for name, scale in (("out/pos.mp4", 2), ("mixed.mp4", 4)):
+        info = probe(tmp_path / name)
+        assert (info.width, info.height, info.num_frames) == (scale * source.width, scale * source.height, source.num_frames)
+    result = run("upscale", clip, "-m", "bicubic", tmp_path / "c.mp4", "--bogus")
+    assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr
 
 
 def test_models_lists_bicubic():

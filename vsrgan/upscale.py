@@ -7,21 +7,30 @@ written to a temporary file beside the target and renamed only on success, so an
 Ctrl-C never leaves a partial file behind.
 """
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
 from .errors import InputError
-from .images import is_image, open_image
+from .images import GRAY_MODES, RGB_MODES, frame_count, is_deep, is_gray, is_image, open_image, to_float_rgb, to_rgb8
 from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
 from .threads import use_threads
 from .video import EncodeOptions, VideoWriter, probe, read_frames
+
+log = logging.getLogger(__name__)
+
+# Output formats Pillow writes 16-bit gray to.
+DEEP_FORMATS = ("PNG", "TIFF")
+# Animated image suffixes FFmpeg decodes as a video (APNG); a GIF is not an image suffix at all.
+ANIMATIONS_FFMPEG_READS = (".png",)
 
 
 def upscale(
@@ -43,7 +52,8 @@ def upscale(
     backend: str = "auto",
     threads: int | None = None,
 ) -> Path:
-    """Upscale a video or a still image (chosen by the input's suffix); return the output path.
+    """Upscale a video or a still image (chosen by the suffixes; an animated PNG into a video
+    suffix is a video); return the output path.
 
     The model's options are :class:`vsrgan.infer.ModelOptions`' (``model`` None: the bundled
     default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.video.EncodeOptions`'.
@@ -53,15 +63,26 @@ def upscale(
                            precision=precision, backend=backend, threads=threads)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
-    if is_image(input) != is_image(output):
+    if is_image(input) != is_image(output) and not animation_to_video(input, output):
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
     check_output(output, overwrite=overwrite, inputs=(input,))
     upscaler = Upscaler.from_options(options)
-    if is_image(input):
+    if is_image(output):
         return upscale_image(upscaler, input, output, overwrite=overwrite)
     encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
     return upscale_video(upscaler, input, output, batch_size=batch_size, encode=encode, overwrite=overwrite, progress=progress, threads=threads)
+
+
+def animation_to_video(input: Path, output: Path) -> bool:
+    """Whether ``input`` is an animated image (APNG) that FFmpeg decodes, going into a video
+    ``output``: every frame is upscaled, as for a GIF. FFmpeg cannot decode animated WebP."""
+    if not is_image(input) or is_image(output) or frame_count(input) < 2:
+        return False
+    if input.suffix.lower() not in ANIMATIONS_FFMPEG_READS:
+        raise InputError(f"'{input}' is an animated {input.suffix[1:].upper()}, which FFmpeg cannot decode as a video; "
+                         "convert it to an animated PNG or GIF first")
+    return True
 
 
 def upscale_video(
@@ -123,16 +144,54 @@ def frame_stages(upscaler: Upscaler, writer: VideoWriter, encode: EncodeOptions)
 
 
 def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:
-    """Upscale one still image; an alpha channel is enlarged with bicubic interpolation."""
+    """Upscale one still image (its first frame); an alpha channel is enlarged with bicubic interpolation.
+
+    A 16-bit image goes through the model as floats and, when the output format holds 16 bits
+    (PNG, TIFF), is written back as 16-bit gray; its ICC profile is kept when the output has
+    the same colour model (gray or RGB).
+    """
+    warn_if_animated(input)
     image = open_image(input)
-    rgb = np.array(image.convert("RGB"))
-    big = Image.fromarray(upscaler.upscale_frames(rgb[None])[0])
+    file_format = Image.registered_extensions()[output.suffix.lower()]
+    big = upscale_deep(upscaler, image, file_format) if is_deep(image) else upscale_rgb8(upscaler, image)
     if "A" in image.getbands():
         alpha = image.getchannel("A").resize(big.size, Image.Resampling.BICUBIC)
         big.putalpha(alpha)
-    file_format = Image.registered_extensions()[output.suffix.lower()]
-    if file_format in ("JPEG", "BMP"):  # formats without an alpha channel
+    if file_format in ("JPEG", "BMP") and big.mode not in ("RGB", "L"):  # formats without an alpha channel
         big = big.convert("RGB")
     with atomic_path(output, overwrite=overwrite) as tmp:
-        big.save(tmp, format=file_format)
+        big.save(tmp, format=file_format, **icc_profile(image, big))
     return output
+
+
+def warn_if_animated(input: Path) -> None:
+    """One line when ``input`` is animated: an image output holds only its first frame."""
+    frames = frame_count(input)
+    if frames > 1:
+        how = ("give it a video output suffix such as .mp4" if input.suffix.lower() in ANIMATIONS_FFMPEG_READS
+               else "convert it to an animated PNG or GIF and give that a video output suffix such as .mp4")
+        log.warning("'%s' has %d frames; only the first is upscaled: %s to upscale all", input, frames, how)
+
+
+def upscale_rgb8(upscaler: Upscaler, image: Image.Image) -> Image.Image:
+    """An 8-bit image through the model as uint8 RGB, the way video frames go."""
+    return Image.fromarray(upscaler.upscale_frames(to_rgb8(image)[None])[0])
+
+
+def upscale_deep(upscaler: Upscaler, image: Image.Image, file_format: str) -> Image.Image:
+    """A 16-bit (gray) image through the model as floats in [0, 1], back as 16-bit gray where
+    ``file_format`` holds it, else as 8-bit gray: uint8 frames would lose 8 of its bits."""
+    x = torch.from_numpy(to_float_rgb(image)).permute(2, 0, 1)[None]
+    gray = upscaler(x).float().mean(dim=1)[0].cpu().numpy()  # the model's three channels of a gray picture
+    if file_format in DEEP_FORMATS:
+        return Image.fromarray(np.round(gray * 65535).astype(np.uint16))
+    return Image.fromarray(np.round(gray * 255).astype(np.uint8))
+
+
+def icc_profile(source: Image.Image, output: Image.Image) -> dict:
+    """``save``'s ``icc_profile`` argument: the source's profile where it describes the output's
+    colours (gray to gray, RGB to RGB); a CMYK or gray profile on RGB pixels would miscolour them."""
+    profile = source.info.get("icc_profile")
+    if not profile or is_gray(source) != (output.mode in GRAY_MODES) or not (is_gray(source) or source.mode in RGB_MODES):
+        return {}
+    return {"icc_profile": profile}

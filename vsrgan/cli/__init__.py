@@ -19,6 +19,7 @@ from .benchmark import add_bench_parser
 from .dataset import add_prepare_parser
 from .evaluation import add_compare_parser, add_evaluate_parser
 from .export import add_export_parser
+from .options import SubcommandParser
 from .training import add_train_parser
 from .upscale import add_models_parser, add_upscale_parser
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsrgan", description="Sharp video upscaling with SRResNet / SRGAN.")
     parser.add_argument("--version", action="version", version=f"vsrgan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=SubcommandParser)
     for add in PARSERS:
         add(subparsers)
     return parser

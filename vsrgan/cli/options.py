@@ -1,4 +1,30 @@
-"""Flags shared by several subcommands: how the model runs, and how the output video is encoded."""
+"""Flags shared by several subcommands: how the model runs, and how the output video is encoded;
+and the subcommands' parser class."""
+
+import argparse
+
+
+class SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser; one with ``intermixed = True`` takes positionals after options too
+    (``vsrgan upscale in.mp4 -m bicubic out.mp4``).
+
+    Plain parsing fills a ``nargs="*"`` positional from the first run of plain words only, so a
+    path after an option is "unrecognized". ``parse_intermixed_args`` cannot run on the top parser
+    (it refuses subparsers), but the subparsers action parses a subcommand's words with that
+    parser's ``parse_known_args``: here it parses them intermixed.
+    """
+
+    intermixed = False
+    _mixing = False  # parse_known_intermixed_args calls parse_known_args (Python < 3.13): plain then
+
+    def parse_known_args(self, args=None, namespace=None):
+        if not self.intermixed or self._mixing:
+            return super().parse_known_args(args, namespace)
+        self._mixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._mixing = False
 
 
 def add_model_run_args(p, *, batch_size: int | None = 4) -> None:

@@ -37,6 +37,7 @@ def add_upscale_parser(subparsers) -> None:
                    help="upscale in keyframe segments on Ray: 'auto' starts one on this machine; resumable (needs vsrgan[cluster])")
     p.add_argument("--num-cpus", type=int, default=None, help="with --cluster auto: how many segments run at once (default: every core)")
     p.add_argument("--segment-frames", type=int, default=120, help="with --cluster: at least this many frames per segment (default: %(default)s)")
+    p.intermixed = True  # paths after options: 'vsrgan upscale in.mp4 -m bicubic out.mp4' (with SubcommandParser)
     p.set_defaults(run=run_upscale)
 
 
