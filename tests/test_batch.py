@@ -141,3 +141,21 @@ def test_cluster_batch_segments_failing_in_the_workers(ray_local, tmp_path, caps
     assert_upscaled(source / "one.mp4", out / "one.mp4")
     assert_upscaled(source / "two.mkv", out / "two.mkv")
     assert sorted(p.name for p in out.iterdir()) == ["one.mp4", "two.mkv"]
+
+
+def test_a_mixed_folder_with_one_codec(tmp_path, caplog):
+    """A .webm (VP9) and a .y4m (raw) beside an .mp4: one --codec libx264 writes all three, the
+    two whose containers cannot hold H.264 as .mkv, with a warning naming each."""
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    make_clip(source / "a.mp4", frames=6)
+    make_clip(source / "b.webm", frames=6, codec="libvpx-vp9")
+    make_clip(source / "c.y4m", frames=6, codec="rawvideo")
+    assert main(["upscale", str(source), str(out), *FAST]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mkv", "c.mkv"]
+    for name, written in (("a.mp4", "a.mp4"), ("b.webm", "b.mkv"), ("c.y4m", "c.mkv")):
+        assert len(read_pts(out / written)[0]) == len(read_pts(source / name)[0]) == 6
+    assert "b.webm' is written as .mkv" in caplog.text and "c.y4m' is written as .mkv" in caplog.text
+    # With a codec .webm takes, the .webm stays a .webm.
+    items, _ = plan_batch([source / "b.webm", source / "c.y4m"], tmp_path / "vp9", codec="libvpx-vp9")
+    assert [i.output.name for i in items] == ["b.webm", "c.mkv"]

@@ -11,6 +11,7 @@ redoes it. One progress bar counts the frames of the whole job, with tqdm's rate
 """
 
 import glob
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,11 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts"
                   ".flv", ".wmv", ".ogv", ".3gp", ".y4m")
 LIST_SUFFIXES = (".txt", ".list")  # a list file: one path a line; blank lines and '#' comments skipped
 GLOB_CHARACTERS = "*?["
+# Containers that hold only a few video codecs: an input in one of them whose --codec it refuses is
+# written as .mkv, which holds any, so one --codec serves a mixed folder.
+NARROW_CONTAINERS = {".webm": ("libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1", "librav1e"), ".y4m": ("rawvideo",), ".ogv": ("libtheora",)}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,18 @@ def _read_list(path: Path) -> list[Path]:
     return [p if p.is_absolute() else path.parent / p for p in map(Path, entries)]
 
 
-def plan_batch(inputs: list[Path], folder: str | Path, *, overwrite: bool = False) -> tuple[list[Item], BatchReport]:
-    """An output in ``folder`` for each input (its name, its suffix); existing ones skipped unless ``overwrite``."""
+def output_name(input: Path, codec: str) -> str:
+    """The output's file name: the input's, or the input's as .mkv where its container cannot hold ``codec`` video."""
+    allowed = NARROW_CONTAINERS.get(input.suffix.lower())
+    if allowed is None or codec in allowed:
+        return input.name
+    log.warning("'%s' is written as .mkv: a %s file cannot hold %s video", input, input.suffix.lower(), codec)
+    return input.with_suffix(".mkv").name
+
+
+def plan_batch(inputs: list[Path], folder: str | Path, *, codec: str = "libx264", overwrite: bool = False) -> tuple[list[Item], BatchReport]:
+    """An output in ``folder`` for each input (its name, its suffix: see :func:`output_name` for ``codec``);
+    existing ones skipped unless ``overwrite``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output '{folder}' is a file; with many inputs the output is a folder")
@@ -111,7 +127,7 @@ def plan_batch(inputs: list[Path], folder: str | Path, *, overwrite: bool = Fals
         raise InputError(f"output '{folder}' looks like a file; with many inputs the output is a folder, e.g. 'out/'")
     items, report, owners = [], BatchReport(), {}
     for input in inputs:
-        output = folder / input.name
+        output = folder / (input.name if is_image(input) else output_name(input, codec))
         if output in owners:
             report.fail(input, InputError(f"its output '{output}' is also the output of '{owners[output]}'; "
                                           "inputs in one batch need different file names"))

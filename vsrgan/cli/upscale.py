@@ -75,7 +75,7 @@ def run_upscale(args) -> None:
 def run_batch(args, sources: list[str], folder: str) -> None:
     from ..batch import gather_inputs, plan_batch, upscale_batch
 
-    items, report = plan_batch(gather_inputs(sources), folder, overwrite=args.overwrite)
+    items, report = plan_batch(gather_inputs(sources), folder, codec=args.codec, overwrite=args.overwrite)
     for output in report.skipped:
         print(f"vsrgan: skipping '{output}': it exists (--overwrite redoes it)", file=sys.stderr)
     common = dict(encode=encode_options(args), overwrite=args.overwrite, progress=not args.quiet)
