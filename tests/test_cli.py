@@ -1,6 +1,7 @@
 """The command line as a user meets it: help, the job, and every bad input as one clear line."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +61,11 @@ def test_upscale_paths_after_options(tmp_path, clip):
         assert (info.width, info.height, info.num_frames) == (scale * source.width, scale * source.height, source.num_frames)
     result = run("upscale", clip, "-m", "bicubic", tmp_path / "c.mp4", "--bogus")
     assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr
+    # After '--', a path that starts with '-' is a path.
+    shutil.copy(clip, tmp_path / "-dash.mp4")
+    result = run("upscale", "-m", "bicubic", "-s", "2", "--preset", "ultrafast", "-q", "--", "-dash.mp4", "-out.mp4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert probe(tmp_path / "-out.mp4").num_frames == source.num_frames
 
 
 def test_models_lists_bicubic():

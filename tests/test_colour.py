@@ -1,4 +1,5 @@
-"""Colour matrices on real encoded clips: sources decode as players show them, outputs are BT.709 and say so."""
+"""Colour matrices on real encoded clips: sources decode as players show them; outputs take the matrix
+players assume for their size (BT.709 for HD) and say so."""
 
 from fractions import Fraction
 
@@ -87,18 +88,51 @@ def test_untagged_video_gets_the_players_guess():
     assert colour.guess_matrix(960, 720) is colour.BT709  # 4:3 HD
 
 
-def test_bt709_source_round_trips_with_its_colours_and_is_tagged(tmp_path):
+@pytest.mark.parametrize("size, matrix, tags", [((64, 32), colour.BT601, (6, 6, 6, 1)), ((1280, 720), colour.BT709, (1, 1, 1, 1))])
+def test_bt709_source_round_trips_with_its_colours_and_is_tagged(tmp_path, size, matrix, tags):
+    """A BT.709-tagged source decodes by its tag (at 64x32 the guess would be BT.601); the output
+    takes its own size's matrix, tagged (matrix, primaries, transfer; tv range)."""
     src, dst = tmp_path / "709.mp4", tmp_path / "out.mp4"
-    image = blocks()  # SD-sized: the guess would be BT.601, so only honouring the tag passes
-    make_source(src, image, matrix=colour.BT709, tagged=True)
+    make_source(src, blocks(*size), matrix=colour.BT709, tagged=True, frames_=1)
     decoded = block_colours(next(read_frames(src)).image)
     assert np.abs(decoded - COLOURS).max() <= 2
     copy(src, dst)
-    assert stream_tags(dst) == (1, 1, 1, 1)  # bt709 matrix, primaries, transfer; tv range
-    assert np.abs(block_colours(next(read_frames(dst)).image) - COLOURS).max() <= 3
-    as_player = block_colours(decode_as(dst, colour.BT709))
-    assert np.abs(as_player - COLOURS).max() <= 3
-    assert np.abs(block_colours(decode_as(dst, colour.BT601)) - COLOURS).max() > 15  # the matrix mattered
+    assert stream_tags(dst) == tags
+    assert np.abs(block_colours(next(read_frames(dst)).image) - COLOURS).max() <= 4  # two roundings, swscale's bias
+    other = colour.BT601 if matrix is colour.BT709 else colour.BT709
+    assert np.abs(block_colours(decode_as(dst, matrix)) - COLOURS).max() <= 4  # a player, by tag or by size
+    assert np.abs(block_colours(decode_as(dst, other)) - COLOURS).max() > 15  # the matrix mattered
+
+
+def test_an_output_that_loses_its_tags_still_plays_right(tmp_path):
+    """mpeg4 in .avi keeps no colour tags: a player guesses by size, and the conversion followed the same guess."""
+    dst = tmp_path / "out.avi"
+    with VideoWriter(dst, width=64, height=32, time_base=Fraction(1, 10), frame_rate=Fraction(10),
+                     encode=EncodeOptions(codec="mpeg4", crf=None, preset=None)) as w:
+        w.write(blocks(), 0)
+    assert stream_tags(dst)[0] == colour.UNSPECIFIED
+    assert np.abs(block_colours(decode_as(dst, colour.guess_matrix(64, 32))) - COLOURS).max() <= 6  # mpeg4 is lossy
+
+
+def test_mjpeg_output_is_bt601_at_any_size(tmp_path):
+    dst = tmp_path / "out.mkv"
+    with VideoWriter(dst, width=1280, height=720, time_base=Fraction(1, 10), frame_rate=Fraction(10),
+                     encode=EncodeOptions(codec="mjpeg", crf=None, preset=None, pix_fmt="yuvj420p")) as w:
+        w.write(blocks(1280, 720), 0)
+    assert np.abs(block_colours(next(read_frames(dst)).image) - COLOURS).max() <= 4
+
+
+def test_gray_output_is_tagged_full_range(tmp_path):
+    dst = tmp_path / "gray.mkv"
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, 32:] = 255
+    with VideoWriter(dst, width=64, height=32, time_base=Fraction(1, 10), frame_rate=Fraction(10),
+                     encode=EncodeOptions(codec="ffv1", crf=None, preset=None, pix_fmt="gray")) as w:
+        w.write(image, 0)
+    assert stream_tags(dst)[3] == colour.FULL
+    with av.open(str(dst)) as c:
+        luma = next(c.decode(video=0)).to_ndarray()
+    assert luma[:, :32].max() == 0 and luma[:, 32:].min() == 255  # stored full range, as tagged
 
 
 @pytest.mark.parametrize("tagged", [False, True])
@@ -115,15 +149,16 @@ def test_untagged_hd_source_decodes_with_bt709_as_players_do(tmp_path):
     assert np.abs(block_colours(next(read_frames(src)).image) - COLOURS).max() <= 2
 
 
-def test_write_and_write_i420_agree_with_each_other_and_the_input(tmp_path):
-    image = blocks(64, 32)
+@pytest.mark.parametrize("size, code", [((64, 32), 6), ((1280, 720), 1)])
+def test_write_and_write_i420_agree_with_each_other_and_the_input(tmp_path, size, code):
+    image = blocks(*size)
     planes = frames.to_i420(frames.to_tensor(image))[0].numpy()
     a, b = tmp_path / "rgb.mkv", tmp_path / "i420.mkv"
     lossless = EncodeOptions(codec="ffv1", crf=None, preset=None)
     for path, write, data in ((a, "write", image), (b, "write_i420", planes)):
-        with VideoWriter(path, width=64, height=32, time_base=Fraction(1, 10), frame_rate=Fraction(10), encode=lossless) as w:
+        with VideoWriter(path, width=size[0], height=size[1], time_base=Fraction(1, 10), frame_rate=Fraction(10), encode=lossless) as w:
             getattr(w, write)(data, 0)
-        assert stream_tags(path) == (1, 1, 1, 1)
+        assert stream_tags(path) == (code, code, code, 1)
     via_rgb, via_i420 = (block_colours(next(read_frames(p)).image) for p in (a, b))
     assert np.abs(via_rgb - via_i420).max() <= 2
     assert np.abs(via_rgb - COLOURS).max() <= 2 and np.abs(via_i420 - COLOURS).max() <= 2

@@ -31,8 +31,9 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts"
 LIST_SUFFIXES = (".txt", ".list")  # a list file: one path a line; blank lines and '#' comments skipped
 GLOB_CHARACTERS = "*?["
 # Containers that hold only a few video codecs: an input in one of them whose --codec it refuses is
-# written as .mkv, which holds any, so one --codec serves a mixed folder.
-NARROW_CONTAINERS = {".webm": ("libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1", "librav1e"), ".y4m": ("rawvideo",), ".ogv": ("libtheora",)}
+# written as .mkv, which holds any, so one --codec serves a mixed folder. By a part of the encoder's
+# name: VP8, VP9 and AV1 come as libvpx, libaom-av1, libsvtav1, av1_nvenc, vp9_qsv ...
+NARROW_CONTAINERS = {".webm": ("vp8", "vp9", "libvpx", "av1"), ".y4m": ("rawvideo",), ".ogv": ("theora",)}
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _read_list(path: Path) -> list[Path]:
 def output_name(input: Path, codec: str) -> str:
     """The output's file name: the input's, or the input's as .mkv where its container cannot hold ``codec`` video."""
     allowed = NARROW_CONTAINERS.get(input.suffix.lower())
-    if allowed is None or codec in allowed:
+    if allowed is None or any(part in codec for part in allowed):
         return input.name
     log.warning("'%s' is written as .mkv: a %s file cannot hold %s video", input, input.suffix.lower(), codec)
     return input.with_suffix(".mkv").name

@@ -5,14 +5,17 @@ converted the way players show it (mpv, VLC and browsers guess by size): BT.709 
 (width >= 1280 or height > 576), BT.601 below. FFmpeg's own default, BT.601 at every size,
 would shift the colours of an untagged HD file against how the same file plays.
 
-Encoding: an upscaler's output is HD, so YUV output is BT.709, limited range, and its stream
-header says so (matrix, primaries and transfer BT.709, range tv). Untagged, a player guesses,
-and a guess that differs from the conversion shifts colours: BT.601-converted red (217, 28, 28)
-shows as (233, 45, 25) in a player that assumes BT.709. The CPU path (:class:`vsrgan.video.
-VideoWriter`, through swscale) and the GPU path (:func:`vsrgan.frames.to_i420`) both use
-:data:`OUTPUT`. RGB pixel formats (libx264rgb, ffv1 with gbrp or bgr0) need no matrix and get
-no tags. Primaries are tagged, not converted: a BT.601 source's gamut is taken as BT.709's,
-as ffmpeg does without a colorspace filter.
+Encoding: YUV output is converted with the matrix players assume for its size
+(:func:`output_matrix`: BT.709 for HD, which most upscaled output is, BT.601 below), limited
+range, and its stream header says so (matrix, primaries and transfer). A guess that differs from
+the conversion shifts colours: BT.601-converted red (217, 28, 28) shows as (233, 45, 25) in a
+player that assumes BT.709. Following the guess keeps the colours right also where the tags are
+lost (mpeg4 in .avi, .y4m). JPEG codecs are BT.601 by their bitstream. The CPU path
+(:class:`vsrgan.video.VideoWriter`, through swscale) and the GPU path (:func:`vsrgan.frames.to_i420`)
+choose with the same function. RGB pixel formats (libx264rgb, ffv1 with gbrp or bgr0) need no
+matrix and get no tags; gray ones no matrix, and the full range swscale writes them in.
+Primaries are tagged, not converted: a BT.601 source's gamut is taken as BT.709's, as ffmpeg
+does without a colorspace filter.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ except ImportError:  # frames.py needs only the coefficients; video I/O checks f
     av = None
 
 UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED: the frame's header names no matrix
-BT709_CODE = 1  # BT.709's code as AVColorSpace, AVColorPrimaries and AVColorTransferCharacteristic alike
 LIMITED, FULL = 1, 2  # AVColorRange: tv (16-235) and pc (0-255)
 
 
@@ -39,6 +41,7 @@ class Matrix:
     name: str  # swscale's name for it (PyAV's reformatter.Colorspace)
     kr: float
     kb: float
+    code: int  # its code as AVColorSpace, AVColorPrimaries and AVColorTransferCharacteristic alike
 
     def rgb_to_ycbcr(self) -> list[list[float]]:
         """Rows Y, Cb, Cr for R'G'B' in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5]."""
@@ -51,14 +54,19 @@ class Matrix:
         ]
 
 
-BT601 = Matrix("ITU601", kr=0.299, kb=0.114)
-BT709 = Matrix("ITU709", kr=0.2126, kb=0.0722)
-OUTPUT = BT709  # what every YUV output is converted with and tagged as
+BT601 = Matrix("ITU601", kr=0.299, kb=0.114, code=6)  # tagged as smpte170m (NTSC; PAL's bt470bg has the same matrix)
+BT709 = Matrix("ITU709", kr=0.2126, kb=0.0722, code=1)
+JPEG_CODECS = ("mjpeg", "ljpeg", "jpegls")  # BT.601 by their bitstream, whatever a header says
 
 
 def guess_matrix(width: int, height: int) -> Matrix:
     """The matrix players assume for untagged YUV of this size (mpv's rule; VLC's is alike)."""
     return BT709 if width >= 1280 or height > 576 else BT601
+
+
+def output_matrix(width: int, height: int, codec: str = "") -> Matrix:
+    """What YUV output of this size (as encoded: padded to even) is converted with and tagged as."""
+    return BT601 if codec in JPEG_CODECS else guess_matrix(width, height)
 
 
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -73,17 +81,17 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 
 def is_yuv(pix_fmt: str) -> bool:
-    """Whether frames of ``pix_fmt`` need a matrix (YUV, and gray, its luma alone)."""
-    return not av.VideoFormat(pix_fmt).is_rgb
+    """Whether frames of ``pix_fmt`` need a matrix: not RGB, and not gray (luma alone, no chroma)."""
+    return not av.VideoFormat(pix_fmt).is_rgb and not pix_fmt.startswith("gray")
 
 
 def output_range(pix_fmt: str) -> int:
-    """Limited range, except for the full-range ``yuvj`` formats."""
-    return FULL if pix_fmt.startswith("yuvj") else LIMITED
+    """Limited range, except for the full-range ``yuvj`` formats and gray, which swscale writes full."""
+    return FULL if pix_fmt.startswith(("yuvj", "gray")) else LIMITED
 
 
 class OutputColour:
-    """Tags one output stream with :data:`OUTPUT` and converts RGB images into its pixel format.
+    """Tags one output stream with :func:`output_matrix` and converts RGB images into its pixel format.
 
     The tags go in the codec context, which encoders (libx264, libx265, ffv1...) write into the
     stream header, so players undo the very conversion that was made. Left to the encoder, the
@@ -93,18 +101,21 @@ class OutputColour:
     def __init__(self, codec_context: av.video.codeccontext.VideoCodecContext):
         self.codec_context = codec_context
         self.pix_fmt = codec_context.pix_fmt
+        self.matrix = output_matrix(codec_context.width, codec_context.height, codec_context.name)
         self.reformatter = VideoReformatter()  # one swscale context, reused frame after frame
-        if is_yuv(self.pix_fmt):
-            codec_context.colorspace = BT709_CODE
-            codec_context.color_primaries = BT709_CODE
-            codec_context.color_trc = BT709_CODE
+        if self.pix_fmt.startswith("gray"):
+            codec_context.color_range = FULL  # luma alone: no matrix, and swscale writes it full range
+        elif is_yuv(self.pix_fmt):
+            codec_context.colorspace = self.matrix.code
+            codec_context.color_primaries = self.matrix.code
+            codec_context.color_trc = self.matrix.code
             codec_context.color_range = output_range(self.pix_fmt)
 
     def frame(self, image: np.ndarray) -> av.VideoFrame:
         """An ``uint8 (H, W, 3)`` RGB image as a frame of the stream's pixel format."""
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         if not is_yuv(self.pix_fmt):
-            return frame  # the encoder reorders the channels; no matrix
-        return self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=OUTPUT.name,
+            return frame  # the encoder reorders the channels (or takes the luma); no matrix
+        return self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=self.matrix.name,
                                          dst_color_range=output_range(self.pix_fmt),
                                          threads=self.codec_context.thread_count)

@@ -25,7 +25,7 @@ class EncodeOptions:
 
     codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
     crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
-    preset: str | None = "medium"  # encoder speed preset (None: none, for encoders without presets)
+    preset: str | None = None  # encoder speed preset (None: the encoder's own default; libx264's and libx265's is medium)
     pix_fmt: str = "yuv420p"  # what every player plays
     threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
 
@@ -37,7 +37,7 @@ class EncodeOptions:
 
 # x264's and x265's presets: checked here, since x264 prints its refusal of others straight to stderr.
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
-PREFERRED_FORMATS = ("yuv420p", "yuv444p", "yuv420p10le", "rgb24", "gbrp", "rgb8", "pal8")  # what to suggest, best first
+PREFERRED_FORMATS = ("yuv420p", "yuv444p", "yuv420p10le", "rgb24", "gbrp", "rgb8")  # what to suggest, best first (not pal8: swscale cannot make it)
 
 
 def check_encoder(encode: EncodeOptions, name: Path) -> None:
@@ -100,7 +100,7 @@ def encoder_problem(encode: EncodeOptions, stream: av.VideoStream, said: str = "
         return True
 
     if encode.preset is not None and not opens(preset=encode.preset) and opens():
-        return f"unknown preset '{encode.preset}' for {encode.codec}; expected one it knows, such as medium, fast or ultrafast"
+        return f"{encode.codec} does not know the preset '{encode.preset}'; give one it lists in 'ffmpeg -h encoder={encode.codec}', or leave --preset out"
     if encode.crf is not None and not opens(crf=str(encode.crf)) and opens():
         return f"{encode.codec} does not take --crf {encode.crf}; try another value"
     return f"{encode.codec} cannot encode {ctx.width}x{ctx.height} {ctx.pix_fmt} video with these settings{said}; try libx264 with --pix-fmt yuv420p"

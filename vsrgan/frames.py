@@ -9,7 +9,7 @@ uint8 -> float work happens there and only bytes cross the bus.
 import numpy as np
 import torch
 
-from .colour import OUTPUT
+from .colour import output_matrix
 
 
 def to_tensor(
@@ -53,8 +53,7 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return to_uint8(tensor).cpu().numpy()
 
 
-# The output's matrix (BT.709), limited range: what VideoWriter.write converts with and tags.
-_RGB_TO_YUV = torch.tensor(OUTPUT.rgb_to_ycbcr())
+# Limited range, as VideoWriter.write converts and tags it.
 _YUV_SCALE = torch.tensor([219.0, 224.0, 224.0])
 _YUV_OFFSET = torch.tensor([16.0, 128.0, 128.0])
 
@@ -63,8 +62,8 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
     """``float (N, 3, H, W)`` RGB in ``[0, 1]`` -> ``uint8 (N, 3H/2, W)`` I420 (yuv420p) frames.
 
     The layout PyAV's ``VideoFrame.from_ndarray(..., format="yuv420p")`` takes: the Y plane,
-    then U and V at half size each, packed row after row. :data:`vsrgan.colour.OUTPUT`'s matrix
-    (BT.709) in limited range, as :class:`vsrgan.video.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
+    then U and V at half size each, packed row after row. :func:`vsrgan.colour.output_matrix`'s matrix
+    for the padded size in limited range, as :class:`vsrgan.video.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
     column. Run on a GPU this takes the colour conversion off the encoder's CPU and halves the
     bytes copied back to the host.
     """
@@ -72,7 +71,7 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
     n, _, h, w = x.shape
     x = torch.nn.functional.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
     h, w = h + h % 2, w + w % 2
-    m = _RGB_TO_YUV.to(x.device)
+    m = torch.tensor(output_matrix(w, h).rgb_to_ycbcr(), device=x.device)
     yuv = torch.einsum("ij,njhw->nihw", m, x)  # (N, 3, H, W): Y, Cb, Cr in [0, 1] / [-0.5, 0.5]
     yuv = yuv * _YUV_SCALE.to(x.device).view(1, 3, 1, 1) + _YUV_OFFSET.to(x.device).view(1, 3, 1, 1)
     y = yuv[:, 0]  # (N, H, W)

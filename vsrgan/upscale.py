@@ -17,6 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
+from .colour import JPEG_CODECS
 from .errors import InputError
 from .images import GRAY_MODES, RGB_MODES, frame_count, is_deep, is_gray, is_image, open_image, to_float_rgb, to_rgb8
 from .infer import ModelOptions, Upscaler
@@ -45,7 +46,7 @@ def upscale(
     precision: str = "auto",
     codec: str = "libx264",
     crf: int = 18,
-    preset: str = "medium",
+    preset: str | None = None,
     pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
@@ -137,8 +138,9 @@ def upscale_video(
 def frame_stages(upscaler: Upscaler, writer: VideoWriter, encode: EncodeOptions) -> tuple[Callable, Callable]:
     """The pipeline's model and encoder steps: uint8 RGB through, or, on a GPU, converted to
     yuv420p there: the encoder's CPU is then spared the conversion (about half its work at 4K)
-    and a third less data crosses the bus."""
-    if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu":
+    and a third less data crosses the bus. (``to_i420`` takes the matrix by size, as the writer
+    does, except for JPEG codecs' fixed one: those take RGB.)"""
+    if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu" and encode.codec not in JPEG_CODECS:
         return upscaler.upscale_frames_i420, writer.write_i420
     return upscaler.upscale_frames, writer.write
 

@@ -252,7 +252,7 @@ class VideoWriter:
 
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
-        :func:`vsrgan.frames.to_i420` (H and W padded to even, :data:`vsrgan.colour.OUTPUT`'s
+        :func:`vsrgan.frames.to_i420` (H and W padded to even, :func:`vsrgan.colour.output_matrix`'s
         matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or self.stream.pix_fmt != "yuv420p":

@@ -11,14 +11,16 @@ class SubcommandParser(argparse.ArgumentParser):
     Plain parsing fills a ``nargs="*"`` positional from the first run of plain words only, so a
     path after an option is "unrecognized". ``parse_intermixed_args`` cannot run on the top parser
     (it refuses subparsers), but the subparsers action parses a subcommand's words with that
-    parser's ``parse_known_args``: here it parses them intermixed.
+    parser's ``parse_known_args``: here it parses them intermixed. Words after ``--`` are
+    paths whatever they look like; intermixed parsing would drop those that start with ``-``, so a
+    command line with ``--`` is parsed plainly (its paths then come after the options, as ``--`` asks).
     """
 
     intermixed = False
     _mixing = False  # parse_known_intermixed_args calls parse_known_args (Python < 3.13): plain then
 
     def parse_known_args(self, args=None, namespace=None):
-        if not self.intermixed or self._mixing:
+        if not self.intermixed or self._mixing or (args is not None and "--" in args):
             return super().parse_known_args(args, namespace)
         self._mixing = True
         try:
@@ -40,7 +42,7 @@ def add_video_output_args(p) -> None:
     """How the output video is encoded and written (upscale and compare)."""
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor, lower is better quality (default: %(default)s)")
-    p.add_argument("--preset", default="medium", help="encoder speed preset (default: %(default)s)")
+    p.add_argument("--preset", default=None, help="encoder speed preset, e.g. ultrafast ... veryslow for libx264 (default: the encoder's own; medium for libx264/libx265)")
     p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -79,7 +79,7 @@ def compare(
     precision: str = "auto",
     codec: str = "libx264",
     crf: int = 18,
-    preset: str = "medium",
+    preset: str | None = None,
     pix_fmt: str = "yuv420p",
     overwrite: bool = False,
     progress: bool = True,
