@@ -153,8 +153,8 @@ def test_ctrl_c_midway_leaves_nothing(tmp_path):
     proc = subprocess.Popen([*CLI, "upscale", str(src), str(out), "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q"],
                             stderr=subprocess.PIPE, text=True)
 
-    def encoding():  # the temporary output holds encoded frames (the muxer writes in 32 KB blocks)
-        return any(p.name.startswith(".out.") and p.stat().st_size > 0 for p in tmp_path.iterdir())
+    def encoding():  # the temporary output holds encoded frames (a header of a few hundred bytes first, then 32 KB blocks)
+        return any(p.name.startswith(".out.") and p.stat().st_size > 4096 for p in tmp_path.iterdir())
 
     deadline = time.monotonic() + 240
     while not encoding():

@@ -54,8 +54,8 @@ class Job:
 
 
 def encoded(folder, prefix):
-    """True once a temporary output in ``folder`` holds encoded frames (the muxer writes in 32 KB blocks)."""
-    return lambda: any(p.name.startswith(prefix) and p.stat().st_size > 0 for p in folder.iterdir() if ".partial" in p.name)
+    """True once a temporary output in ``folder`` holds encoded frames (a small header first, then the muxer's 32 KB blocks)."""
+    return lambda: any(p.name.startswith(prefix) and p.stat().st_size > 4096 for p in folder.iterdir() if ".partial" in p.name)
 
 
 def names(folder):
@@ -133,3 +133,30 @@ def test_train_stopped_by_sigterm_checkpoints_at_a_step_boundary(tmp_path, tiny_
     from vsrgan.models.weights import read_metadata
 
     assert read_metadata(out / "generator.safetensors")["vsrgan.step"] == str(step)  # the checkpoint's EMA, for upscale -m
+
+
+def test_a_signal_whose_stopped_was_dropped_still_stops_the_job(tmp_path):
+    """PyAV's log callback cannot pass an exception on: a signal handled inside it has its Stopped
+    printed and dropped. The frame loop and the final rename raise it again, so the job stops and
+    nothing is written."""
+    from vsrgan import stop
+    from vsrgan.atomic import atomic_path
+    from vsrgan.pipeline import run_pipeline
+    from vsrgan.video import read_frames
+
+    src = tmp_path / "clip.mp4"
+    make_clip(src, frames=8)
+    with stop.handle_signals():
+        try:
+            stop._on_signal(signal.SIGINT, None)  # as the handler runs inside the callback ...
+        except stop.Stopped:
+            pass  # ... which drops it
+        written = []
+        with pytest.raises(stop.Stopped) as raised:
+            run_pipeline(read_frames(src), lambda x: x, lambda image, pts: written.append(pts), batch_size=1)
+        assert raised.value.exit_code == 130 and written == []
+        out = tmp_path / "out.png"
+        with pytest.raises(stop.Stopped), atomic_path(out) as tmp:
+            tmp.write_bytes(b"complete, but a signal came")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    stop.check()  # outside the job the signal is forgotten

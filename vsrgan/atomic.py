@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import stop
 from .errors import DiskFullError, InputError
 
 # errno values that mean "no room": a full disk, a full quota, a file size limit (ulimit -f)
@@ -47,6 +48,7 @@ def atomic_path(path: Path, *, overwrite: bool = False) -> Iterator[Path]:
     try:
         with no_space_as_error(path.parent, f"'{path.name}'"):
             yield tmp
+        stop.check()  # a signal whose Stopped an FFmpeg callback dropped: the output is not to be trusted
         if path.exists() and not overwrite:
             raise InputError(f"output '{path}' appeared while writing; pass --overwrite to replace it")
         os.replace(tmp, path)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import stop as signals
 from .video import Frame
 
 _DONE = object()  # end-of-stream marker on a queue
@@ -133,6 +134,7 @@ def run_pipeline(
     writer.start()
     try:
         while (batch := _get(q_in, stop, reader)) is not _DONE:
+            signals.check()  # a signal whose Stopped an FFmpeg callback dropped
             images = times.timed("model", lambda: process(np.stack([f.image for f in batch])))
             if not _put(q_out, ([f.pts for f in batch], images), stop, writer):
                 break

@@ -7,6 +7,11 @@ files removed, threads stopped) cleans up after them too, and the CLI exits 128 
 number. A job that must stop between two steps instead (training: at a step boundary, with a
 checkpoint) asks in :func:`at_step_boundaries` and polls :func:`requested`; a second signal
 there stops it at once.
+
+A signal whose handler runs while FFmpeg is calling back into Python (PyAV's log callback, on
+the main thread while it opens or writes a file) has its ``Stopped`` printed and dropped there,
+since a C callback cannot pass an exception on. :func:`check` raises it again: the frame loop and
+the final rename ask, so such a signal still stops the job and no output is written.
 """
 
 import contextlib
@@ -30,14 +35,22 @@ class Stopped(KeyboardInterrupt):
 
 _deferring = 0  # how many at_step_boundaries blocks are open
 _pending: int | None = None  # the signal received while deferring
+_received: int | None = None  # the signal that raised Stopped inside handle_signals, kept in case it was dropped
 
 
 def _on_signal(signum: int, frame) -> None:
-    global _pending
+    global _pending, _received
     if _deferring and _pending is None:
         _pending = signum
         return
+    _received = signum
     raise Stopped(signum)
+
+
+def check() -> None:
+    """Raise :class:`Stopped` again for a signal already handled, in case its exception was dropped."""
+    if _received is not None:
+        raise Stopped(_received)
 
 
 @contextlib.contextmanager
@@ -46,6 +59,8 @@ def handle_signals() -> Iterator[None]:
 
     A signal the process was started to ignore (``nohup`` ignores SIGHUP) stays ignored.
     """
+    global _received
+    _received = None
     previous = {}
     for signum in SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
@@ -55,6 +70,7 @@ def handle_signals() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _received = None
 
 
 @contextlib.contextmanager
