@@ -150,8 +150,10 @@ def test_ctrl_c_midway_leaves_nothing(tmp_path):
     src = tmp_path / "long.mp4"
     make_clip(src, frames=400, width=160, height=120)  # 400 frames at 640x480, preset slow: many seconds of work
     out = tmp_path / "out.mp4"
+    # Ctrl-C as a terminal delivers it: a runner started in the background by a shell without job
+    # control ignores SIGINT, children inherit that, and vsrgan rightly keeps an ignored signal ignored.
     proc = subprocess.Popen([*CLI, "upscale", str(src), str(out), "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def encoding():  # the temporary output holds encoded frames (a header of a few hundred bytes first, then 32 KB blocks)
         return any(p.name.startswith(".out.") and p.stat().st_size > 4096 for p in tmp_path.iterdir())
