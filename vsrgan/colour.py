@@ -101,11 +101,12 @@ class OutputColour:
     def __init__(self, codec_context: av.video.codeccontext.VideoCodecContext):
         self.codec_context = codec_context
         self.pix_fmt = codec_context.pix_fmt
+        self.yuv = is_yuv(self.pix_fmt)  # decided once, not per frame
         self.matrix = output_matrix(codec_context.width, codec_context.height, codec_context.name)
         self.reformatter = VideoReformatter()  # one swscale context, reused frame after frame
         if self.pix_fmt.startswith("gray"):
             codec_context.color_range = FULL  # luma alone: no matrix, and swscale writes it full range
-        elif is_yuv(self.pix_fmt):
+        elif self.yuv:
             codec_context.colorspace = self.matrix.code
             codec_context.color_primaries = self.matrix.code
             codec_context.color_trc = self.matrix.code
@@ -114,7 +115,7 @@ class OutputColour:
     def frame(self, image: np.ndarray) -> av.VideoFrame:
         """An ``uint8 (H, W, 3)`` RGB image as a frame of the stream's pixel format."""
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        if not is_yuv(self.pix_fmt):
+        if not self.yuv:
             return frame  # the encoder reorders the channels (or takes the luma); no matrix
         return self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=self.matrix.name,
                                          dst_color_range=output_range(self.pix_fmt),

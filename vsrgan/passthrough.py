@@ -58,6 +58,11 @@ def copyable(source: Path, index: int, output: av.container.OutputContainer) -> 
     return True
 
 
+def left_out(what: str, output: av.container.OutputContainer) -> None:
+    """Say that ``what`` of the source does not go into ``output``: never dropped in silence."""
+    log.warning("%s cannot go into '%s'; it is left out (an .mkv output keeps it)", what, Path(output.name).suffix or output.name)
+
+
 def content_tags(metadata: dict[str, str]) -> dict[str, str]:
     """``metadata`` without the tags that only held for the source's encoding (``STALE_TAGS``, any language suffix)."""
     return {k: v for k, v in metadata.items() if not k.lower().startswith(STALE_TAGS)}
@@ -120,10 +125,7 @@ class Passthrough:
             elif stream.type == "audio" and output.default_audio_codec in av.codecs_available:
                 self.routes[stream.index] = (self._reencoder(source, stream, output), True)
             else:
-                log.warning(
-                    "%s stream #%d (%s) cannot go into '%s'; it is left out (an .mkv output keeps it)",
-                    stream.type, stream.index, name, Path(output.name).suffix or output.name,
-                )
+                left_out(f"{stream.type} stream #{stream.index} ({name})", output)
                 continue
             copy_tags(stream, self.routes[stream.index][0])
         self._copy_attachments(output)
@@ -141,7 +143,7 @@ class Passthrough:
             copy_tags(self.input.streams.video[0], output.streams.video[0])
 
     def _copy_attachments(self, output: av.container.OutputContainer) -> None:
-        """Attached files (fonts for subtitles, cover art) into a Matroska output; named in a warning elsewhere."""
+        """Attached files (fonts for subtitles, cover art) into a Matroska output; elsewhere each is named in a warning."""
         for stream in self.input.streams:
             if stream.type != "attachment":
                 continue
@@ -149,8 +151,7 @@ class Passthrough:
             if output.format.name == "matroska":
                 output.add_attachment(filename, stream.mimetype or "application/octet-stream", stream.data)
             else:
-                log.warning("attachment '%s' (stream #%d) cannot go into '%s'; it is left out (an .mkv output keeps it)",
-                            filename, stream.index, Path(output.name).suffix or output.name)
+                left_out(f"attachment '{filename}' (stream #{stream.index})", output)
 
     def _reencoder(self, source: Path, stream: av.AudioStream, output: av.container.OutputContainer) -> av.AudioStream:
         """An output stream of the container's default audio codec, and the resampler that feeds it."""

@@ -194,6 +194,10 @@ def icc_profile(source: Image.Image, output: Image.Image) -> dict:
     """``save``'s ``icc_profile`` argument: the source's profile where it describes the output's
     colours (gray to gray, RGB to RGB); a CMYK or gray profile on RGB pixels would miscolour them."""
     profile = source.info.get("icc_profile")
-    if not profile or is_gray(source) != (output.mode in GRAY_MODES) or not (is_gray(source) or source.mode in RGB_MODES):
+    if not profile:
+        return {}
+    if is_gray(source) != (output.mode in GRAY_MODES):  # a gray profile on RGB pixels, or the reverse
+        return {}
+    if not is_gray(source) and source.mode not in RGB_MODES:  # CMYK, LAB...: the output is RGB
         return {}
     return {"icc_profile": profile}
