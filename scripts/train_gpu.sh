@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The x4-gan stage on a lent GPU, inside one call of the device tool (see MODELS.md, x4-gan):
+# A training run on a lent GPU, inside one call of the device tool (see MODELS.md, x4-gan):
 #
 #   here:   python scripts/pack_regions.py data/train-x4 data/gpu-x4      # 27 MB of regions + 7 MB of VGG16
 #   there:  bash scripts/train_gpu.sh NAME MINUTES [--set SECTION.KEY=VALUE ...]      carry: data/gpu-x4
 #
+# CONFIG picks the config (default configs/x4-gan.toml, the x4-gan stage; configs/x4.toml: stage 1).
 # The device tool carries 64 MiB with the working tree, so the run reads a pack of the most textured
-# regions of the x4 dataset, not the dataset itself. It runs configs/x4-gan.toml from its train.init
+# regions of the x4 dataset, not the dataset itself. x4-gan.toml runs from its train.init
 # (stage 1's generator, training/x4/generator.safetensors) on CUDA with bf16 autocast, stops after
 # MINUTES with a checkpoint, and puts into $OUT/NAME what comes back: the EMA generator, the metrics,
 # the resolved config and (with CKPT=1) the checkpoint, split in 15 MB parts, the tool's per-file
@@ -20,10 +21,11 @@ name=${1:?$usage}
 minutes=${2:?$usage}
 shift 2
 out=${OUT:-runs/gpu-out}/$name
-run=runs/x4-gan-gpu-$name
+config=${CONFIG:-configs/x4-gan.toml}
+run=runs/gpu-$name
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-PYTHONUNBUFFERED=1 PYTHONPATH=. python3 -m vsrgan train -c configs/x4-gan.toml --data data/gpu-x4 --out "$run" \
+PYTHONUNBUFFERED=1 PYTHONPATH=. python3 -m vsrgan train -c "$config" --data data/gpu-x4 --out "$run" \
     --device cuda --vgg-weights data/gpu-x4/vgg16.safetensors --minutes "$minutes" \
     --set data.num_workers=4 "$@" 2>&1 | sed "s/^/$name: /"
 cp "$run"/generator.safetensors "$run"/metrics.jsonl "$run"/config.toml "$out"/

@@ -147,7 +147,7 @@ def batches(sampler: CropSampler, *, start: int, stop: int, device: torch.device
     When the sampler's images already live on ``device`` (loader "device"), batches are cut there
     in the main process; otherwise DataLoader workers cut them and pinned memory carries them over.
     """
-    if sampler.data.hr[0].device == device:
+    if sampler.data.hr[0].device.type == device.type:  # "cuda" and the images' "cuda:0" alike
         for step in range(start, stop):
             yield sampler(step)
         return
