@@ -68,6 +68,25 @@ def test_ntsc_rate_survives_a_round_trip(tmp_path):
     assert probe(dst).frame_rate == Fraction(30000, 1001)
 
 
+@pytest.mark.parametrize("suffix, encode", [(".avi", EncodeOptions()), (".avi", EncodeOptions(codec="mpeg4")), (".y4m", EncodeOptions(codec="rawvideo"))])
+def test_constant_rate_containers_get_the_frame_rate_and_frames_in_order(tmp_path, suffix, encode):
+    """AVI and Y4M store a rate, not timestamps: written in a fine time base they announced it as
+    the rate (600 and 30000 fps), and B-frames in AVI played out of order."""
+    src, dst = tmp_path / "ntsc.mp4", tmp_path / f"out{suffix}"
+    make_clip(src, frames=12, rate=Fraction(30000, 1001), time_base=Fraction(1, 30000))
+    copy_clip(src, dst, encode=encode)
+    info = probe(dst)
+    assert info.frame_rate == Fraction(30000, 1001)
+    frames = list(read_frames(dst))
+    assert len(frames) == 12
+    assert [f.time for f in frames] == pytest.approx([i * 1001 / 30000 for i in range(12)], abs=1e-3)
+    # the content in display order: each frame closest to the source frame at its position
+    source = [f.image.astype(int) for f in read_frames(src)]
+    for i, f in enumerate(frames):
+        errors = [np.abs(f.image.astype(int) - s).mean() for s in source]
+        assert int(np.argmin(errors)) == i
+
+
 def test_audio_is_copied_without_reencoding(tmp_path):
     src, dst = tmp_path / "a.mp4", tmp_path / "b.mkv"
     make_clip(src, frames=25, audio=True)

@@ -31,6 +31,11 @@ from .passthrough import Passthrough
 # Codecs whose pixel format subsamples chroma need even width and height.
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
 
+# Containers that store one frame rate rather than a timestamp per frame (AVI, YUV4MPEG): they
+# are written at the stream's rate, one tick per frame. Given the source's fine time base
+# instead, they announce it as the rate (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps).
+CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -213,10 +218,15 @@ class VideoWriter:
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
             self.colour = colour.OutputColour(self.stream.codec_context)  # YUV output: BT.709, tagged
-            # Encode in the source's time base, so every input pts is representable as it was.
-            self.stream.codec_context.time_base = time_base
-            self.stream.time_base = time_base
+            constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
+            # Encode in the source's time base, so every input pts is representable as it was;
+            # a constant-rate container counts frames instead.
+            self.out_time_base = 1 / Fraction(frame_rate) if constant_rate else time_base
+            self.stream.codec_context.time_base = self.out_time_base
+            self.stream.time_base = self.out_time_base
             options = {}
+            if constant_rate:
+                options["bf"] = "0"  # AVI keeps no presentation times: B-frames would play out of order
             if encode.crf is not None:
                 options["crf"] = str(encode.crf)
             if encode.preset is not None:
@@ -236,6 +246,7 @@ class VideoWriter:
         self.time_base = time_base
         self.source_until = source_until
         self.count = 0
+        self.last_pts = None  # in out_time_base
 
     def _even(self, image: np.ndarray) -> np.ndarray:
         """Repeat the last row/column where a subsampled pixel format needs even dimensions."""
@@ -260,12 +271,23 @@ class VideoWriter:
         self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
 
     def _encode(self, frame: av.VideoFrame, pts: int) -> None:
-        frame.pts = pts
-        frame.time_base = self.time_base
+        frame.pts = self._out_pts(pts)
+        frame.time_base = self.out_time_base
         if self.source is not None:
             self.source.feed_until(self.container, min(float(pts * self.time_base), self.source_until))
         self.container.mux(self.stream.encode(frame))
         self.count += 1
+
+    def _out_pts(self, pts: int) -> int:
+        """``pts`` (in ``time_base``) in the stream's own time base; where that is coarser (a
+        constant-rate container), rounded to the nearest tick and kept increasing."""
+        if self.out_time_base == self.time_base:
+            return pts
+        out = round(pts * self.time_base / self.out_time_base)
+        if self.last_pts is not None and out <= self.last_pts:
+            out = self.last_pts + 1
+        self.last_pts = out
+        return out
 
     def close(self) -> None:
         """Flush the encoder and the rest of the audio, then close the file."""
