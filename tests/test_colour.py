@@ -173,3 +173,63 @@ def test_rgb_outputs_take_no_matrix_and_no_bt709_tags(tmp_path, codec, pix_fmt):
         w.write(image, 0)
     assert stream_tags(dst)[0] != 1
     assert np.array_equal(next(read_frames(dst)).image, image)  # lossless: no YUV step anywhere
+
+
+def make_hdr_source(path, image: np.ndarray, *, trc: int = colour.PQ) -> None:
+    """A lossless 10-bit H.264 clip of ``image`` (taken as PQ- or HLG-coded BT.2020 R'G'B'),
+    converted with the BT.2020 matrix and tagged as HDR10 or HLG video is."""
+    h, w = image.shape[:2]
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p10le"
+        v.codec_context.options = {"crf": "0", "preset": "ultrafast"}
+        cc = v.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 9, 9, trc, colour.LIMITED
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG")
+            f.pts = i
+            c.mux(v.encode(f))
+        c.mux(v.encode(None))
+
+
+@pytest.mark.parametrize("trc", [colour.PQ, colour.HLG])
+def test_hdr_source_keeps_its_colours_tags_and_ten_bits(tmp_path, trc, caplog):
+    """An HDR source's R'G'B' values are BT.2020 colours under PQ or HLG: tagged BT.709 they play
+    washed out. The upscaled output is converted with BT.2020, tagged as the source, in 10 bits."""
+    from vsrgan.upscale import upscale
+    from vsrgan.video import probe
+
+    src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mkv"
+    make_hdr_source(src, blocks(64, 32), trc=trc)
+    assert probe(src).wide_colour == colour.WideColour(primaries=9, trc=trc)
+    upscale(src, dst, model="bicubic", scale=2, crf=0, preset="ultrafast", progress=False)
+    assert "is HDR" in caplog.text and "mastering-display metadata is not copied" in caplog.text
+    assert stream_tags(dst) == (9, 9, trc, colour.LIMITED)
+    assert probe(dst).pix_fmt == "yuv420p10le"
+    source = block_colours(next(read_frames(src)).image)  # swscale's 4:2:0 round trip is off by up to 3
+    assert np.abs(block_colours(next(read_frames(dst)).image) - source).max() <= 4
+    with av.open(str(dst)) as c:  # as a player converts it: by the BT.2020 matrix
+        shown = next(c.decode(video=0)).to_ndarray(format="rgb24", src_colorspace="BT2020", src_color_range="MPEG")
+        assert np.abs(block_colours(shown) - source).max() <= 4
+    with av.open(str(dst)) as c:  # the matrix mattered: by BT.709 the colours are off
+        wrong = next(c.decode(video=0)).to_ndarray(format="rgb24", src_colorspace="ITU709", src_color_range="MPEG")
+        assert np.abs(block_colours(wrong) - source).max() >= 8
+
+
+def test_an_explicit_pix_fmt_is_kept_for_an_hdr_source(tmp_path):
+    from vsrgan.upscale import upscale
+    from vsrgan.video import probe
+
+    src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mp4"
+    make_hdr_source(src, blocks(64, 32))
+    upscale(src, dst, model="bicubic", scale=2, pix_fmt="yuv420p", preset="ultrafast", progress=False)
+    assert probe(dst).pix_fmt == "yuv420p"
+    assert stream_tags(dst) == (9, 9, colour.PQ, colour.LIMITED)  # 8 bits, but still BT.2020 and PQ
+
+
+def test_sdr_output_pix_fmt_defaults_to_eight_bits():
+    assert EncodeOptions(pix_fmt=None).for_colour(False).pix_fmt == "yuv420p"
+    assert EncodeOptions(pix_fmt=None).for_colour(True).pix_fmt == "yuv420p10le"
+    assert EncodeOptions(pix_fmt=None, codec="mjpeg").for_colour(True).pix_fmt == "yuv420p"  # no 10-bit there
+    assert EncodeOptions(pix_fmt="yuv444p").for_colour(True).pix_fmt == "yuv444p"

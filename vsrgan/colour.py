@@ -16,6 +16,13 @@ choose with the same function. RGB pixel formats (libx264rgb, ffv1 with gbrp or 
 matrix and get no tags; gray ones no matrix, and the full range swscale writes them in.
 Primaries are tagged, not converted: a BT.601 source's gamut is taken as BT.709's, as ffmpeg
 does without a colorspace filter.
+
+Wide-gamut and HDR sources (BT.2020 primaries, or a PQ or HLG transfer: :class:`WideColour`) are
+the exception: their R'G'B' values mean BT.2020 colours under their own transfer, and tagged as
+BT.709 they show washed out and dim. Their output keeps the source's primaries and transfer, is
+converted with the BT.2020 matrix and tagged with it, in 10 bits unless ``--pix-fmt`` says otherwise
+(:meth:`vsrgan.encoding.EncodeOptions.for_colour`). The model still sees 8-bit R'G'B', so a PQ
+picture's gradients are as smooth as 8 bits allow; mastering-display metadata is not carried.
 """
 
 from __future__ import annotations
@@ -56,7 +63,33 @@ class Matrix:
 
 BT601 = Matrix("ITU601", kr=0.299, kb=0.114, code=6)  # tagged as smpte170m (NTSC; PAL's bt470bg has the same matrix)
 BT709 = Matrix("ITU709", kr=0.2126, kb=0.0722, code=1)
+BT2020 = Matrix("BT2020", kr=0.2627, kb=0.0593, code=9)  # the non-constant-luminance matrix; primaries code 9 too
+PQ, HLG = 16, 18  # AVColorTransferCharacteristic: SMPTE ST 2084 (HDR10) and ARIB STD-B67
+BT2020_SDR_TRC = 14  # bt2020-10, BT.709's curve: the transfer of a BT.2020 source that names none
 JPEG_CODECS = ("mjpeg", "ljpeg", "jpegls")  # BT.601 by their bitstream, whatever a header says
+
+
+@dataclass(frozen=True)
+class WideColour:
+    """A wide-gamut or HDR source's primaries and transfer (AVColorPrimaries and
+    AVColorTransferCharacteristic codes), which its output keeps."""
+
+    primaries: int
+    trc: int
+
+    @property
+    def hdr(self) -> bool:
+        return self.trc in (PQ, HLG)
+
+
+
+def wide_colour(frame: av.VideoFrame) -> WideColour | None:
+    """The tags to keep of a decoded frame whose colours are BT.2020 or HDR; None for the rest,
+    which are converted and tagged by size (:func:`output_matrix`)."""
+    if frame.color_primaries != BT2020.code and frame.color_trc not in (PQ, HLG):
+        return None
+    trc = frame.color_trc if frame.color_trc not in (0, UNSPECIFIED) else BT2020_SDR_TRC
+    return WideColour(primaries=BT2020.code, trc=trc)  # PQ and HLG are defined with BT.2020 primaries
 
 
 def guess_matrix(width: int, height: int) -> Matrix:
@@ -91,26 +124,29 @@ def output_range(pix_fmt: str) -> int:
 
 
 class OutputColour:
-    """Tags one output stream with :func:`output_matrix` and converts RGB images into its pixel format.
+    """Tags one output stream with :func:`output_matrix` (or a wide source's own colours) and
+    converts RGB images into its pixel format.
 
     The tags go in the codec context, which encoders (libx264, libx265, ffv1...) write into the
     stream header, so players undo the very conversion that was made. Left to the encoder, the
     conversion would take swscale's default, BT.601, and no tags.
     """
 
-    def __init__(self, codec_context: av.video.codeccontext.VideoCodecContext):
+    def __init__(self, codec_context: av.video.codeccontext.VideoCodecContext, wide: WideColour | None = None):
         self.codec_context = codec_context
         self.pix_fmt = codec_context.pix_fmt
         self.yuv = is_yuv(self.pix_fmt)  # decided once, not per frame
-        self.matrix = output_matrix(codec_context.width, codec_context.height, codec_context.name)
+        self.wide = wide if codec_context.name not in JPEG_CODECS else None
+        self.matrix = BT2020 if self.wide else output_matrix(codec_context.width, codec_context.height, codec_context.name)
         self.reformatter = VideoReformatter()  # one swscale context, reused frame after frame
         if self.pix_fmt.startswith("gray"):
             codec_context.color_range = FULL  # luma alone: no matrix, and swscale writes it full range
         elif self.yuv:
             codec_context.colorspace = self.matrix.code
-            codec_context.color_primaries = self.matrix.code
-            codec_context.color_trc = self.matrix.code
             codec_context.color_range = output_range(self.pix_fmt)
+        if self.yuv or self.wide:  # a wide source's RGB or gray output, too, says what its values mean
+            codec_context.color_primaries = self.wide.primaries if self.wide else self.matrix.code
+            codec_context.color_trc = self.wide.trc if self.wide else self.matrix.code
 
     def frame(self, image: np.ndarray) -> av.VideoFrame:
         """An ``uint8 (H, W, 3)`` RGB image as a frame of the stream's pixel format."""

@@ -26,12 +26,24 @@ class EncodeOptions:
     codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
     crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
     preset: str | None = None  # encoder speed preset (None: the encoder's own default; libx264's and libx265's is medium)
-    pix_fmt: str = "yuv420p"  # what every player plays
+    pix_fmt: str | None = "yuv420p"  # what every player plays (None: chosen by the source, for_colour)
     threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
 
     def with_threads(self, threads: int) -> "EncodeOptions":
         """These options with ``threads`` encoder threads, unless a count is set already."""
         return self if self.threads else replace(self, threads=threads)
+
+    def for_colour(self, wide: bool) -> "EncodeOptions":
+        """These options with a ``pix_fmt`` None made concrete: ``yuv420p``, or for a wide-gamut
+        or HDR source (``wide``) ``yuv420p10le`` where the codec encodes it (HDR10's 10 bits)."""
+        if self.pix_fmt is not None:
+            return self
+        deep = "yuv420p10le"
+        try:
+            formats = [f.name for f in av.Codec(self.codec, "w").video_formats or ()]
+        except (av.FFmpegError, ValueError):  # check_encoder names the problem
+            formats = []
+        return replace(self, pix_fmt=deep if wide and deep in formats else "yuv420p")
 
 
 

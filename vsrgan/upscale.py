@@ -17,9 +17,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
-from .colour import JPEG_CODECS
+from .colour import JPEG_CODECS, PQ
 from .errors import InputError
-from .images import GRAY_MODES, RGB_MODES, frame_count, is_deep, is_gray, is_image, open_image, to_float_rgb, to_rgb8
+from .images import (DEEP_FORMATS, GRAY_MODES, RGB_MODES, DeepImage, frame_count, is_deep, is_gray, is_image, open_image,
+                     save_deep, to_8_bits, to_float_rgb, to_rgb8)
 from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
@@ -28,8 +29,6 @@ from .video import EncodeOptions, VideoWriter, probe, read_frames
 
 log = logging.getLogger(__name__)
 
-# Output formats Pillow writes 16-bit gray to.
-DEEP_FORMATS = ("PNG", "TIFF")
 # Animated image suffixes FFmpeg decodes as a video (APNG); a GIF is not an image suffix at all.
 ANIMATIONS_FFMPEG_READS = (".png",)
 
@@ -47,7 +46,7 @@ def upscale(
     codec: str = "libx264",
     crf: int = 18,
     preset: str | None = None,
-    pix_fmt: str = "yuv420p",
+    pix_fmt: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
     backend: str = "auto",
@@ -111,6 +110,9 @@ def upscale_video(
     batch_size = batch_size or default_batch_size(upscaler.device)
     encode = (encode or EncodeOptions()).with_threads(budget.encoder)
     info = probe(input)
+    if info.wide_colour is not None and info.wide_colour.hdr:
+        log.warning("'%s' is HDR (%s): the output keeps its colours, but the model sees 8 bits per channel "
+                    "and mastering-display metadata is not copied", input, "PQ" if info.wide_colour.trc == PQ else "HLG")
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     bar = tqdm(
@@ -127,20 +129,22 @@ def upscale_video(
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
             frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input, name=output,
+            wide_colour=info.wide_colour,
         )
-        process, write = frame_stages(upscaler, writer, encode)
+        process, write = frame_stages(upscaler, writer)
         with writer:
             frames = read_frames(input, threads=budget.decoder)
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)
     return output
 
 
-def frame_stages(upscaler: Upscaler, writer: VideoWriter, encode: EncodeOptions) -> tuple[Callable, Callable]:
+def frame_stages(upscaler: Upscaler, writer: VideoWriter) -> tuple[Callable, Callable]:
     """The pipeline's model and encoder steps: uint8 RGB through, or, on a GPU, converted to
     yuv420p there: the encoder's CPU is then spared the conversion (about half its work at 4K)
     and a third less data crosses the bus. (``to_i420`` takes the matrix by size, as the writer
-    does, except for JPEG codecs' fixed one: those take RGB.)"""
-    if encode.pix_fmt == "yuv420p" and upscaler.device.type != "cpu" and encode.codec not in JPEG_CODECS:
+    does, except for JPEG codecs' fixed one and a wide source's BT.2020: those take RGB.)"""
+    i420 = writer.encode.pix_fmt == "yuv420p" and writer.encode.codec not in JPEG_CODECS and writer.colour.wide is None
+    if i420 and upscaler.device.type != "cpu":
         return upscaler.upscale_frames_i420, writer.write_i420
     return upscaler.upscale_frames, writer.write
 
@@ -148,21 +152,23 @@ def frame_stages(upscaler: Upscaler, writer: VideoWriter, encode: EncodeOptions)
 def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: bool = False) -> Path:
     """Upscale one still image (its first frame); an alpha channel is enlarged with bicubic interpolation.
 
-    A 16-bit image goes through the model as floats and, when the output format holds 16 bits
-    (PNG, TIFF), is written back as 16-bit gray; its ICC profile is kept when the output has
-    the same colour model (gray or RGB).
+    A 16-bit image (gray, RGB or RGBA) goes through the model as floats and is written back
+    with 16 bits a sample where the output format holds them (PNG, TIFF), else rounded to 8;
+    its ICC profile is kept when the output has the same colour model (gray or RGB).
     """
     warn_if_animated(input)
     image = open_image(input)
     file_format = Image.registered_extensions()[output.suffix.lower()]
-    big = upscale_deep(upscaler, image, file_format) if is_deep(image) else upscale_rgb8(upscaler, image)
-    if "A" in image.getbands():
-        alpha = image.getchannel("A").resize(big.size, Image.Resampling.BICUBIC)
-        big.putalpha(alpha)
+    big = upscale_deep(upscaler, image) if is_deep(image) else upscale_rgb8(upscaler, image)
+    if is_deep(big) and file_format not in DEEP_FORMATS:
+        big = to_8_bits(big)
     if file_format in ("JPEG", "BMP") and big.mode not in ("RGB", "L"):  # formats without an alpha channel
         big = big.convert("RGB")
     with atomic_path(output, overwrite=overwrite) as tmp:
-        big.save(tmp, format=file_format, **icc_profile(image, big))
+        if is_deep(big):
+            save_deep(big, tmp, file_format, **icc_profile(image, big))
+        else:
+            big.save(tmp, format=file_format, **icc_profile(image, big))
     return output
 
 
@@ -177,20 +183,26 @@ def warn_if_animated(input: Path) -> None:
 
 def upscale_rgb8(upscaler: Upscaler, image: Image.Image) -> Image.Image:
     """An 8-bit image through the model as uint8 RGB, the way video frames go."""
-    return Image.fromarray(upscaler.upscale_frames(to_rgb8(image)[None])[0])
+    big = Image.fromarray(upscaler.upscale_frames(to_rgb8(image)[None])[0])
+    if "A" in image.getbands():
+        big.putalpha(image.getchannel("A").resize(big.size, Image.Resampling.BICUBIC))
+    return big
 
 
-def upscale_deep(upscaler: Upscaler, image: Image.Image, file_format: str) -> Image.Image:
-    """A 16-bit (gray) image through the model as floats in [0, 1], back as 16-bit gray where
-    ``file_format`` holds it, else as 8-bit gray: uint8 frames would lose 8 of its bits."""
-    x = torch.from_numpy(to_float_rgb(image)).permute(2, 0, 1)[None]
-    gray = upscaler(x).float().mean(dim=1)[0].cpu().numpy()  # the model's three channels of a gray picture
-    if file_format in DEEP_FORMATS:
-        return Image.fromarray(np.round(gray * 65535).astype(np.uint16))
-    return Image.fromarray(np.round(gray * 255).astype(np.uint8))
+def upscale_deep(upscaler: Upscaler, image: DeepImage) -> DeepImage:
+    """A 16-bit image through the model as floats in [0, 1]: uint8 frames would lose 8 of its
+    bits. Alpha is enlarged with Pillow's bicubic, as for 8 bits, on floats (mode "F")."""
+    x = torch.from_numpy(to_float_rgb(image)).permute(2, 0, 1)[None]  # (1, 3, H, W)
+    big = upscaler(x).float()[0].permute(1, 2, 0).cpu().numpy()  # (sH, sW, 3)
+    if is_gray(image):
+        big = big.mean(axis=2, keepdims=True)  # the model's three channels of a gray picture
+    if image.mode == "RGBA":
+        alpha = Image.fromarray(image.samples[..., 3]).resize((big.shape[1], big.shape[0]), Image.Resampling.BICUBIC)
+        big = np.dstack([big, np.clip(np.asarray(alpha), 0, 1)])
+    return DeepImage(big)
 
 
-def icc_profile(source: Image.Image, output: Image.Image) -> dict:
+def icc_profile(source: Image.Image | DeepImage, output: Image.Image | DeepImage) -> dict:
     """``save``'s ``icc_profile`` argument: the source's profile where it describes the output's
     colours (gray to gray, RGB to RGB); a CMYK or gray profile on RGB pixels would miscolour them."""
     profile = source.info.get("icc_profile")

@@ -52,6 +52,7 @@ class VideoInfo:
     rotation: int  # degrees counter-clockwise, from the display matrix
     audio_codecs: tuple[str, ...]
     subtitle_codecs: tuple[str, ...]
+    wide_colour: colour.WideColour | None = None  # BT.2020 or HDR: the output keeps these colours
 
     @property
     def has_audio(self) -> bool:
@@ -121,6 +122,7 @@ def probe(path: str | Path) -> VideoInfo:
             rotation=int(first.rotation),
             audio_codecs=tuple(s.codec_context.name for s in container.streams.audio),
             subtitle_codecs=tuple(s.codec_context.name for s in container.streams.subtitles),
+            wide_colour=colour.wide_colour(first),
         )
 
 
@@ -174,6 +176,9 @@ class VideoWriter:
 
     ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
+    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`VideoInfo.wide_colour`):
+    the output keeps those colours (:mod:`vsrgan.colour`), and an ``encode.pix_fmt`` None
+    becomes 10-bit.
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
     not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
@@ -198,11 +203,13 @@ class VideoWriter:
         source_until: float = float("inf"),
         muxer_options: dict[str, str] | None = None,
         name: str | Path | None = None,
+        wide_colour: colour.WideColour | None = None,
     ):
         require_pyav()
         self.path = Path(path)
         self.name = Path(name) if name is not None else self.path
-        encode = encode or EncodeOptions()
+        encode = (encode or EncodeOptions()).for_colour(wide_colour is not None)
+        self.encode = encode
         codec, pix_fmt = encode.codec, encode.pix_fmt
         check_encoder(encode, self.name)
         self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
@@ -217,7 +224,7 @@ class VideoWriter:
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
-            self.colour = colour.OutputColour(self.stream.codec_context)  # YUV output: BT.709, tagged
+            self.colour = colour.OutputColour(self.stream.codec_context, wide_colour)  # YUV output: BT.709 (HD), tagged
             constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
             # Encode in the source's time base, so every input pts is representable as it was;
             # a constant-rate container counts frames instead.

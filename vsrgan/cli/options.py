@@ -43,7 +43,8 @@ def add_video_output_args(p) -> None:
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor, lower is better quality (default: %(default)s)")
     p.add_argument("--preset", default=None, help="encoder speed preset, e.g. ultrafast ... veryslow for libx264 (default: the encoder's own; medium for libx264/libx265)")
-    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s, which every player plays)")
+    p.add_argument("--pix-fmt", default=None, help="output pixel format (default: yuv420p, which every player plays; "
+                   "yuv420p10le for an HDR or BT.2020 source, whose colours the output keeps)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

@@ -110,8 +110,9 @@ def upscale_segment(
     s = upscaler.scale
     with atomic_path(path, overwrite=True) as tmp:
         writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-                             frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base), name=path)
-        process, write = frame_stages(upscaler, writer, encode)
+                             frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base), name=path,
+                             wide_colour=info.wide_colour)
+        process, write = frame_stages(upscaler, writer)
         with writer:
             written = run_pipeline(segment_frames(input, segment), process, write, batch_size=batch_size)
     return written

@@ -80,7 +80,7 @@ def compare(
     codec: str = "libx264",
     crf: int = 18,
     preset: str | None = None,
-    pix_fmt: str = "yuv420p",
+    pix_fmt: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
@@ -132,6 +132,7 @@ def compare(
         writer = VideoWriter(
             tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
             encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until, name=output,
+            wide_colour=info.wide_colour,
         )
 
         def write(panels: np.ndarray, pts: int) -> None:
