@@ -125,3 +125,24 @@ def test_audio_is_left_out_with_a_warning_where_the_container_holds_none(tmp_pat
     assert "audio stream #1 (aac) cannot go into '.y4m'; it is left out" in caplog.text
     with av.open(str(out)) as c:
         assert not c.streams.audio and sum(1 for _ in c.decode(video=0)) == 6
+
+
+def test_a_clip_cut_short_keeps_only_the_chapters_it_holds(tmp_path):
+    """``compare --seconds 0.3`` of a 0.48 s clip: chapter C starts after the cut and goes, B ends at it."""
+    from vsrgan.evaluation.compare import compare
+
+    src, chaptered, out = tmp_path / "src.mkv", tmp_path / "chaptered.mkv", tmp_path / "cmp.mkv"
+    make_clip(src, width=64, height=48, frames=12, audio=True)  # 25 fps
+    marks = [(0, 200, "A"), (200, 400, "B"), (400, 480, "C")]
+    with av.open(str(src)) as i, av.open(str(chaptered), "w") as o:
+        routes = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        o.set_chapters([{"id": n + 1, "start": a, "end": b, "time_base": Fraction(1, 1000), "metadata": {"title": t}}
+                        for n, (a, b, t) in enumerate(marks)])
+        for packet in i.demux():
+            if packet.size:
+                packet.stream = routes[packet.stream.index]
+                o.mux(packet)
+    compare(chaptered, out, model="bicubic", seconds=0.3, device="cpu", progress=False, preset="ultrafast")
+    with av.open(str(out)) as c:
+        kept = [(ch["metadata"]["title"], float(ch["start"] * ch["time_base"]), float(ch["end"] * ch["time_base"])) for ch in c.chapters()]
+    assert kept == [("A", 0.0, 0.2), ("B", 0.2, 0.3)]

@@ -14,6 +14,7 @@ starts before the frame being written), so the muxer interleaves without bufferi
 from __future__ import annotations
 
 import io
+import math
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -110,11 +111,25 @@ def encoder_settings(codec: str, rate: int, channels: int, layout: str) -> tuple
     raise VideoError(f"no settings of the {codec} encoder fit {channels}-channel {rate} Hz audio")
 
 
+def chapters_until(chapters: list[dict], until: float) -> list[dict]:
+    """The chapters that start before ``until`` seconds, none ending after it: a clip cut short
+    (``compare --seconds``) has no chapter marks past its end."""
+    if until == math.inf:
+        return chapters
+    kept = []
+    for chapter in chapters:
+        end = math.floor(until / chapter["time_base"])  # ``until`` in the chapter's own ticks
+        if chapter["start"] < end:
+            kept.append({**chapter, "end": min(chapter["end"], end)})
+    return kept
+
+
 class Passthrough:
     """Audio and subtitle streams of a source file, fed into an output as the video advances."""
 
-    def __init__(self, source: Path, output: av.container.OutputContainer):
+    def __init__(self, source: Path, output: av.container.OutputContainer, *, until: float = math.inf):
         self.input = av.open(str(source))
+        self.until = until  # seconds on the source's clock: where a cut output ends
         self.routes = {}  # input stream index -> (output stream, re-encode?)
         self.resamplers = {}  # input stream index -> converter to what the encoder takes
         self._copy_file_tags(output)
@@ -136,7 +151,7 @@ class Passthrough:
     def _copy_file_tags(self, output: av.container.OutputContainer) -> None:
         """The container's tags (title, ...) and chapters, and the first video stream's tags, into ``output``."""
         output.metadata.update(content_tags(self.input.metadata))
-        chapters = self.input.chapters()
+        chapters = chapters_until(self.input.chapters(), self.until)
         if chapters:
             output.set_chapters(chapters)
         if self.input.streams.video and output.streams.video:

@@ -245,7 +245,7 @@ class VideoWriter:
             if rotation:
                 self.stream.set_display_rotation(rotation)
             if source is not None:
-                self.source = Passthrough(Path(source), self.container)
+                self.source = Passthrough(Path(source), self.container, until=source_until)
             start_encoding(self.container, self.stream, encode, self.name)
         except BaseException:
             self.close_without_flush()
