@@ -1,7 +1,11 @@
 """Still images as people have them: 16-bit, EXIF-rotated, palette transparency, animations."""
 
 import logging
+import re
+import struct
+import zlib
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -9,8 +13,8 @@ from conftest import pattern
 from PIL import Image, ImageOps
 
 from vsrgan import upscale
-from vsrgan.errors import InputError
-from vsrgan.images import read_image
+from vsrgan.errors import InputError, VideoError
+from vsrgan.images import is_deep, open_image, read_image
 from vsrgan.video import probe, read_frames
 
 
@@ -142,3 +146,156 @@ def test_animated_webp_into_a_video_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="'.*anim.webp' is an animated WEBP, which FFmpeg cannot decode"):
         upscale(src, tmp_path / "out.mp4", model="bicubic", scale=2, progress=False)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def write_png16(path, samples, *chunks):
+    """``uint16 (H, W, 3 or 4)`` as a 16-bit RGB(A) PNG, written here with numpy and zlib (not by
+    the code under test), with ``chunks`` ``(kind, data)`` between IHDR and IDAT."""
+    height, width, channels = samples.shape
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[channels], 0, 0, 0)
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in samples)  # each row: filter 0, then big-endian samples
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + b"".join(chunk(*c) for c in chunks)
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
+
+
+def write_tiff16(path, samples):
+    """``uint16 (H, W, 3)`` as a 16-bit RGB TIFF (FFmpeg's encoder: Pillow cannot write one)."""
+    context = av.CodecContext.create("tiff", "w")
+    context.height, context.width, context.pix_fmt = *samples.shape[:2], "rgb48le"
+    frame = av.VideoFrame.from_ndarray(samples, format="rgb48le")
+    path.write_bytes(b"".join(bytes(p) for p in context.encode(frame) + context.encode(None)))
+    return path
+
+
+def read16(path):
+    """The uint16 samples FFmpeg decodes from a 16-bit RGB(A) PNG or TIFF (Pillow reads 8 of their bits)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    assert frame.format.name.startswith(("rgb48", "rgba64")), frame.format.name
+    return frame.to_ndarray(format="rgba64le" if len(frame.format.components) == 4 else "rgb48le")
+
+
+def deep_pattern(height=12, width=16, channels=3):
+    """uint16 samples: a smooth ramp in the high bytes, detail 8 bits cannot hold in the low bytes."""
+    y, x = np.mgrid[0:height, 0:width]
+    return np.dstack([12000 + 900 * x + 700 * y + 3000 * c + (37 * x + 11 * y * c) % 256 for c in range(channels)]).astype(np.uint16)
+
+
+def bicubic(samples, scale=4):
+    """What the bicubic model should give for uint16 samples, on floats, as 0..65535."""
+    x = torch.from_numpy(samples.astype(np.float32) / 65535).permute(2, 0, 1)[None]
+    y = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+    return y[0].permute(1, 2, 0).numpy() * 65535
+
+
+def sixteen_bits(image):
+    return np.round(image.samples * 65535).astype(np.uint16)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_png_is_read_with_its_low_bits(tmp_path, channels):
+    samples = (0x8000 + np.arange(12 * 16 * channels) % 256).astype(np.uint16).reshape(12, 16, channels)
+    src = write_png16(tmp_path / "in.png", samples)
+    with Image.open(src) as im:
+        assert im.mode == ("RGB", "RGBA")[channels == 4] and len(np.unique(np.asarray(im))) == 1  # Pillow: 8 bits, all 0x80
+    image = open_image(src)
+    assert is_deep(image) and image.mode == ("RGB", "RGBA")[channels == 4]
+    assert np.array_equal(sixteen_bits(image), samples)
+
+
+def test_16_bit_rgb_png_upscales_to_16_bit_png(tmp_path):
+    samples = deep_pattern()
+    src = write_png16(tmp_path / "in.png", samples)
+    upscale(src, tmp_path / "out.png", model="bicubic", scale=4, device="cpu", progress=False)
+    got = read16(tmp_path / "out.png")
+    assert got.shape == (48, 64, 3)
+    assert np.abs(got - bicubic(samples)).max() <= 2  # rounding only; 1/255 of full scale is 257
+    with Image.open(tmp_path / "out.png") as out:  # Pillow's 8-bit view holds the high bytes: the byte order is right
+        assert out.mode == "RGB" and out.size == (64, 48)
+        assert np.array_equal(np.asarray(out), (got >> 8).astype(np.uint8))
+
+
+def test_16_bit_rgba_png_keeps_its_alpha(tmp_path):
+    samples = deep_pattern(channels=4)
+    samples[..., 3] = 30001
+    samples[:, :8, 3] = 1000  # left half nearly transparent
+    src = write_png16(tmp_path / "in.png", samples)
+    upscale(src, tmp_path / "out.png", model="bicubic", scale=4, device="cpu", progress=False)
+    got = read16(tmp_path / "out.png")
+    assert got.shape == (48, 64, 4)
+    assert np.abs(got[..., :3] - bicubic(samples[..., :3])).max() <= 2
+    alpha = got[..., 3]
+    assert (alpha[:, :24] == 1000).all() and (alpha[:, 40:] == 30001).all()
+    assert ((alpha[:, 24:40] > 1000) & (alpha[:, 24:40] < 30001)).any()  # enlarged smoothly, not a copied step
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.mode == "RGBA"
+
+
+def test_16_bit_colour_keeps_its_icc_profile(tmp_path):
+    ImageCms = pytest.importorskip("PIL.ImageCms")
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = write_png16(tmp_path / "in.png", deep_pattern(), (b"iCCP", b"sRGB\0\0" + zlib.compress(profile)))
+    for name in ("out.png", "out.tif"):
+        upscale(src, tmp_path / name, model="bicubic", scale=4, device="cpu", progress=False)
+        with Image.open(tmp_path / name) as out:
+            assert out.info.get("icc_profile") == profile, name
+        assert read16(tmp_path / name).shape == (48, 64, 3), name  # FFmpeg still reads the file
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_16_bit_colour_is_turned_upright(tmp_path, orientation):
+    samples = deep_pattern()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    src = write_png16(tmp_path / "in.png", samples, (b"eXIf", exif.tobytes()[6:]))  # a PNG's eXIf has no "Exif\0\0"
+    with Image.open(src) as im:
+        upright = np.asarray(ImageOps.exif_transpose(im))  # Pillow's turn of its 8-bit view
+    assert np.array_equal(sixteen_bits(open_image(src)) >> 8, upright)
+    if orientation == 6:
+        upscale(src, tmp_path / "out.png", model="bicubic", scale=4, device="cpu", progress=False)
+        assert np.abs(read16(tmp_path / "out.png") - bicubic(np.rot90(samples, -1).copy())).max() <= 2
+
+
+def test_16_bit_tiff_gives_16_bit_tiff(tmp_path):
+    samples = deep_pattern()
+    src = write_tiff16(tmp_path / "in.tif", samples)
+    upscale(src, tmp_path / "out.tiff", model="bicubic", scale=4, device="cpu", progress=False)
+    with Image.open(tmp_path / "out.tiff") as out:
+        assert out.tag_v2[258] == (16, 16, 16) and out.size == (64, 48)
+    assert np.abs(read16(tmp_path / "out.tiff") - bicubic(samples)).max() <= 2
+
+
+def test_16_bit_colour_into_8_bit_formats_is_rounded(tmp_path):
+    samples = deep_pattern()
+    src = write_png16(tmp_path / "in.png", samples)
+    expected = bicubic(samples) / 257  # on the 8-bit scale
+    upscale(src, tmp_path / "out.bmp", model="bicubic", scale=4, device="cpu", progress=False)
+    with Image.open(tmp_path / "out.bmp") as out:
+        assert out.mode == "RGB"
+        got = np.asarray(out).astype(np.float64)
+    assert np.abs(got - np.round(expected)).max() <= 1
+    assert (got != np.round(expected)).mean() < 0.01  # truncated, half the samples would be one lower
+    upscale(src, tmp_path / "out.jpg", model="bicubic", scale=4, device="cpu", progress=False)
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert out.mode == "RGB" and out.size == (64, 48)
+        assert np.abs(np.asarray(out) - expected).mean() < 2
+
+
+def test_read_image_rounds_16_bit_colour_to_8_bits(tmp_path):
+    samples = deep_pattern(channels=4)
+    rgb = read_image(write_png16(tmp_path / "in.png", samples))
+    assert rgb.dtype == np.uint8 and rgb.shape == (12, 16, 3)
+    assert np.array_equal(rgb, np.round(samples[..., :3] / 257).astype(np.uint8))
+
+
+def test_unreadable_16_bit_colour_png_is_one_line(tmp_path):
+    src = tmp_path / "broken.png"
+    ihdr = struct.pack(">IIBBBBB", 16, 12, 16, 2, 0, 0, 0)
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"not zlib") + chunk(b"IEND", b""))
+    with pytest.raises(VideoError, match=re.escape(f"'{src}' is not a readable image")):
+        read_image(src)

@@ -19,8 +19,7 @@ from tqdm import tqdm
 from .atomic import atomic_path, check_output
 from .colour import JPEG_CODECS, PQ
 from .errors import InputError
-from .images import (DEEP_FORMATS, GRAY_MODES, RGB_MODES, DeepImage, frame_count, is_deep, is_gray, is_image, open_image,
-                     save_deep, to_8_bits, to_float_rgb, to_rgb8)
+from .images import DEEP_FORMATS, RGB_MODES, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
 from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
@@ -164,11 +163,12 @@ def upscale_image(upscaler: Upscaler, input: Path, output: Path, *, overwrite: b
         big = to_8_bits(big)
     if file_format in ("JPEG", "BMP") and big.mode not in ("RGB", "L"):  # formats without an alpha channel
         big = big.convert("RGB")
+    profile = icc_profile(image, big)
     with atomic_path(output, overwrite=overwrite) as tmp:
         if is_deep(big):
-            save_deep(big, tmp, file_format, **icc_profile(image, big))
+            save_deep(big, tmp, file_format, **profile)
         else:
-            big.save(tmp, format=file_format, **icc_profile(image, big))
+            big.save(tmp, format=file_format, **profile)
     return output
 
 
@@ -208,7 +208,7 @@ def icc_profile(source: Image.Image | DeepImage, output: Image.Image | DeepImage
     profile = source.info.get("icc_profile")
     if not profile:
         return {}
-    if is_gray(source) != (output.mode in GRAY_MODES):  # a gray profile on RGB pixels, or the reverse
+    if is_gray(source) != is_gray(output):  # a gray profile on RGB pixels, or the reverse
         return {}
     if not is_gray(source) and source.mode not in RGB_MODES:  # CMYK, LAB...: the output is RGB
         return {}
