@@ -14,8 +14,8 @@ starts before the frame being written), so the muxer interleaves without bufferi
 from __future__ import annotations
 
 import io
-import math
 import logging
+import math
 from fractions import Fraction
 from pathlib import Path
 
