@@ -8,7 +8,9 @@ import argparse
 from vsrgan import frames
 from vsrgan.atomic import atomic_path
 from vsrgan.dataset.degrade import downscale
-from vsrgan.video import EncodeOptions, VideoWriter, probe, read_frames
+from vsrgan.encoding import EncodeOptions
+from vsrgan.video import probe, read_frames
+from vsrgan.writer import VideoWriter
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from conftest import make_clip, pattern, perturbed
 
 from vsrgan import frames
 from vsrgan.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16, pick_backend
+from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import ConfigError
 from vsrgan.infer import Upscaler
 from vsrgan.memory import default_batch_size
@@ -16,7 +17,7 @@ from vsrgan.models import GeneratorConfig, build_generator, load_model
 from vsrgan.pipeline import StageTimes
 from vsrgan.threads import ThreadBudget, plan_threads
 from vsrgan.upscale import upscale_video
-from vsrgan.video import EncodeOptions, read_frames
+from vsrgan.video import read_frames
 
 
 def installed(name: str) -> bool:

@@ -14,9 +14,10 @@ from vsrgan.benchmark.bench import bench, parse_size
 from vsrgan.benchmark.flops import count_flops
 from vsrgan.benchmark.references import pipes_pipeline, seed_pipeline
 from vsrgan.benchmark.results import STAGES, format_table
+from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import ConfigError, VideoError
 from vsrgan.models import Bicubic, save_generator
-from vsrgan.video import EncodeOptions, probe, read_frames
+from vsrgan.video import probe, read_frames
 
 PIPES = [sys.executable, "-m", "vsrgan.benchmark.pipes"]
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from vsrgan import colour, frames
-from vsrgan.video import EncodeOptions, VideoWriter, read_frames
+from vsrgan.encoding import EncodeOptions
+from vsrgan.video import read_frames
+from vsrgan.writer import VideoWriter
 
 # Saturated colours, where the BT.601 and BT.709 matrices disagree most: BT.601-converted red
 # (217, 28, 28) shows as (233, 45, 25) in a player that assumes BT.709.

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from conftest import make_audio_only, make_clip, pattern, read_pts, stream_summary
 
+from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import InputError, VideoError
-from vsrgan.video import EncodeOptions, VideoWriter, probe, read_frames
+from vsrgan.video import probe, read_frames
+from vsrgan.writer import VideoWriter
 
 
 def copy_clip(src, dst, **kwargs):

@@ -1,6 +1,6 @@
 """Encoder settings and their checks: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt``
 flags, refused in one line naming the output before a frame is decoded, and FFmpeg's own error
-log collected instead of printed (:class:`vsrgan.video.VideoWriter` uses all of it).
+log collected instead of printed (:class:`vsrgan.writer.VideoWriter` uses all of it).
 """
 
 from __future__ import annotations

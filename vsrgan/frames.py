@@ -63,7 +63,7 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
 
     The layout PyAV's ``VideoFrame.from_ndarray(..., format="yuv420p")`` takes: the Y plane,
     then U and V at half size each, packed row after row. :func:`vsrgan.colour.output_matrix`'s matrix
-    for the padded size in limited range, as :class:`vsrgan.video.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
+    for the padded size in limited range, as :class:`vsrgan.writer.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
     column. Run on a GPU this takes the colour conversion off the encoder's CPU and halves the
     bytes copied back to the host.
     """

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import InputError, VideoError
+
+try:
+    import av
+except ImportError:  # a machine that only trains reads its (8-bit) photos with Pillow alone
+    av = None
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -63,6 +67,9 @@ class DeepImage:
         return {1: "L", 3: "RGB", 4: "RGBA"}[self.samples.shape[2]]
 
 
+FFMPEG_ERRORS = (av.FFmpegError,) if av is not None else ()
+
+
 def is_image(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
@@ -96,7 +103,7 @@ def open_image(path: Path) -> Image.Image | DeepImage:
             if im.mode in ("P", "L", "RGB") and "transparency" in im.info:
                 return im.convert("RGBA")
             return im
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, av.FFmpegError) as e:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, *FFMPEG_ERRORS) as e:
         raise VideoError(f"'{path}' is not a readable image ({e}); expected a PNG, JPEG, BMP, WebP or TIFF file") from None
 
 
@@ -118,6 +125,8 @@ def read_deep_colour(path: Path, image: Image.Image) -> DeepImage:
     """``path``'s 16-bit RGB(A) samples as FFmpeg decodes them, turned upright as Pillow's ``image``
     of it says (FFmpeg leaves the EXIF orientation unapplied). A PNG's tRNS colour key decodes as
     alpha, as :func:`open_image` makes it for 8 bits."""
+    if av is None:
+        raise VideoError(f"'{path}' has 16-bit colour, which needs PyAV (FFmpeg) to read: pip install av")
     with av.open(str(path)) as container:
         frame = next(container.decode(video=0), None)
         if frame is None:

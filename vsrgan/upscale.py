@@ -18,13 +18,15 @@ from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
 from .colour import JPEG_CODECS, PQ
+from .encoding import EncodeOptions
 from .errors import InputError
 from .images import DEEP_FORMATS, RGB_MODES, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
 from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
 from .threads import use_threads
-from .video import EncodeOptions, VideoWriter, probe, read_frames
+from .video import probe, read_frames
+from .writer import VideoWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def upscale(
     suffix is a video); return the output path.
 
     The model's options are :class:`vsrgan.infer.ModelOptions`' (``model`` None: the bundled
-    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.video.EncodeOptions`'.
+    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.encoding.EncodeOptions`'.
     """
     input, output = Path(input), Path(output)
     options = ModelOptions(model=model, scale=scale, tile=tile, batch_size=batch_size, device=device,

@@ -1,9 +1,8 @@
-"""Video in and out through PyAV (FFmpeg), streaming: one frame in memory at a time.
+"""Video in through PyAV (FFmpeg), streaming: one frame in memory at a time.
 
 Reading keeps every frame with its own timestamp (``pts`` in the stream's time base), so
-variable frame rates and rates such as 30000/1001 survive the trip. Writing encodes the new
-frames with those same timestamps and carries the source's audio and subtitle packets across
-(:mod:`vsrgan.passthrough`).
+variable frame rates and rates such as 30000/1001 survive the trip; :mod:`vsrgan.writer` encodes
+the new frames with those same timestamps.
 """
 
 from __future__ import annotations
@@ -24,17 +23,7 @@ except ImportError:  # a machine that only trains may lack FFmpeg: video I/O the
 
 from . import colour
 from .damage import Damage, decode_surviving, report, stated_end, watch
-from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .errors import InputError, VideoError
-from .passthrough import Passthrough
-
-# Codecs whose pixel format subsamples chroma need even width and height.
-SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
-
-# Containers that store one frame rate rather than a timestamp per frame (AVI, YUV4MPEG): they
-# are written at the stream's rate, one tick per frame. Given the source's fine time base
-# instead, they announce it as the rate (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps).
-CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 
 
 @dataclass(frozen=True)
@@ -169,153 +158,3 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
             damage.last = float(pts * stream.time_base)
         damage.end = stated_end(container, stream)
     report(damage, frames=index)
-
-
-class VideoWriter:
-    """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
-
-    ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
-    ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
-    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`VideoInfo.wide_colour`):
-    the output keeps those colours (:mod:`vsrgan.colour`), and an ``encode.pix_fmt`` None
-    becomes 10-bit.
-
-    Use as a context manager; the file is complete only after a clean exit. Callers that must
-    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
-    user's own path as ``name``: errors name that, never the hidden temporary file.
-
-    Every setting is tried here, before a frame is decoded: the encoder is opened and the
-    header written in ``__init__``, so a bad ``--preset`` or a codec the container refuses
-    fails at once, in one line, not after minutes of upscaling.
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        width: int,
-        height: int,
-        time_base: Fraction,
-        frame_rate: Fraction,
-        encode: EncodeOptions | None = None,
-        rotation: int = 0,
-        source: str | Path | None = None,
-        source_until: float = float("inf"),
-        muxer_options: dict[str, str] | None = None,
-        name: str | Path | None = None,
-        wide_colour: colour.WideColour | None = None,
-    ):
-        require_pyav()
-        self.path = Path(path)
-        self.name = Path(name) if name is not None else self.path
-        encode = (encode or EncodeOptions()).for_colour(wide_colour is not None)
-        self.encode = encode
-        codec, pix_fmt = encode.codec, encode.pix_fmt
-        check_encoder(encode, self.name)
-        self.pad_to_even = pix_fmt in SUBSAMPLED_FORMATS
-        self.size = (width, height)
-        self.container = open_output(self.path, self.name, muxer_options or {})
-        self.source = None
-        try:
-            try:
-                self.stream = self.container.add_stream(codec, rate=frame_rate)
-            except ValueError:
-                raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
-            self.stream.width = width + (width % 2 if self.pad_to_even else 0)
-            self.stream.height = height + (height % 2 if self.pad_to_even else 0)
-            self.stream.pix_fmt = pix_fmt
-            self.colour = colour.OutputColour(self.stream.codec_context, wide_colour)  # YUV output: BT.709 (HD), tagged
-            constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
-            # Encode in the source's time base, so every input pts is representable as it was;
-            # a constant-rate container counts frames instead.
-            self.out_time_base = 1 / Fraction(frame_rate) if constant_rate else time_base
-            self.stream.codec_context.time_base = self.out_time_base
-            self.stream.time_base = self.out_time_base
-            options = {}
-            if constant_rate:
-                options["bf"] = "0"  # AVI keeps no presentation times: B-frames would play out of order
-            if encode.crf is not None:
-                options["crf"] = str(encode.crf)
-            if encode.preset is not None:
-                options["preset"] = encode.preset
-            if codec == "libx265":
-                options["x265-params"] = "log-level=error"  # x265 prints a banner per stream otherwise
-            self.stream.codec_context.options = options
-            self.stream.codec_context.thread_count = encode.threads
-            if rotation:
-                self.stream.set_display_rotation(rotation)
-            if source is not None:
-                self.source = Passthrough(Path(source), self.container, until=source_until)
-            start_encoding(self.container, self.stream, encode, self.name)
-        except BaseException:
-            self.close_without_flush()
-            raise
-        self.time_base = time_base
-        self.source_until = source_until
-        self.count = 0
-        self.last_pts = None  # in out_time_base
-
-    def _even(self, image: np.ndarray) -> np.ndarray:
-        """Repeat the last row/column where a subsampled pixel format needs even dimensions."""
-        h, w = image.shape[:2]
-        if self.pad_to_even and (h % 2 or w % 2):
-            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        return image
-
-    def write(self, image: np.ndarray, pts: int) -> None:
-        """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
-        if image.shape[1::-1] != self.size:
-            raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
-        self._encode(self.colour.frame(self._even(image)), pts)
-
-    def write_i420(self, planes: np.ndarray, pts: int) -> None:
-        """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
-        :func:`vsrgan.frames.to_i420` (H and W padded to even, :func:`vsrgan.colour.output_matrix`'s
-        matrix); saves the encoder's CPU the colour conversion."""
-        expected = (self.stream.height * 3 // 2, self.stream.width)
-        if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
-            raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.name}', expected {expected} and yuv420p")
-        self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
-
-    def _encode(self, frame: av.VideoFrame, pts: int) -> None:
-        frame.pts = self._out_pts(pts)
-        frame.time_base = self.out_time_base
-        if self.source is not None:
-            self.source.feed_until(self.container, min(float(pts * self.time_base), self.source_until))
-        self.container.mux(self.stream.encode(frame))
-        self.count += 1
-
-    def _out_pts(self, pts: int) -> int:
-        """``pts`` (in ``time_base``) in the stream's own time base; where that is coarser (a
-        constant-rate container), rounded to the nearest tick and kept increasing."""
-        if self.out_time_base == self.time_base:
-            return pts
-        out = round(pts * self.time_base / self.out_time_base)
-        if self.last_pts is not None and out <= self.last_pts:
-            out = self.last_pts + 1
-        self.last_pts = out
-        return out
-
-    def close(self) -> None:
-        """Flush the encoder and the rest of the audio, then close the file."""
-        self.container.mux(self.stream.encode(None))
-        if self.source is not None:
-            self.source.finish(self.container, self.source_until)
-        self.close_without_flush()
-
-    def close_without_flush(self) -> None:
-        if self.source is not None:
-            self.source.close()
-        self.container.close()
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-            return
-        try:
-            self.close_without_flush()
-        except av.FFmpegError:  # closing writes the trailer, which fails again on a full disk: keep the first error
-            pass

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from ..backends import BACKENDS, available_backends
+from ..encoding import EncodeOptions
 from ..errors import ConfigError
 from ..infer import Upscaler
 from ..upscale import upscale_video
-from ..video import EncodeOptions
 from .timing import clocked, time_model, timed, warm_up
 
 

@@ -29,6 +29,7 @@ import torch
 
 from ..atomic import atomic_path, check_output
 from ..device import PRECISIONS, pick_device, pick_precision
+from ..encoding import EncodeOptions
 from ..errors import ConfigError
 from ..frames import to_i420, to_tensor
 from ..infer import Upscaler
@@ -36,7 +37,8 @@ from ..models import Bicubic
 from ..pipeline import StageTimes
 from ..threads import use_threads
 from ..upscale import upscale_video
-from ..video import EncodeOptions, VideoWriter, read_frames
+from ..video import read_frames
+from ..writer import VideoWriter
 from .backends import compare_backends, parse_backends
 from .flops import count_flops
 from .isolated import run_reference

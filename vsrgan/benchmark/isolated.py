@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..encoding import EncodeOptions
 from ..errors import VsrganError
-from ..video import EncodeOptions
 
 KINDS = ("seed", "pipes")  # references (a) and (b)
 

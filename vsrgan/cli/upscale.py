@@ -101,7 +101,7 @@ def model_options(args):
 
 
 def encode_options(args):
-    from ..video import EncodeOptions
+    from ..encoding import EncodeOptions
 
     return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
 

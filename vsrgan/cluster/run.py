@@ -12,11 +12,12 @@ from pathlib import Path
 
 from ..atomic import check_output
 from ..batch import Progress
+from ..encoding import EncodeOptions
 from ..errors import ConfigError, InputError
 from ..images import is_image
 from ..infer import ModelOptions
 from ..models import load_model
-from ..video import EncodeOptions, probe
+from ..video import probe
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
 from .tasks import VideoJob, open_tasks

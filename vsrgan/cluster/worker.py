@@ -15,13 +15,15 @@ from torch import nn
 
 from .. import colour
 from ..atomic import atomic_path
+from ..encoding import EncodeOptions
 from ..errors import VideoError
 from ..infer import ModelOptions, Upscaler
 from ..memory import default_batch_size
 from ..models import Bicubic, GeneratorConfig, build_generator
 from ..pipeline import run_pipeline
 from ..upscale import frame_stages
-from ..video import EncodeOptions, Frame, VideoWriter, open_input, probe
+from ..video import Frame, open_input, probe
+from ..writer import VideoWriter
 from .segments import Segment
 
 

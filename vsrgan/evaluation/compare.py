@@ -23,12 +23,14 @@ from tqdm import tqdm
 
 from ..atomic import atomic_path, check_output
 from ..dataset.degrade import make_lr
+from ..encoding import EncodeOptions
 from ..errors import ConfigError, InputError
 from ..images import is_image
 from ..infer import Upscaler
 from ..models import Bicubic, default_model, model_label
 from ..pipeline import run_pipeline
-from ..video import EncodeOptions, VideoWriter, probe, read_frames
+from ..video import probe, read_frames
+from ..writer import VideoWriter
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
 
 
