@@ -299,3 +299,58 @@ def test_unreadable_16_bit_colour_png_is_one_line(tmp_path):
     src.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"not zlib") + chunk(b"IEND", b""))
     with pytest.raises(VideoError, match=re.escape(f"'{src}' is not a readable image")):
         read_image(src)
+
+
+def test_16_bit_gray_with_a_transparency_key_becomes_16_bit_rgba(tmp_path):
+    raw = np.full((20, 30), 40000, np.uint16)
+    raw[:, :15] = 1000  # left half: the transparent value
+    raw[0, 20] = 1001  # one off the key: opaque
+    src = tmp_path / "keyed16.png"
+    Image.fromarray(raw).save(src, transparency=1000)
+    image = open_image(src)
+    assert image.mode == "RGBA" and image.samples[0, 20, 3] == 1 and image.samples[0, 0, 3] == 0
+    upscale(src, tmp_path / "out.png", model="bicubic", scale=2, device="cpu", progress=False)
+    with av.open(str(tmp_path / "out.png")) as c:
+        frame = next(c.decode(video=0))
+        assert frame.format.name == "rgba64be"
+        out = frame.to_ndarray(format="rgba64le")
+    assert out.shape == (40, 60, 4)
+    assert (out[:, :26, 3] == 0).all() and (out[:, 34:, 3] == 65535).all()
+    assert abs(int(out[30, 50, 0]) - 40000) <= 2  # 16 bits kept, not 8
+
+
+def icc_like(space: bytes) -> bytes:
+    """An sRGB profile whose header names another colour space (bytes 16-19): what the rule reads."""
+    ImageCms = pytest.importorskip("PIL.ImageCms")
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[16:20] = space
+    return bytes(profile)
+
+
+@pytest.mark.parametrize("mode, space, output, kept", [
+    ("RGB", b"RGB ", "out.png", True),
+    ("I;16", b"GRAY", "out.png", True),  # 16-bit gray stays gray
+    ("L", b"GRAY", "out.png", False),  # 8-bit gray goes through the model as RGB and comes out RGB
+    ("RGB", b"GRAY", "out.png", False),  # a profile that does not fit the pixels
+    ("CMYK", b"CMYK", "out.jpg", False),  # a CMYK photo comes out RGB
+])
+def test_an_icc_profile_is_kept_only_where_its_colour_space_fits_the_output(tmp_path, mode, space, output, kept):
+    src = tmp_path / ("src.jpg" if mode == "CMYK" else "src.png")
+    if mode == "I;16":
+        image = Image.fromarray(pattern(30, 20, 0)[..., 0].astype(np.uint16) * 257)
+    else:
+        image = Image.fromarray(pattern(30, 20, 0)).convert(mode)
+    image.save(src, icc_profile=icc_like(space))
+    upscale(src, tmp_path / output, model="bicubic", scale=2, progress=False)
+    with Image.open(tmp_path / output) as out:
+        assert ("icc_profile" in out.info) == kept
+
+
+def test_a_gray_profile_stays_off_a_gray_image_made_rgba_by_its_transparency_key(tmp_path):
+    src = tmp_path / "keyed.png"
+    gray = np.full((20, 30), 200, np.uint8)
+    gray[:, :15] = 0
+    Image.fromarray(gray).save(src, transparency=0, icc_profile=icc_like(b"GRAY"))
+    upscale(src, tmp_path / "out.png", model="bicubic", scale=2, progress=False)
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.mode == "RGBA" and "icc_profile" not in out.info

@@ -29,10 +29,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 # Pillow's one-channel integer modes, as 16-bit PNGs and TIFFs open (0..65535).
 DEEP_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
-# Modes whose pixels are plain gray: an ICC profile of theirs describes gray, not RGB.
+# Modes whose pixels are plain gray.
 GRAY_MODES = ("1", "L", "LA", "La", "F", *DEEP_MODES)
-# Modes whose colours are RGB (a palette's entries are): their ICC profile fits an RGB output.
-RGB_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "P", "PA")
 # Output formats (Pillow's names) that hold 16 bits a sample: save_deep writes them.
 DEEP_FORMATS = ("PNG", "TIFF")
 # FFmpeg's encoder for a 16-bit colour file, and its pixel formats for RGB and RGBA (PNG is big-endian).
@@ -98,13 +96,23 @@ def open_image(path: Path) -> Image.Image | DeepImage:
             im.load()
             ImageOps.exif_transpose(im, in_place=True)
             if im.mode in DEEP_MODES:
-                gray = np.asarray(im, dtype=np.float32) / 65535
-                return DeepImage(np.clip(gray, 0, 1)[..., None], info=im.info)
+                return deep_gray(im)
             if im.mode in ("P", "L", "RGB") and "transparency" in im.info:
                 return im.convert("RGBA")
             return im
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, *FFMPEG_ERRORS) as e:
         raise VideoError(f"'{path}' is not a readable image ({e}); expected a PNG, JPEG, BMP, WebP or TIFF file") from None
+
+
+def deep_gray(image: Image.Image) -> DeepImage:
+    """A 16-bit gray Pillow image as a :class:`DeepImage`; with a ``transparency`` key (PNG tRNS),
+    as RGBA whose key-valued pixels are transparent, as an 8-bit gray one becomes."""
+    raw = np.asarray(image)
+    gray = np.clip(raw.astype(np.float32) / 65535, 0, 1)[..., None]
+    if "transparency" not in image.info:
+        return DeepImage(gray, info=image.info)
+    alpha = (raw != image.info["transparency"]).astype(np.float32)[..., None]
+    return DeepImage(np.concatenate([gray, gray, gray, alpha], axis=2), info=image.info)
 
 
 def is_deep_colour(path: Path, image: Image.Image) -> bool:

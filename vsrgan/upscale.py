@@ -20,7 +20,7 @@ from .atomic import atomic_path, check_output
 from .colour import JPEG_CODECS, PQ
 from .encoding import EncodeOptions
 from .errors import InputError
-from .images import DEEP_FORMATS, RGB_MODES, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
+from .images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
 from .infer import ModelOptions, Upscaler
 from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
@@ -206,12 +206,10 @@ def upscale_deep(upscaler: Upscaler, image: DeepImage) -> DeepImage:
 
 def icc_profile(source: Image.Image | DeepImage, output: Image.Image | DeepImage) -> dict:
     """``save``'s ``icc_profile`` argument: the source's profile where it describes the output's
-    colours (gray to gray, RGB to RGB); a CMYK or gray profile on RGB pixels would miscolour them."""
+    colours, as the profile's own header says (its colour space, bytes 16-19: ``GRAY``, ``RGB ``,
+    ``CMYK``...). A gray or CMYK profile on RGB pixels would miscolour them: a CMYK photo, or a
+    gray one made RGBA by its transparency key, comes out RGB."""
     profile = source.info.get("icc_profile")
     if not profile:
         return {}
-    if is_gray(source) != is_gray(output):  # a gray profile on RGB pixels, or the reverse
-        return {}
-    if not is_gray(source) and source.mode not in RGB_MODES:  # CMYK, LAB...: the output is RGB
-        return {}
-    return {"icc_profile": profile}
+    return {"icc_profile": profile} if profile[16:20] == (b"GRAY" if is_gray(output) else b"RGB ") else {}
