@@ -30,13 +30,12 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 
 
-
 class VideoWriter:
     """Encode RGB frames at given timestamps into ``path``, carrying audio from ``source``.
 
     ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
-    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`VideoInfo.wide_colour`):
+    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`vsrgan.video.VideoInfo.wide_colour`):
     the output keeps those colours (:mod:`vsrgan.colour`), and an ``encode.pix_fmt`` None
     becomes 10-bit.
 
