@@ -24,7 +24,7 @@ from vsrgan.cluster import run as cluster_run
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
 from vsrgan.encoding import EncodeOptions
-from vsrgan.errors import ConfigError, VideoError
+from vsrgan.errors import ConfigError, InputError, VideoError
 from vsrgan.infer import ModelOptions
 from vsrgan.upscale import upscale
 
@@ -221,3 +221,12 @@ def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, tmp_path, m
     reference = tmp_path / "reference.mp4"
     upscale(source, reference, model="bicubic", scale=4, device="cpu", crf=0, preset="ultrafast", progress=False)
     assert all(np.array_equal(a, b) for a, b in zip(decoded(out), decoded(reference), strict=True))
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".y4m"])
+def test_outputs_without_timestamps_are_refused_before_any_work(tmp_path, suffix):
+    src = tmp_path / "a.mp4"
+    make_clip(src, frames=4)
+    with pytest.raises(InputError, match=f"--cluster cannot write '.*out{suffix}'.*write .mkv or .mp4"):
+        cluster_run.check_video_request(src, tmp_path / f"out{suffix}", overwrite=False)
+    assert not (tmp_path / f"out{suffix}").exists()

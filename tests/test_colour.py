@@ -231,7 +231,29 @@ def test_an_explicit_pix_fmt_is_kept_for_an_hdr_source(tmp_path):
 
 
 def test_sdr_output_pix_fmt_defaults_to_eight_bits():
+    assert EncodeOptions().pix_fmt is None  # chosen by the source: every writer resolves it
     assert EncodeOptions(pix_fmt=None).for_colour(False).pix_fmt == "yuv420p"
     assert EncodeOptions(pix_fmt=None).for_colour(True).pix_fmt == "yuv420p10le"
     assert EncodeOptions(pix_fmt=None, codec="mjpeg").for_colour(True).pix_fmt == "yuv420p"  # no 10-bit there
     assert EncodeOptions(pix_fmt="yuv444p").for_colour(True).pix_fmt == "yuv444p"
+
+
+def test_a_pq_source_with_p3_primaries_keeps_them():
+    frame = av.VideoFrame(16, 16, "yuv420p10le")
+    frame.color_primaries, frame.color_trc = 12, colour.PQ  # P3-D65 in PQ, as streaming masters are
+    assert colour.wide_colour(frame) == colour.WideColour(primaries=12, trc=colour.PQ)
+    frame.color_primaries = colour.UNSPECIFIED
+    assert colour.wide_colour(frame) == colour.WideColour(primaries=9, trc=colour.PQ)
+    sdr = av.VideoFrame(16, 16, "yuv420p")
+    assert colour.wide_colour(sdr) is None
+
+
+def test_the_python_api_writes_hdr_in_ten_bits_by_default(tmp_path):
+    from vsrgan.infer import ModelOptions, Upscaler
+    from vsrgan.upscale import upscale_video
+    from vsrgan.video import probe
+
+    src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mkv"
+    make_hdr_source(src, blocks(64, 32))
+    upscale_video(Upscaler.from_options(ModelOptions(model="bicubic", scale=2, device="cpu")), src, dst, progress=False)
+    assert probe(dst).pix_fmt == "yuv420p10le" and stream_tags(dst)[:3] == (9, 9, colour.PQ)

@@ -153,10 +153,10 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def write_png16(path, samples, *chunks):
-    """``uint16 (H, W, 3 or 4)`` as a 16-bit RGB(A) PNG, written here with numpy and zlib (not by
-    the code under test), with ``chunks`` ``(kind, data)`` between IHDR and IDAT."""
+    """``uint16 (H, W, 2, 3 or 4)`` as a 16-bit gray+alpha, RGB or RGBA PNG, written here with numpy
+    and zlib (not by the code under test), with ``chunks`` ``(kind, data)`` between IHDR and IDAT."""
     height, width, channels = samples.shape
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[channels], 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, {2: 4, 3: 2, 4: 6}[channels], 0, 0, 0)
     rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in samples)  # each row: filter 0, then big-endian samples
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + b"".join(chunk(*c) for c in chunks)
                      + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
@@ -354,3 +354,15 @@ def test_a_gray_profile_stays_off_a_gray_image_made_rgba_by_its_transparency_key
     upscale(src, tmp_path / "out.png", model="bicubic", scale=2, progress=False)
     with Image.open(tmp_path / "out.png") as out:
         assert out.mode == "RGBA" and "icc_profile" not in out.info
+
+
+def test_16_bit_gray_with_alpha_keeps_16_bits_and_its_alpha(tmp_path):
+    """PNG colour type 4 at 16 bits: Pillow opens it as 8-bit RGBA; FFmpeg (ya16) keeps it all."""
+    ya = np.zeros((20, 30, 2), np.uint16)
+    ya[..., 0] = 40000 + np.arange(30)[None, :]  # low-byte detail
+    ya[:, :15, 1] = 0
+    ya[:, 15:, 1] = 65535
+    image = open_image(write_png16(tmp_path / "ya16.png", ya))
+    assert image.mode == "RGBA"
+    assert np.array_equal(np.round(image.samples[0, :, 0] * 65535).astype(int), 40000 + np.arange(30))
+    assert (image.samples[:, :15, 3] == 0).all() and (image.samples[:, 15:, 3] == 1).all()

@@ -16,7 +16,7 @@ from vsrgan.writer import VideoWriter
 def copy_clip(src, dst, **kwargs):
     info = probe(src)
     with VideoWriter(dst, width=info.width, height=info.height, time_base=info.time_base,
-                     frame_rate=info.frame_rate, rotation=info.rotation, source=src, **kwargs) as w:
+                     frame_rate=info.frame_rate, base_rate=info.base_rate, rotation=info.rotation, source=src, **kwargs) as w:
         for f in read_frames(src):
             w.write(f.image, f.pts)
     return info
@@ -87,6 +87,24 @@ def test_constant_rate_containers_get_the_frame_rate_and_frames_in_order(tmp_pat
     for i, f in enumerate(frames):
         errors = [np.abs(f.image.astype(int) - s).mean() for s in source]
         assert int(np.argmin(errors)) == i
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_variable_frame_rate_into_avi_keeps_its_timing(tmp_path, codec):
+    """Bursts at 30 fps with 1 s gaps: AVI ticks at the base rate (30), the gaps become empty
+    frames, and every frame stays at its time (ticking at the average rate, 10 fps, drifted by
+    0.9 s; and mpeg4 refused its 46789/480000 time base). AVI stores each frame's place in its
+    index (the packet's dts): that is what players show. FFmpeg's own pts guess for H.264 in AVI
+    is one frame off, and AAC's priming delay shifts the video by up to one tick: hence the bound."""
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.avi"
+    pts = make_clip(src, frames=30, time_base=Fraction(1, 16000), durations=[533] * 9 + [16000], audio=True)
+    copy_clip(src, dst, encode=EncodeOptions(codec=codec))
+    with av.open(str(dst)) as c:
+        stream = c.streams.video[0]
+        places = [float(p.dts * stream.time_base) for p in c.demux(stream) if p.size]
+    assert stream.time_base == Fraction(1, 30)
+    assert places == pytest.approx([p / 16000 for p in pts], abs=1 / 30 + 1e-3)
+    assert probe(dst).has_audio
 
 
 def test_audio_is_copied_without_reencoding(tmp_path):

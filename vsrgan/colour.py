@@ -81,6 +81,9 @@ class WideColour:
     def hdr(self) -> bool:
         return self.trc in (PQ, HLG)
 
+    @property
+    def name(self) -> str:
+        return {PQ: "HDR (PQ)", HLG: "HDR (HLG)"}.get(self.trc, "BT.2020")
 
 
 def wide_colour(frame: av.VideoFrame) -> WideColour | None:
@@ -89,7 +92,8 @@ def wide_colour(frame: av.VideoFrame) -> WideColour | None:
     if frame.color_primaries != BT2020.code and frame.color_trc not in (PQ, HLG):
         return None
     trc = frame.color_trc if frame.color_trc not in (0, UNSPECIFIED) else BT2020_SDR_TRC
-    return WideColour(primaries=BT2020.code, trc=trc)  # PQ and HLG are defined with BT.2020 primaries
+    primaries = frame.color_primaries if frame.color_primaries not in (0, UNSPECIFIED) else BT2020.code  # e.g. P3-D65 (12) in PQ
+    return WideColour(primaries=primaries, trc=trc)
 
 
 def guess_matrix(width: int, height: int) -> Matrix:

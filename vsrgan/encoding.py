@@ -26,7 +26,7 @@ class EncodeOptions:
     codec: str = "libx264"  # any encoder in this FFmpeg build (libx265, ffv1, ...)
     crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
     preset: str | None = None  # encoder speed preset (None: the encoder's own default; libx264's and libx265's is medium)
-    pix_fmt: str | None = "yuv420p"  # what every player plays (None: chosen by the source, for_colour)
+    pix_fmt: str | None = None  # None: yuv420p, which every player plays, or 10-bit for an HDR source (for_colour)
     threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
 
     def with_threads(self, threads: int) -> "EncodeOptions":
@@ -44,7 +44,6 @@ class EncodeOptions:
         except (av.FFmpegError, ValueError):  # check_encoder names the problem
             formats = []
         return replace(self, pix_fmt=deep if wide and deep in formats else "yuv420p")
-
 
 
 # x264's and x265's presets: checked here, since x264 prints its refusal of others straight to stderr.

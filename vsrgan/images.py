@@ -116,13 +116,13 @@ def deep_gray(image: Image.Image) -> DeepImage:
 
 
 def is_deep_colour(path: Path, image: Image.Image) -> bool:
-    """Whether ``path`` holds 16-bit RGB or RGBA samples, which Pillow's ``image`` of it has only 8
-    of: a PNG's IHDR says so in its bit depth (byte 24) and colour type (byte 25: 2 RGB, 6 RGBA),
-    a TIFF in its tags."""
+    """Whether ``path`` holds 16-bit RGB, RGBA or gray-with-alpha samples, which Pillow's ``image``
+    of it has only 8 of: a PNG's IHDR says so in its bit depth (byte 24) and colour type (byte 25:
+    2 RGB, 4 gray and alpha, 6 RGBA), a TIFF in its tags."""
     if image.format == "PNG":
         with open(path, "rb") as f:
             header = f.read(26)
-        return header[24] == 16 and header[25] in (2, 6)
+        return header[24] == 16 and header[25] in (2, 4, 6)
     if image.format == "TIFF":
         tags = image.tag_v2
         return set(tags.get(BITS_PER_SAMPLE, ())) == {16} and tags.get(SAMPLES_PER_PIXEL) in (3, 4) and tags.get(PHOTOMETRIC) == 2
@@ -139,7 +139,7 @@ def read_deep_colour(path: Path, image: Image.Image) -> DeepImage:
         frame = next(container.decode(video=0), None)
         if frame is None:
             raise ValueError("FFmpeg decoded no picture")
-        alpha = len(frame.format.components) == 4
+        alpha = len(frame.format.components) in (2, 4)  # gray and alpha (ya16) becomes RGBA
         samples = frame.to_ndarray(format="rgba64le" if alpha else "rgb48le")
     turn = UPRIGHT.get(image.getexif().get(ORIENTATION))
     if turn is not None:
@@ -200,6 +200,8 @@ def save_deep(image: DeepImage, path: Path, file_format: str, *, icc_profile: by
     if is_gray(image):
         Image.fromarray(samples[..., 0]).save(path, format=file_format, icc_profile=icc_profile)
         return
+    if av is None:
+        raise VideoError(f"'{path}': writing 16-bit colour needs PyAV (FFmpeg): pip install av")
     data = encode_deep_colour(samples, file_format)
     if icc_profile and file_format == "PNG":
         data = png_with_icc_profile(data, icc_profile)

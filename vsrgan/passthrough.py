@@ -118,7 +118,7 @@ def chapters_until(chapters: list[dict], until: float) -> list[dict]:
         return chapters
     kept = []
     for chapter in chapters:
-        end = math.floor(until / chapter["time_base"])  # ``until`` in the chapter's own ticks
+        end = math.floor(until / chapter["time_base"] + 1e-9)  # ``until`` in the chapter's own ticks (0.7 s: 700, not 699)
         if chapter["start"] < end:
             kept.append({**chapter, "end": min(chapter["end"], end)})
     return kept

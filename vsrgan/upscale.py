@@ -17,7 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
-from .colour import JPEG_CODECS, PQ
+from .colour import JPEG_CODECS
 from .encoding import EncodeOptions
 from .errors import InputError
 from .images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
@@ -112,8 +112,9 @@ def upscale_video(
     encode = (encode or EncodeOptions()).with_threads(budget.encoder)
     info = probe(input)
     if info.wide_colour is not None and info.wide_colour.hdr:
-        log.warning("'%s' is HDR (%s): the output keeps its colours, but the model sees 8 bits per channel "
-                    "and mastering-display metadata is not copied", input, "PQ" if info.wide_colour.trc == PQ else "HLG")
+        bits = encode.for_colour(True).pix_fmt
+        log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
+                    "and mastering-display metadata is not copied", input, info.wide_colour.name, bits)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     bar = tqdm(
@@ -130,7 +131,7 @@ def upscale_video(
         writer = VideoWriter(
             tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
             frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input, name=output,
-            wide_colour=info.wide_colour,
+            wide_colour=info.wide_colour, base_rate=info.base_rate,
         )
         process, write = frame_stages(upscaler, writer)
         with writer:

@@ -42,6 +42,7 @@ class VideoInfo:
     audio_codecs: tuple[str, ...]
     subtitle_codecs: tuple[str, ...]
     wide_colour: colour.WideColour | None = None  # BT.2020 or HDR: the output keeps these colours
+    base_rate: Fraction | None = None  # the rate timestamps step at (FFmpeg's r_frame_rate; a VFR burst's)
 
     @property
     def has_audio(self) -> bool:
@@ -112,6 +113,7 @@ def probe(path: str | Path) -> VideoInfo:
             audio_codecs=tuple(s.codec_context.name for s in container.streams.audio),
             subtitle_codecs=tuple(s.codec_context.name for s in container.streams.subtitles),
             wide_colour=colour.wide_colour(first),
+            base_rate=stream.base_rate or stream.guessed_rate,
         )
 
 

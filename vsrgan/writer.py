@@ -25,9 +25,12 @@ from .video import require_pyav
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
 
 # Containers that store one frame rate rather than a timestamp per frame (AVI, YUV4MPEG): they
-# are written at the stream's rate, one tick per frame. Given the source's fine time base
-# instead, they announce it as the rate (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps).
+# count ticks of a constant rate. Given the source's fine time base, they announce it as the rate
+# (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps). AVI ticks at the source's base rate, the
+# rate its timestamps step at (a variable-rate clip's gaps become empty frames, so the sound stays
+# in step); Y4M, which has no empty frames, at the average rate.
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
+MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 s is still < 1 frame
 
 
 class VideoWriter:
@@ -37,7 +40,8 @@ class VideoWriter:
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
     ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`vsrgan.video.VideoInfo.wide_colour`):
     the output keeps those colours (:mod:`vsrgan.colour`), and an ``encode.pix_fmt`` None
-    becomes 10-bit.
+    becomes 10-bit. ``base_rate`` (:attr:`vsrgan.video.VideoInfo.base_rate`; default
+    ``frame_rate``) is an AVI's tick (:data:`CONSTANT_RATE_FORMATS`).
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
     not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
@@ -63,6 +67,7 @@ class VideoWriter:
         muxer_options: dict[str, str] | None = None,
         name: str | Path | None = None,
         wide_colour: colour.WideColour | None = None,
+        base_rate: Fraction | None = None,
     ):
         require_pyav()
         self.path = Path(path)
@@ -86,8 +91,11 @@ class VideoWriter:
             self.colour = colour.OutputColour(self.stream.codec_context, wide_colour)  # YUV output: BT.709 (HD), tagged
             constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
             # Encode in the source's time base, so every input pts is representable as it was;
-            # a constant-rate container counts frames instead.
-            self.out_time_base = 1 / Fraction(frame_rate) if constant_rate else time_base
+            # a constant-rate container counts ticks instead.
+            self.out_time_base = time_base
+            if constant_rate:
+                tick_rate = base_rate if base_rate and self.container.format.name == "avi" else frame_rate
+                self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
             self.stream.codec_context.time_base = self.out_time_base
             self.stream.time_base = self.out_time_base
             options = {}

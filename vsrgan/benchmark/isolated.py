@@ -30,7 +30,7 @@ def run_reference(kind: str, *, model: str, clip: Path, output: Path, workdir: P
     command = [
         sys.executable, "-m", "vsrgan.benchmark.isolated", kind, model, str(clip), str(output),
         "--workdir", str(workdir), "--device", device, "--precision", precision, "--threads", str(threads),
-        "--codec", encode.codec, "--pix-fmt", encode.pix_fmt,
+        "--codec", encode.codec, "--pix-fmt", encode.for_colour(False).pix_fmt,
         *(["--preset", encode.preset] if encode.preset is not None else []),
         *(["--crf", str(encode.crf)] if encode.crf is not None else []),
     ]

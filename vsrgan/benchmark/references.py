@@ -82,7 +82,7 @@ def pipes_pipeline(model: nn.Module, clip: Path, output: Path, *, device: str, e
             decoder = subprocess.Popen([*program, "decode", str(clip)], stdout=subprocess.PIPE, stderr=dec_err)
             encoder = subprocess.Popen(
                 [*program, "encode", str(output), str(w * s), str(h * s), str(info.frame_rate),
-                 "--codec", encode.codec, "--preset", encode.preset, "--crf", str(encode.crf), "--pix-fmt", encode.pix_fmt],
+                 "--codec", encode.codec, "--preset", encode.preset, "--crf", str(encode.crf), "--pix-fmt", encode.for_colour(False).pix_fmt],
                 stdin=subprocess.PIPE, stderr=enc_err,
             )
             finished = False

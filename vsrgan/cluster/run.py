@@ -24,6 +24,9 @@ from .tasks import VideoJob, open_tasks
 from .workdir import job_manifest, missing, open_work_folder, remove_work_folder, segment_path, work_folder
 from .worker import model_digest, pack_model
 
+# Outputs that keep no timestamps (AVI, Y4M: vsrgan.writer.CONSTANT_RATE_FORMATS): segments cannot be joined into them.
+CONSTANT_RATE_SUFFIXES = (".avi", ".y4m")
+
 
 def upscale_on_cluster(
     input: str | Path,
@@ -69,6 +72,9 @@ def check_video_request(input: Path, output: Path, *, overwrite: bool) -> None:
         raise InputError(f"'{input}' does not exist; expected a video file")
     if is_image(input) or is_image(output):
         raise InputError(f"--cluster upscales videos; '{input}' -> '{output}' is an image: drop --cluster")
+    if output.suffix.lower() in CONSTANT_RATE_SUFFIXES:
+        raise InputError(f"--cluster cannot write '{output}': its segments are joined by their timestamps, which "
+                         f"{output.suffix} does not keep; write .mkv or .mp4, or drop --cluster")
     check_output(output, overwrite=overwrite, inputs=(input,))
 
 

@@ -113,7 +113,7 @@ def upscale_segment(
     with atomic_path(path, overwrite=True) as tmp:
         writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
                              frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base), name=path,
-                             wide_colour=info.wide_colour)
+                             wide_colour=info.wide_colour, base_rate=info.base_rate)
         process, write = frame_stages(upscaler, writer)
         with writer:
             written = run_pipeline(segment_frames(input, segment), process, write, batch_size=batch_size)

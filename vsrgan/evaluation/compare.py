@@ -134,7 +134,7 @@ def compare(
         writer = VideoWriter(
             tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
             encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until, name=output,
-            wide_colour=info.wide_colour,
+            wide_colour=info.wide_colour, base_rate=info.base_rate,
         )
 
         def write(panels: np.ndarray, pts: int) -> None:
