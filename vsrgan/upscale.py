@@ -17,7 +17,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path, check_output
-from .colour import JPEG_CODECS
 from .encoding import EncodeOptions
 from .errors import InputError
 from .images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
@@ -145,8 +144,7 @@ def frame_stages(upscaler: Upscaler, writer: VideoWriter) -> tuple[Callable, Cal
     yuv420p there: the encoder's CPU is then spared the conversion (about half its work at 4K)
     and a third less data crosses the bus. (``to_i420`` takes the matrix by size, as the writer
     does, except for JPEG codecs' fixed one and a wide source's BT.2020: those take RGB.)"""
-    i420 = writer.encode.pix_fmt == "yuv420p" and writer.encode.codec not in JPEG_CODECS and writer.colour.wide is None
-    if i420 and upscaler.device.type != "cpu":
+    if writer.takes_i420 and upscaler.device.type != "cpu":
         return upscaler.upscale_frames_i420, writer.write_i420
     return upscaler.upscale_frames, writer.write
 

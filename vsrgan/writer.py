@@ -135,12 +135,18 @@ class VideoWriter:
             raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
         self._encode(self.colour.frame(self._even(image)), pts)
 
+    @property
+    def takes_i420(self) -> bool:
+        """Whether :meth:`write_i420` fits this stream: yuv420p by the matrix of its size, the one
+        :func:`vsrgan.frames.to_i420` uses (not a JPEG codec's BT.601, nor a wide source's BT.2020)."""
+        return self.stream.pix_fmt == "yuv420p" and self.colour.matrix is colour.output_matrix(self.stream.width, self.stream.height)
+
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
         :func:`vsrgan.frames.to_i420` (H and W padded to even, :func:`vsrgan.colour.output_matrix`'s
         matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
-        if planes.shape != expected or self.stream.pix_fmt != "yuv420p":
+        if planes.shape != expected or not self.takes_i420:
             raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.name}', expected {expected} and yuv420p")
         self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
 
