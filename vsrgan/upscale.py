@@ -98,7 +98,8 @@ def upscale_video(
     threads: int | None = None,
     times: StageTimes | None = None,
 ) -> Path:
-    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says (default: :class:`EncodeOptions`); audio and subtitles kept.
+    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says
+    (default: :class:`EncodeOptions`); audio and subtitles kept.
 
     ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar).
     ``batch_size`` None: :func:`vsrgan.memory.default_batch_size` (1 on the CPU, 4 on a GPU).

@@ -84,7 +84,8 @@ class VideoWriter:
             try:
                 self.stream = self.container.add_stream(codec, rate=frame_rate)
             except ValueError:
-                raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {codec} video; pick another --codec or output suffix") from None
+                raise VideoError(f"'{self.name}': a {self.name.suffix or 'file of this'} container cannot hold {codec} video; "
+                                 "pick another --codec or output suffix") from None
             self.stream.width = width + (width % 2 if self.pad_to_even else 0)
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
