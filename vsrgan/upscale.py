@@ -25,7 +25,7 @@ from .memory import default_batch_size
 from .pipeline import StageTimes, run_pipeline
 from .threads import use_threads
 from .video import probe, read_frames
-from .writer import VideoWriter
+from .writer import VideoWriter, like_source
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,6 @@ def upscale_video(
     batch_size = batch_size or default_batch_size(upscaler.device)
     encode = (encode or EncodeOptions()).with_threads(budget.encoder)
     info = probe(input)
-    if info.wide_colour is not None and info.wide_colour.hdr:
-        bits = encode.for_colour(True).pix_fmt
-        log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
-                    "and mastering-display metadata is not copied", input, info.wide_colour.name, bits)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     bar = tqdm(
@@ -128,11 +124,11 @@ def upscale_video(
             on_frames(frames)
 
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
-        writer = VideoWriter(
-            tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-            frame_rate=info.frame_rate, encode=encode, rotation=info.rotation, source=input, name=output,
-            wide_colour=info.wide_colour, base_rate=info.base_rate,
-        )
+        writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, **like_source(info), encode=encode,
+                             rotation=info.rotation, source=input, name=output)
+        if info.wide_colour is not None and info.wide_colour.hdr:
+            log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
+                        "and mastering-display metadata is not copied", input, info.wide_colour.name, writer.encode.pix_fmt)
         process, write = frame_stages(upscaler, writer)
         with writer:
             frames = read_frames(input, threads=budget.decoder)

@@ -19,7 +19,7 @@ from . import colour
 from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .errors import VideoError
 from .passthrough import Passthrough
-from .video import require_pyav
+from .video import VideoInfo, require_pyav
 
 # Codecs whose pixel format subsamples chroma need even width and height.
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
@@ -31,6 +31,12 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 # in step); Y4M, which has no empty frames, at the average rate.
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 s is still < 1 frame
+
+
+def like_source(info: VideoInfo) -> dict:
+    """The :class:`VideoWriter` arguments that carry a source's clock and colours over: what every
+    writer of an upscaled (or compared) video passes, so none forgets one."""
+    return dict(time_base=info.time_base, frame_rate=info.frame_rate, base_rate=info.base_rate, wide_colour=info.wide_colour)
 
 
 class VideoWriter:
@@ -90,7 +96,10 @@ class VideoWriter:
             self.stream.height = height + (height % 2 if self.pad_to_even else 0)
             self.stream.pix_fmt = pix_fmt
             self.colour = colour.OutputColour(self.stream.codec_context, wide_colour)  # YUV output: BT.709 (HD), tagged
-            constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
+            # write_i420's planes fit: yuv420p by the matrix of its size, the one frames.to_i420 uses
+            # (not a JPEG codec's BT.601, nor a wide source's BT.2020)
+            self.takes_i420 = pix_fmt == "yuv420p" and self.colour.matrix is colour.output_matrix(self.stream.width, self.stream.height)
+            self.constant_rate = constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
             # Encode in the source's time base, so every input pts is representable as it was;
             # a constant-rate container counts ticks instead.
             self.out_time_base = time_base
@@ -99,9 +108,7 @@ class VideoWriter:
                 self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
             self.stream.codec_context.time_base = self.out_time_base
             self.stream.time_base = self.out_time_base
-            options = {}
-            if constant_rate:
-                options["bf"] = "0"  # AVI keeps no presentation times: B-frames would play out of order
+            options = {"bf": "0"} if constant_rate else {}  # AVI keeps no presentation times: B-frames would play out of order
             if encode.crf is not None:
                 options["crf"] = str(encode.crf)
             if encode.preset is not None:
@@ -136,12 +143,6 @@ class VideoWriter:
             raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
         self._encode(self.colour.frame(self._even(image)), pts)
 
-    @property
-    def takes_i420(self) -> bool:
-        """Whether :meth:`write_i420` fits this stream: yuv420p by the matrix of its size, the one
-        :func:`vsrgan.frames.to_i420` uses (not a JPEG codec's BT.601, nor a wide source's BT.2020)."""
-        return self.stream.pix_fmt == "yuv420p" and self.colour.matrix is colour.output_matrix(self.stream.width, self.stream.height)
-
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
         :func:`vsrgan.frames.to_i420` (H and W padded to even, :func:`vsrgan.colour.output_matrix`'s
@@ -162,7 +163,7 @@ class VideoWriter:
     def _out_pts(self, pts: int) -> int:
         """``pts`` (in ``time_base``) in the stream's own time base; where that is coarser (a
         constant-rate container), rounded to the nearest tick and kept increasing."""
-        if self.out_time_base == self.time_base:
+        if not self.constant_rate:
             return pts
         out = round(pts * self.time_base / self.out_time_base)
         if self.last_pts is not None and out <= self.last_pts:

@@ -23,7 +23,7 @@ from ..models import Bicubic, GeneratorConfig, build_generator
 from ..pipeline import run_pipeline
 from ..upscale import frame_stages
 from ..video import Frame, open_input, probe
-from ..writer import VideoWriter
+from ..writer import VideoWriter, like_source
 from .segments import Segment
 
 
@@ -111,9 +111,8 @@ def upscale_segment(
                               batch_size=options.batch_size or default_batch_size(upscaler.device))
     s = upscaler.scale
     with atomic_path(path, overwrite=True) as tmp:
-        writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, time_base=info.time_base,
-                             frame_rate=info.frame_rate, encode=encode, muxer_options=segment_muxer_options(info.time_base), name=path,
-                             wide_colour=info.wide_colour, base_rate=info.base_rate)
+        writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, **like_source(info), encode=encode,
+                             muxer_options=segment_muxer_options(info.time_base), name=path)
         process, write = frame_stages(upscaler, writer)
         with writer:
             written = run_pipeline(segment_frames(input, segment), process, write, batch_size=batch_size)

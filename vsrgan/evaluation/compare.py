@@ -30,7 +30,7 @@ from ..infer import Upscaler
 from ..models import Bicubic, default_model, model_label
 from ..pipeline import run_pipeline
 from ..video import probe, read_frames
-from ..writer import VideoWriter
+from ..writer import VideoWriter, like_source
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
 
 
@@ -132,9 +132,8 @@ def compare(
     bar = tqdm(total=total or None, unit="frame", disable=not progress, desc=f"compare {input.name}", dynamic_ncols=True, delay=0.5)
     with atomic_path(output, overwrite=overwrite) as tmp, bar:
         writer = VideoWriter(
-            tmp, width=columns * size[0], height=rows * size[1], time_base=info.time_base, frame_rate=info.frame_rate,
+            tmp, width=columns * size[0], height=rows * size[1], **like_source(info),
             encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until, name=output,
-            wide_colour=info.wide_colour, base_rate=info.base_rate,
         )
 
         def write(panels: np.ndarray, pts: int) -> None:
