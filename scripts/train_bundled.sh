@@ -13,6 +13,10 @@
 # 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1.
 #    A GAN's frames must be looked at before it ships (MODELS.md), so its last step installs
 #    vsrgan/weights/x4-gan.safetensors only with INSTALL_GAN=1; otherwise it says how.
+# 4. x4-real, pixel loss on real-world degradations: configs/x4-real.toml into training/x4-real,
+#    fine-tuned from the bundled x4, on the pool `vsrgan degrade` makes of data/train-x4
+#    (data/train-x4-real; deterministic too). Installed at its last step with INSTALL_REAL=1, after
+#    its compressed-input scores are looked at (MODELS.md).
 #
 # A finished stage whose install failed is installed by the next call.
 #
@@ -72,7 +76,7 @@ stage() {
     [ "$(last_step "$run")" -gt 0 ] && resume=(--resume)
     # --steps: the config file's, also on --resume (which otherwise keeps the checkpoint's), so a
     # changed train.steps in configs/ takes effect at the next chunk
-    vsrgan train -c "$config" --data "$dataset" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@" || exit
+    vsrgan train -c "$config" --data "${data:-$dataset}" --out "$run" --steps "$total" --minutes "$left" "${resume[@]}" "$@" || exit
   fi
   [ "$(last_step "$run")" -ge "$total" ] || return 1
   # installed already: the bundled file holds this run's final generator (export_model.py records its step)
@@ -89,3 +93,5 @@ stage configs/x4.toml training/x4 x4 1 || exit 0
 [ -f configs/x4-gan.toml ] || exit 0
 [ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/fetch_vgg16.sh >/dev/null
 stage configs/x4-gan.toml training/x4-gan x4-gan "${INSTALL_GAN:-0}" || exit 0  # train.init in the config: stage 1's generator
+[ -f data/train-x4-real/manifest.json ] || vsrgan degrade "$dataset" -o data/train-x4-real --variants 16 -q
+data=data/train-x4-real stage configs/x4-real.toml training/x4-real x4-real "${INSTALL_REAL:-0}" || exit 0

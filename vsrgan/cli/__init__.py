@@ -16,7 +16,7 @@ from ..errors import VsrganError
 from ..stop import Stopped, handle_signals
 from ..version import __version__
 from .benchmark import add_bench_parser
-from .dataset import add_prepare_parser
+from .dataset import add_degrade_parser, add_prepare_parser
 from .evaluation import add_compare_parser, add_evaluate_parser
 from .export import add_export_parser
 from .options import SubcommandParser
@@ -27,6 +27,7 @@ PARSERS = [
     add_upscale_parser,
     add_models_parser,
     add_prepare_parser,
+    add_degrade_parser,
     add_train_parser,
     add_evaluate_parser,
     add_compare_parser,

@@ -41,3 +41,32 @@ def run_prepare(args) -> None:
         degrade=args.degrade, max_short_side=args.max_short_side, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {manifest}", file=sys.stderr)
+
+
+def add_degrade_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "degrade",
+        help="make a pool of real-world LR samples (codecs, blur, noise) from a prepared dataset",
+        description="Make the training data of a real-world model from a dataset written by 'vsrgan prepare': "
+        "VARIANTS samples of every image, each a square region whose LR version went through a random "
+        "second-order chain (anisotropic blur, resizes with random kernels, Gaussian/Poisson noise, JPEG) and "
+        "a real video codec (libx264 at CRF 18-35, MPEG-2 and MPEG-4 at DVD-like bitrates) on a short panning "
+        "sequence. Every recipe is recorded in the manifest; the splits are the source dataset's.",
+        epilog="example:\n  vsrgan degrade data/train-x4 -o data/train-x4-real --variants 16",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", help="a dataset folder written by 'vsrgan prepare'")
+    p.add_argument("-o", "--out", required=True, help="dataset folder to write")
+    p.add_argument("--variants", type=int, default=16, help="degraded samples per image (default: %(default)s)")
+    p.add_argument("--region", type=int, default=384, help="HR side of each sample's square region (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seeds every random choice (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_degrade)
+
+
+def run_degrade(args) -> None:
+    from ..dataset.pool import make_pool
+
+    manifest = make_pool(args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote {manifest}", file=sys.stderr)

@@ -128,7 +128,7 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     Image.fromarray(image).save(buf, format="JPEG", quality=quality)
     buf.seek(0)
     with Image.open(buf) as im:
-        return np.asarray(im.convert("RGB"))
+        return np.array(im.convert("RGB"))  # a writable copy
 
 
 def h264(image: np.ndarray, crf: int) -> np.ndarray:

@@ -18,6 +18,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 BUNDLED = {
     "x4": ("x4.safetensors", "compact CPU network x4, pixel loss: highest fidelity"),
     "x4-gan": ("x4-gan.safetensors", "compact CPU network x4, perceptual + adversarial: crisper edges, lowest VGG distance"),
+    "x4-real": ("x4-real.safetensors", "x4 fine-tuned on compressed, blurred and noisy input (H.264, MPEG-2/4, JPEG): for real video"),
 }
 CARD_KEY = "vsrgan.card"
 

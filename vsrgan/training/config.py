@@ -121,7 +121,8 @@ class OptimConfig:
 class TrainConfig:
     stage: str = "pretrain"  # "pretrain": pixel loss alone (SRResNet); "gan": SRGAN from a pretrained generator
     steps: int = 1_000_000  # optimizer steps in total (paper: 10^6 for SRResNet, 2 x 10^5 for SRGAN)
-    init: str = ""  # gan: the pretrained generator, a pretrain checkpoint (.pt) or weights (.safetensors)
+    init: str = ""  # the generator to start from, a pretrain checkpoint (.pt) or weights (.safetensors);
+    # gan needs one, pretrain fine-tunes from it when given (x4-real from x4)
     out: str = "runs/vsrgan"  # the run folder: config, checkpoints, TensorBoard logs, exported weights
     seed: int = 0  # seeds the networks' init and every crop; with it, a run is reproducible
     device: str = "auto"  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps

@@ -70,7 +70,7 @@ def build_nets(cfg: Config, checkpoint: dict | None, device: torch.device, memor
     if gan and c.loss.perceptual_weight > 0:
         perceptual = PerceptualLoss(layers=c.loss.perceptual_layers, weights=c.loss.vgg_weights, kind=c.loss.perceptual, feature_scale=c.loss.feature_scale)
     adversarial = AdversarialLoss(c.loss.adversarial)
-    if checkpoint is None and gan:
+    if checkpoint is None and c.train.init:  # the GAN stage, or a pixel-loss fine-tune (x4-real)
         generator.load_state_dict(initial_generator(c.train.init, g_config))
     ema = copy.deepcopy(generator).requires_grad_(False).eval()
     for net in (generator, ema, discriminator, perceptual):

@@ -1,0 +1,157 @@
+"""Real codecs on short LR sequences: what web video, DVDs and phone recordings do to a picture.
+
+A :class:`Codec` names one lossy round trip: ``x264`` (libx264 at a CRF and preset), ``mpeg2``
+(MPEG-2 at a DVD-like bitrate), ``mpeg4`` (MPEG-4 Part 2, as Xvid/DivX, at a bitrate), ``jpeg``
+(Pillow, one image at a time) or ``clean`` (none). :func:`round_trip` sends a whole sequence of
+frames through it, always in yuv420p, so a frame in the middle of the sequence carries what real
+video carries: chroma subsampling, motion-compensated prediction from its neighbours, blocks and
+ringing that move with the picture.
+
+Bitrates are stated in bits per pixel per frame (``bpp``) so that one setting means the same
+quality at any frame size: a DVD (720x480 MPEG-2 at 4-8 Mb/s, 30 fps) runs at 0.4-0.8 bpp.
+
+A stored LR sample must be remade bit for bit from its recorded parameters, so every encoder
+runs single-threaded, and the RGB <-> YUV conversions are done here (:func:`vsrgan.frames.to_i420`
+and :func:`from_i420`) rather than by swscale, whose SIMD paths depend on how a buffer happens to
+be aligned in memory: one grey level of difference in the input changes libx264's decisions. And
+frames are padded (edge repeated, cut off again after decoding) to a width that is a multiple of
+64 and a height that is a multiple of 16: at other widths the rows of a frame carry unset padding
+bytes that libx264's SIMD reads, and the same input gave different bitstreams from run to run.
+
+:func:`parse_codec` reads the spec strings of ``vsrgan evaluate --degrade``: ``clean``,
+``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``jpeg:q=60``.
+"""
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .. import frames as frames_
+from ..colour import output_matrix
+from ..errors import ConfigError
+
+CODECS = ("clean", "x264", "mpeg2", "mpeg4", "jpeg")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+FPS = 25  # the rate the sequences are encoded at: it sets the bit budget per frame with bpp
+_PARAMS = {"x264": ("crf", "preset"), "mpeg2": ("bpp",), "mpeg4": ("bpp",), "jpeg": ("q",), "clean": ()}
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One lossy round trip; the fields that its ``name`` does not use stay at their defaults."""
+
+    name: str = "clean"  # one of CODECS
+    crf: int = 23  # x264: constant rate factor (18: near transparent, 35: blocky)
+    preset: str = "medium"  # x264: speed preset (slower presets spend bits better)
+    bpp: float = 0.5  # mpeg2, mpeg4: bits per pixel per frame (a DVD: 0.4-0.8)
+    q: int = 75  # jpeg: Pillow quality 1-95
+
+    def __post_init__(self):
+        if self.name not in CODECS:
+            raise ConfigError(f"unknown codec {self.name!r}; expected one of {', '.join(CODECS)}")
+        if not 0 <= self.crf <= 51:
+            raise ConfigError(f"x264 crf must be 0-51, got {self.crf}")
+        if self.preset not in X264_PRESETS:
+            raise ConfigError(f"x264 preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
+        if not 0.01 <= self.bpp <= 24:
+            raise ConfigError(f"bpp (bits per pixel per frame) must be 0.01-24, got {self.bpp}")
+        if not 1 <= self.q <= 95:
+            raise ConfigError(f"jpeg q must be 1-95, got {self.q}")
+
+    @property
+    def label(self) -> str:
+        """The spec string that :func:`parse_codec` reads back into this codec."""
+        values = {"crf": self.crf, "preset": self.preset, "bpp": self.bpp, "q": self.q}
+        params = _PARAMS[self.name]
+        if self.name == "x264" and self.preset == "medium":
+            params = ("crf",)
+        return self.name + (":" + ",".join(f"{k}={values[k]}" for k in params) if params else "")
+
+
+def parse_codec(text: str) -> Codec:
+    """``"x264:crf=28"`` -> ``Codec("x264", crf=28)``; a ConfigError naming what was expected otherwise."""
+    name, _, rest = text.strip().partition(":")
+    if name not in CODECS:
+        raise ConfigError(f"--degrade {text!r}: unknown codec {name!r}; expected one of {', '.join(CODECS)} (e.g. x264:crf=28)")
+    fields: dict = {}
+    for part in filter(None, rest.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or key not in _PARAMS[name]:
+            expected = ", ".join(f"{k}=..." for k in _PARAMS[name]) or "no parameters"
+            raise ConfigError(f"--degrade {text!r}: {name} takes {expected}")
+        try:
+            fields[key] = value if key == "preset" else float(value) if key == "bpp" else int(value)
+        except ValueError:
+            raise ConfigError(f"--degrade {text!r}: {key} must be a number, got {value!r}") from None
+    return Codec(name, **fields)
+
+
+def round_trip(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
+    """``uint8 (h, w, 3)`` frames of one sequence, encoded and decoded by ``codec``, same sizes."""
+    if codec.name == "clean":
+        return [f.copy() for f in frames]
+    if codec.name == "jpeg":
+        return [_jpeg(f, codec.q) for f in frames]
+    return _video(frames, codec)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality)  # 4:2:0 chroma, as video
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB")).copy()
+
+
+def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
+    """Encode and decode with bare codec contexts: no container is needed for a round trip."""
+    from fractions import Fraction
+
+    import av  # PyAV only where asked for
+
+    h, w = frames[0].shape[:2]
+    ph, pw = -(-h // 16) * 16, -(-w // 64) * 64  # module docstring: deterministic only at such sizes
+    frames = [np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge") for f in frames]
+    encoder_name, decoder_name = {"x264": ("libx264", "h264"), "mpeg2": ("mpeg2video",) * 2, "mpeg4": ("mpeg4",) * 2}[codec.name]
+    encoder = av.CodecContext.create(encoder_name, "w")
+    encoder.width, encoder.height, encoder.pix_fmt = pw, ph, "yuv420p"
+    encoder.time_base, encoder.framerate = Fraction(1, FPS), Fraction(FPS)
+    encoder.thread_count = 1  # deterministic output (module docstring)
+    if codec.name == "x264":
+        encoder.options = {"crf": str(codec.crf), "preset": codec.preset, "threads": "1"}
+    else:
+        encoder.bit_rate = max(8000, int(codec.bpp * encoder.width * encoder.height * FPS))
+        encoder.gop_size = 12  # a DVD's GOP is 12-18 frames: I, then P and B frames
+        encoder.max_b_frames = 2
+    packets = []
+    for index, plane in enumerate(frames_.to_i420(frames_.to_tensor(np.stack(frames))).numpy()):
+        frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
+        frame.pts = index
+        packets += encoder.encode(frame)
+    packets += encoder.encode(None)  # flush the frames the encoder holds back (B-frames, lookahead)
+    decoder = av.CodecContext.create(decoder_name, "r")  # SPS/PPS travel in-band: no extradata needed
+    decoder.thread_count = 1
+    decoded = [f for packet in packets for f in decoder.decode(packet)] + list(decoder.decode(None))
+    if len(decoded) != len(frames):
+        raise RuntimeError(f"{codec.label} returned {len(decoded)} of {len(frames)} frames")  # an FFmpeg defect, not input
+    decoded.sort(key=lambda f: f.pts)  # decoders return display order; sorted to be sure
+    return [from_i420(f.to_ndarray(format="yuv420p"))[:h, :w] for f in decoded]
+
+
+def from_i420(planes: np.ndarray) -> np.ndarray:
+    """``uint8 (3H/2, W)`` I420 planes, as :func:`vsrgan.frames.to_i420` packs them -> ``uint8 (H, W, 3)``
+    RGB: limited range, the matrix of :func:`vsrgan.colour.output_matrix` for the size, chroma
+    upsampled bilinearly from the centres of its 2x2 blocks."""
+    h, w = planes.shape[0] * 2 // 3, planes.shape[1]
+    flat = torch.from_numpy(np.ascontiguousarray(planes)).float().reshape(-1)
+    y = flat[: h * w].view(1, 1, h, w)
+    uv = flat[h * w :].view(1, 2, h // 2, w // 2)
+    uv = F.interpolate(uv, size=(h, w), mode="bilinear", align_corners=False)
+    ycc = torch.cat([(y - 16) / 219, (uv - 128) / 224], dim=1)  # Y in [0, 1], Cb and Cr in [-0.5, 0.5]
+    inverse = torch.linalg.inv(torch.tensor(output_matrix(w, h).rgb_to_ycbcr(), dtype=torch.float64)).float()
+    rgb = torch.einsum("ij,njhw->nihw", inverse, ycc)
+    return frames_.to_numpy(rgb.clamp(0, 1))[0]

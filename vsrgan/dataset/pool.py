@@ -1,0 +1,131 @@
+"""``vsrgan degrade``: a pool of real-world LR samples made from a prepared dataset, for ``x4-real``.
+
+    clean dataset (vsrgan prepare) --each HR image, `variants` times: a region, a recipe
+    (realistic.sample_real), realistic.real_lr--> pool dataset: region HR PNG + its LR PNG
+
+The pool is itself a dataset in ``vsrgan prepare``'s layout (``manifest.json``, ``train/``,
+``test/``), so training and evaluation read it unchanged; its splits are the source dataset's,
+so no held-out image leaks into training. Each item's ``degradation`` holds its recipe and
+``base``, the HR file of the source dataset it was cut from: :func:`remake` makes the same LR
+sample again, bit for bit.
+
+Why a precomputed pool and not degradations made on the fly: a sample takes about 50 ms of one
+core to make (5 frames through the chain and a codec) and a training step 16 of them, so on the
+fly would add about 0.8 s of CPU to a 0.6 s step on this 2-core machine. A pool of 16 variants
+per image is made once in minutes and every step then costs what a clean step costs (MODELS.md).
+"""
+
+import os
+import shutil
+import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from ..atomic import raise_if_no_space
+from ..errors import ConfigError, InputError
+from ..images import read_image
+from ..stop import Stopped, at_step_boundaries, requested
+from .crops import texture
+from .manifest import Manifest, ManifestItem, manifest_json, read_manifest
+from .realistic import RealDegradation, real_lr, sample_real
+
+REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
+TRIES = 4  # regions drawn per item; the most textured is kept (flat sky teaches nothing)
+
+
+def make_pool(
+    source: str | Path,
+    out: str | Path,
+    *,
+    variants: int = 16,
+    region: int = REGION,
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its manifest path."""
+    source, out = Path(source), Path(out)
+    manifest = read_manifest(source)
+    scale = manifest.scale
+    if variants < 1 or region < 32 * scale or region % scale:
+        raise ConfigError(f"--variants must be >= 1 and --region a multiple of {scale}, at least {32 * scale}; got {variants} and {region}")
+    if out.exists() and not overwrite:
+        raise InputError(f"dataset '{out}' already exists; pass --overwrite to replace it")
+    if out.resolve() == source.resolve():
+        raise InputError(f"'{out}' is the source dataset; choose another folder")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        for split in ("train", "test"):
+            (tmp / split / "hr").mkdir(parents=True)
+            (tmp / split / f"lr_x{scale}").mkdir()
+        items: list[ManifestItem] = []
+        workers = os.cpu_count() or 1
+        bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
+        with at_step_boundaries(), ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: deque = deque()
+            for number, base in enumerate(manifest.items):
+                hr = read_image(source / base.hr)
+                for variant in range(variants):
+                    if (signum := requested()) is not None:
+                        raise Stopped(signum)
+                    rng = np.random.default_rng([seed, number, variant])
+                    recipe = sample_real(rng, **_region(hr, region, scale, rng))
+                    name = f"{Path(base.hr).stem}_v{variant:02d}.png"
+                    item = ManifestItem(
+                        split=base.split, hr=f"{base.split}/hr/{name}", lr=f"{base.split}/lr_x{scale}/{name}", source=base.source,
+                        frame=base.frame, pts=base.pts, time=base.time, degradation={"base": base.hr, **recipe.to_dict()},
+                    )
+                    items.append(item)
+                    pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe))
+                    while len(pending) > 2 * workers:
+                        pending.popleft().result()
+                        bar.update()
+            for future in pending:
+                future.result()
+                bar.update()
+        bar.close()
+        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "degradations": ["real"]}
+        (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except OSError as e:
+        raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out / "manifest.json"
+
+
+def _region(hr: np.ndarray, region: int, scale: int, rng: np.random.Generator) -> dict:
+    """The most textured of ``TRIES`` random square regions (smaller images: their largest square)."""
+    h, w = hr.shape[:2]
+    size = min(region, h - h % scale, w - w % scale)
+    spots = [(int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))) for _ in range(TRIES)]
+    image = torch.from_numpy(hr[::scale, ::scale]).permute(2, 0, 1)  # texture on a cheap subsample
+    p = size // scale
+    y, x = max(spots, key=lambda s: texture(image[:, s[0] // scale : s[0] // scale + p, s[1] // scale : s[1] // scale + p]))
+    return {"y": y, "x": x, "size": size}
+
+
+def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation) -> None:
+    lr, region = real_lr(hr, scale, recipe)
+    for relative, array in ((item.hr, region), (item.lr, lr)):
+        Image.fromarray(array).save(root / relative, compress_level=1)
+
+
+def remake(source: str | Path, item: ManifestItem, scale: int) -> np.ndarray:
+    """The LR sample of a pool ``item`` made again from its recipe and the source dataset's HR image."""
+    recipe = dict(item.degradation or {})
+    base = recipe.pop("base", None)
+    if base is None:
+        raise InputError(f"'{item.lr}' is not a pool sample (its manifest item has no degradation recipe)")
+    return real_lr(read_image(Path(source) / base), scale, RealDegradation.from_dict(recipe))[0]
