@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_train_overrides
+from conftest import perturbed, tiny_train_overrides
 
 from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.infer import Upscaler
-from vsrgan.models import Discriminator, Generator, load_model, save_generator
+from vsrgan.models import Discriminator, Generator, GeneratorConfig, build_generator, load_model, save_generator
 from vsrgan.training.checkpoint import load_checkpoint
 from vsrgan.training.config import OptimConfig, load_config, to_toml
 from vsrgan.training.loop import gan_step, learning_rate, pretrain_step, train
@@ -62,10 +62,16 @@ def test_bad_toml_names_the_file_and_key(tmp_path):
         load_config(tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("name", ["pretrain.toml", "gan.toml", "tiny.toml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.toml")))
 def test_shipped_configs_load(name):
-    c = load_config(CONFIGS / name, ["train.init=runs/pre/generator.safetensors"])
+    c = load_config(CONFIGS / name, ["train.init=runs/pre/generator.safetensors"] if "init =" not in (CONFIGS / name).read_text() else [])
     assert c.data.batch_size > 0 and c.train.steps > 0
+
+
+def test_every_bundled_models_config_is_tested():
+    assert {"x4.toml", "x4-gan.toml", "x4-real.toml"} <= {p.name for p in CONFIGS.glob("*.toml")}
+    real = load_config(CONFIGS / "x4-real.toml")
+    assert real.train.init and not real.model.reparam  # fine-tuned from x4's folded weights: --denoise blends the two
 
 
 def test_learning_rate_schedules():
@@ -142,6 +148,24 @@ def test_gan_init_must_match_the_model(tiny_dataset, tmp_path):
         train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.stage=gan", f"train.init={pre.model_path}", "model.num_features=16"))
 
 
+@pytest.mark.parametrize("stage", ["pretrain", "gan"])
+def test_train_init_is_where_a_run_starts(tiny_dataset, tmp_path, stage):
+    """A run given train.init starts from that generator (a fine-tune, or the GAN stage), not from random weights."""
+    init = tmp_path / "init.safetensors"
+    compact = ("model.arch=compact", "model.skip=bicubic")  # no BatchNorm, whose running statistics a step moves
+    save_generator(perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_blocks=1, num_features=8)), 0.3), init)
+    frozen = (*compact, "optim.lr=1e-30", "optim.warmup_steps=0", "train.ema_decay=0")  # steps that cannot move the weights
+    run = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / stage, "train.steps=1", f"train.stage={stage}", f"train.init={init}", *frozen))
+    x = torch.rand(1, 3, 12, 10, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, got = load_model(str(init))(x), load_model(str(run.model_path))(x)
+    assert torch.allclose(got, expected, atol=1e-6)
+    if stage == "pretrain":  # and without train.init a pretrain run starts elsewhere
+        fresh = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "fresh", "train.steps=1", *frozen))
+        with torch.no_grad():
+            assert (load_model(str(fresh.model_path))(x) - expected).abs().max() > 1e-3
+
+
 def test_a_used_run_folder_needs_resume(tiny_dataset, tmp_path):
     train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2"))
     with pytest.raises(InputError, match="--resume"):
@@ -163,6 +187,14 @@ def test_resume_continues_exactly(tiny_dataset, tmp_path, stage):
     for key in ("generator", "ema") + (("discriminator",) if stage == "gan" else ()):
         for name in a[key]:
             assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"
+    # every restored state, not only the weights: both optimizers' moments and steps, the grad scaler, the RNG
+    for key in ("opt_g",) + (("opt_d",) if stage == "gan" else ()):
+        assert a[key]["param_groups"] == b[key]["param_groups"], key
+        for index, state in a[key]["state"].items():
+            for name, value in state.items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b[key]["state"][index][name])), f"{key}.{index}.{name}"
+    assert a["scaler"] == b["scaler"]
+    assert a["step"] == b["step"] == 6 and a["best_psnr"] == b["best_psnr"]
     losses = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()] for run in ("whole", "cut")]
     key = "loss/generator" if stage == "gan" else "loss/pixel"
     assert [r[key] for r in losses[0] if key in r] == [r[key] for r in losses[1] if key in r]
