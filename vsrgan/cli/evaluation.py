@@ -17,7 +17,16 @@ def add_evaluate_parser(subparsers) -> None:
         epilog="a SOURCE is one of:\n  a dataset folder written by 'vsrgan prepare' (its test split, stored LR images)\n"
         "  a folder of high-resolution images\n  a video (high-resolution)\n\n"
         "examples:\n  vsrgan evaluate --model g.safetensors photos/ --out report/\n"
-        "  vsrgan evaluate -m a.safetensors -m b.safetensors clip.mp4 --max-frames 50 --out report/",
+        "  vsrgan evaluate -m a.safetensors -m b.safetensors clip.mp4 --max-frames 50 --out report/\n"
+        "  vsrgan evaluate -m x4 clip.mp4 --every 5 --degrade clean x264:crf=23 x264:crf=33 mpeg2:bpp=0.4 --out report/\n\n"
+        "--degrade SPEC forms (one condition each; SOURCEs go before --degrade, or end its list with --):\n"
+        "  clean                    no codec: the LR input as made\n"
+        "  x264:crf=N[,preset=P]    libx264 at CRF N (18: near transparent, 35: blocky), preset ultrafast..slow\n"
+        "  mpeg2:bpp=X              MPEG-2 at X bits per pixel per frame (a DVD: 0.4-0.8)\n"
+        "  mpeg4:bpp=X              MPEG-4 Part 2 (Xvid/DivX) at X bits per pixel per frame\n"
+        "  jpeg:q=N                 JPEG at quality N (1-95)\n"
+        "A video's scored frames (every --every-th, in order) are encoded as one sequence, with P- and B-frames;\n"
+        "each image of an image folder or a dataset is encoded alone, as a 1-frame sequence (an intra frame).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="dataset folder, image folder or video")
@@ -28,6 +37,12 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--max-frames", type=int, default=0, help="score at most N frames or images per source (0: all)")
     p.add_argument("--every", type=int, default=1, help="score every N-th video frame (default: %(default)s)")
     p.add_argument("--held-out", type=float, default=0.0, metavar="FRACTION", help="score only the last FRACTION of each video: the frames 'vsrgan prepare --test-fraction FRACTION' held out (default: all)")
+    p.add_argument(
+        "--degrade", nargs="+", action="extend", default=[], metavar="SPEC",
+        help="score under each codec SPEC (clean, x264:crf=N[,preset=P], mpeg2:bpp=X, mpeg4:bpp=X, jpeg:q=N; see below): "
+        "every LR input is encoded and decoded that way, then bicubic and every model upscale the same degraded input, "
+        "scored against the original; one condition per SPEC in the table and the report",
+    )
     p.add_argument("--split", default="test", choices=["test", "train", "all"], help="which split of a prepared dataset (default: %(default)s)")
     p.add_argument("--tile", type=int, default=0, help="run models in tiles of N input pixels to save memory (0: off)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -43,7 +58,7 @@ def run_evaluate(args) -> None:
 
     result = evaluate(
         args.sources, args.out, models=args.model, scale=args.scale, vgg_weights=args.vgg_weights,
-        max_frames=args.max_frames, every=args.every, held_out=args.held_out, split=args.split, tile=args.tile, device=args.device,
+        max_frames=args.max_frames, every=args.every, held_out=args.held_out, split=args.split, degrade=args.degrade, tile=args.tile, device=args.device,
         precision=args.precision, overwrite=args.overwrite, progress=not args.quiet,
     )
     print(format_table(result))

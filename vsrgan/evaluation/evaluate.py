@@ -7,6 +7,10 @@ A source is a dataset folder written by ``vsrgan prepare`` (its stored HR/LR pai
 of high-resolution images, or a high-resolution video; images and frames are made small with
 :func:`vsrgan.dataset.degrade.make_lr`, the degradation training uses. Scores compare each upscaled
 image with the high-resolution one (see :mod:`vsrgan.metrics` for the conventions).
+
+With ``degrade`` (``--degrade x264:crf=28 ...``) each codec is a condition: the LR inputs are sent
+through it (:mod:`vsrgan.evaluation.degraded`) before bicubic and every model upscale them, and
+each method is scored once per condition.
 """
 
 import re
@@ -18,14 +22,16 @@ import torch
 from tqdm import tqdm
 
 from .. import frames, metrics
+from ..dataset.codecs import Codec, parse_codec
 from ..dataset.degrade import make_lr
 from ..dataset.manifest import read_manifest
 from ..errors import ConfigError, InputError
 from ..images import image_files, read_image
 from ..infer import Upscaler
 from ..models import Bicubic, model_label
+from .degraded import degraded_samples
 from .report import check_report, write_report
-from .results import METRICS, Evaluation, Sample, Showcase
+from .results import METRICS, Evaluation, Sample, Showcase, label, showcase_key
 
 MIN_VIDEO_SIDE = 48  # TecoGAN's tOF crop leaves nothing of smaller frames
 
@@ -71,6 +77,24 @@ def video_samples(path: Path, scale: int, every: int, held_out: float = 0.0) -> 
             if min(hr.shape[:2]) < MIN_VIDEO_SIDE:
                 raise InputError(f"'{path}' is {hr.shape[1]}x{hr.shape[0]}; tOF needs frames of at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE}")
             yield Sample(f"frame {index:06d}", index, hr, make_lr(hr, scale))
+
+
+def source_samples(path: Path, kind: str, scale: int, *, every: int, held_out: float, split: str) -> Iterator[Sample]:
+    if kind == "dataset":
+        return dataset_samples(path, scale, split)
+    if kind == "images":
+        return image_samples(path, scale)
+    return video_samples(path, scale, every, held_out)
+
+
+def parse_conditions(degrade: Sequence[str | Codec]) -> list[Codec]:
+    """The --degrade specs as codecs, each once (``x264:crf=28,preset=medium`` is ``x264:crf=28``)."""
+    codecs = [spec if isinstance(spec, Codec) else parse_codec(spec) for spec in degrade]
+    labels = [c.label for c in codecs]
+    for name in labels:
+        if labels.count(name) > 1:
+            raise ConfigError(f"--degrade lists {name} twice; expected each condition once")
+    return codecs
 
 
 def crop(image: np.ndarray, scale: int) -> np.ndarray:
@@ -156,6 +180,7 @@ def evaluate(
     every: int = 1,
     held_out: float = 0.0,
     split: str = "test",
+    degrade: Sequence[str | Codec] = (),
     tile: int = 0,
     device: str = "auto",
     precision: str = "fp32",
@@ -165,7 +190,9 @@ def evaluate(
     """Score bicubic and each of ``models`` on ``sources``; with ``out``, write the report there.
 
     ``held_out`` > 0 scores only the last fraction of each video: the frames a dataset prepared
-    with ``test_fraction=held_out`` did not train on.
+    with ``test_fraction=held_out`` did not train on. ``degrade``: codec specs (``clean``,
+    ``x264:crf=28``, ``mpeg2:bpp=0.4``, ``jpeg:q=50``, ...; see :func:`vsrgan.dataset.codecs.parse_codec`),
+    each a condition under which every method is scored on LR inputs sent through that codec.
     """
     paths = [Path(s) for s in sources]
     if not paths:
@@ -176,6 +203,7 @@ def evaluate(
         raise ConfigError(f"--held-out must be in [0, 1), got {held_out}")
     if split not in ("test", "train", "all"):
         raise ConfigError(f"unknown split {split!r}; expected test, train or all")
+    codecs = parse_conditions(degrade)
     kinds = [source_kind(p) for p in paths]
     if out is not None:
         check_report(Path(out), overwrite=overwrite)
@@ -185,26 +213,33 @@ def evaluate(
     result = Evaluation(
         scale=scale, methods=list(upscalers),
         metrics=[m for m in METRICS if (m != "perceptual" or vgg) and (m not in ("tof", "flicker") or has_video)],
+        conditions=[c.label for c in codecs],
     )
     for path, kind, name in zip(paths, kinds, source_names(paths)):
-        if kind == "dataset":
-            samples = dataset_samples(path, scale, split)
-        elif kind == "images":
-            samples = image_samples(path, scale)
-        else:
-            samples = video_samples(path, scale, every, held_out)
-        evaluate_source(result, name, path, kind, samples, upscalers, vgg=vgg, max_frames=max_frames, progress=progress)
+        for codec in codecs or [None]:  # each condition reads the source again: only one sequence is held
+            samples = source_samples(path, kind, scale, every=every, held_out=held_out, split=split)
+            if codec is not None:
+                samples = degraded_samples(samples, codec, sequence=kind == "video", limit=max_frames)
+            source = evaluate_source(
+                result, name, path, kind, samples, upscalers, condition=codec.label if codec else None, vgg=vgg, max_frames=max_frames, progress=progress,
+            )
+        result.sources.append(source)  # the same frames under every condition
     summarize(result)
     if out is not None:
         write_report(result, Path(out), overwrite=overwrite)
     return result
 
 
-def evaluate_source(result: Evaluation, name: str, path: Path, kind: str, samples: Iterator[Sample], upscalers: dict[str, Upscaler], *, vgg, max_frames: int, progress: bool) -> None:
-    """Score every sample of one source into ``result``; for videos, also each step between samples."""
+def evaluate_source(
+    result: Evaluation, name: str, path: Path, kind: str, samples: Iterator[Sample], upscalers: dict[str, Upscaler], *,
+    condition: str | None, vgg, max_frames: int, progress: bool,
+) -> dict:
+    """Score every sample of one source under one condition (None: no --degrade) into ``result``'s rows
+    and showcases; for videos, also each step between samples. Returns the source's entry for ``result.sources``."""
     prev, prev_outputs, count, shape = None, None, 0, None
     unit = "frame" if kind == "video" else "image"
-    for sample in tqdm(samples, desc=f"evaluate {path.name}", unit=unit, disable=not progress, dynamic_ncols=True):
+    desc = f"evaluate {path.name}" + (f" @ {condition}" if condition else "")
+    for sample in tqdm(samples, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True):
         if max_frames and count >= max_frames:
             break
         outputs = {method: upscaler.upscale_frames(sample.lr[None])[0] for method, upscaler in upscalers.items()}
@@ -214,29 +249,31 @@ def evaluate_source(result: Evaluation, name: str, path: Path, kind: str, sample
             for method in outputs:
                 scores[method].update(steps.get(method, {"tof": None, "flicker": None}))
         for method, values in scores.items():
-            result.rows.append({"source": name, "item": sample.name, "index": sample.index, "method": method, **values})
-        showcase = result.showcases.get(name)
+            result.rows.append({"source": name, "item": sample.name, "index": sample.index, "condition": condition, "method": method, **values})
+        key = showcase_key(name, condition)
+        showcase = result.showcases.get(key)
         if showcase is None or detail(sample.hr) > showcase.detail:
-            result.showcases[name] = Showcase(sample, outputs, detail(sample.hr))
+            result.showcases[key] = Showcase(sample, outputs, detail(sample.hr))
         shape = sample.hr.shape if shape in (None, sample.hr.shape) else "various"
         prev, prev_outputs, count = sample, outputs, count + 1
     if count == 0:
         raise InputError(f"'{path}' gave no frames to score")
     width, height = (shape[1], shape[0]) if shape != "various" else (None, None)
-    result.sources.append({"name": name, "path": str(path), "kind": kind, "samples": count, "width": width, "height": height})
+    return {"name": name, "path": str(path), "kind": kind, "samples": count, "width": width, "height": height}
 
 
 def summarize(result: Evaluation) -> None:
-    """Means over rows, per method and per source and method; ``inf`` PSNRs (exact copies) left out."""
+    """Means over rows, per method (and condition) and per source and method; ``inf`` PSNRs (exact copies) left out."""
 
     def means(rows: list[dict]) -> dict[str, float]:
         return {m: metrics.mean_finite([r[m] for r in rows if r.get(m) is not None]) for m in result.metrics}
 
-    for method in result.methods:
-        result.summary[method] = means([r for r in result.rows if r["method"] == method])
+    pairs = [(method, condition) for condition in result.conditions or [None] for method in result.methods]
+    for method, condition in pairs:
+        result.summary[label(method, condition)] = means([r for r in result.rows if r["method"] == method and r["condition"] == condition])
     for source in result.sources:
         result.per_source[source["name"]] = {
-            method: means([r for r in result.rows if r["method"] == method and r["source"] == source["name"]])
-            for method in result.methods
+            label(method, condition): means([r for r in result.rows if r["method"] == method and r["condition"] == condition and r["source"] == source["name"]])
+            for method, condition in pairs
         }
 

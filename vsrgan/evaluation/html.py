@@ -3,13 +3,15 @@
 Nothing is fetched from a network: the plots and pictures are PNG files beside the page, named
 relatively, so the folder can be copied, zipped or opened offline. The before/after slider is a
 dozen lines of JavaScript: the bicubic image lies over the model's, clipped at the divider.
+With ``--degrade`` conditions, the summary has a table per condition and each source a section
+per condition.
 """
 
 import datetime
 import html
 
 from ..version import __version__
-from .results import METRICS, Evaluation, format_value
+from .results import METRICS, Evaluation, format_value, gains, label, showcase_key
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6578; --line: #dfe3ea; --accent: #2f6fde; --bg: #f5f7fa; }
@@ -77,20 +79,33 @@ def esc(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-def metric_table(means: dict[str, dict[str, float]], methods: list[str], keys: list[str]) -> str:
-    """Methods as rows, metrics as columns; the best value of each column in bold."""
-    head = "".join(f"<th>{esc(METRICS[m][0])} {'&uarr;' if METRICS[m][1] else '&darr;'}</th>" for m in keys)
+def metric_table(means: dict[str, dict[str, float]], methods: list[str], keys: list[str], gain: dict[str, float] | None = None) -> str:
+    """Methods as rows, metrics as columns; the best value of each column in bold. ``gain`` (model ->
+    PSNR-Y over bicubic, dB): a column for it after the first."""
+    heads = [f"<th>{esc(METRICS[m][0])} {'&uarr;' if METRICS[m][1] else '&darr;'}</th>" for m in keys]
+    if gain is not None:
+        heads.insert(1, "<th>gain over bicubic (dB)</th>")
+    head = "".join(heads)
     best = {}
     for m in keys:
         values = [means[method][m] for method in methods if means[method][m] == means[method][m]]
         best[m] = (max if METRICS[m][1] else min)(values) if values and len(methods) > 1 else None
     rows = []
     for method in methods:
-        cells = "".join(
-            f"<td class=\"{'best' if means[method][m] == best[m] else ''}\">{format_value(m, means[method][m])}</td>" for m in keys
-        )
-        rows.append(f"<tr><td>{esc(method)}</td>{cells}</tr>")
+        cells = [f"<td class=\"{'best' if means[method][m] == best[m] else ''}\">{format_value(m, means[method][m])}</td>" for m in keys]
+        if gain is not None:
+            cells.insert(1, f"<td>{gain[method]:+.3f}</td>" if method in gain else "<td></td>")
+        rows.append(f"<tr><td>{esc(method)}</td>{''.join(cells)}</tr>")
     return f"<table><thead><tr><th>method</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def condition_table(result: Evaluation, means: dict[str, dict[str, float]], condition: str | None) -> str:
+    """The methods' means under one --degrade condition (None: without --degrade), with their PSNR-Y gain."""
+    if condition is None:
+        return metric_table(means, result.methods, result.metrics)
+    scores = {method: means[label(method, condition)] for method in result.methods}
+    gain = {method: g["psnr_y"] for method, g in gains(means, result.methods, ["psnr_y"], condition).items()}
+    return metric_table(scores, result.methods, result.metrics, gain)
 
 
 def zoom_origin(centre: float, length: float, k: float) -> float:
@@ -137,7 +152,7 @@ def crops(picture: dict) -> str:
     return f"<div class=\"crops\">{''.join(cells)}</div>"
 
 
-def source_section(result: Evaluation, source: dict, picture: dict) -> str:
+def source_section(result: Evaluation, source: dict, condition: str | None, picture: dict) -> str:
     models = [m for m in result.methods if m != "bicubic"]
     pairs = [("bicubic", m) for m in models] or [("bicubic", "ground truth")]
     size = f"{source['width']}x{source['height']}" if source["width"] else "various sizes"
@@ -145,9 +160,9 @@ def source_section(result: Evaluation, source: dict, picture: dict) -> str:
     x, y, crop = picture["box"]
     return f"""
 <section class="source">
-  <h2>{esc(source['name'])}</h2>
+  <h2>{esc(source['name'])}{f' &middot; input degraded by {esc(condition)}' if condition else ''}</h2>
   <p class="sub">{esc(source['kind'])} &middot; {source['samples']} {unit} &middot; {size} &middot; <code>{esc(source['path'])}</code></p>
-  {metric_table(result.per_source[source['name']], result.methods, result.metrics)}
+  {condition_table(result, result.per_source[source['name']], condition)}
   <h3>{esc(picture['item'])}: the most detailed {unit[:-1]}; drag across the picture or the slider</h3>
   {''.join(slider(picture, left, right) for left, right in pairs)}
   <p class="files">Full size: {' &middot; '.join(f'<a href="{esc(file)}">{esc(label)}</a>' for label, file in picture['full'].items())}</p>
@@ -160,8 +175,11 @@ def render(result: Evaluation, pictures: dict[str, dict], *, conventions: dict[s
     """The whole page as a string."""
     sources = ", ".join(f"{s['name']} ({s['samples']})" for s in result.sources)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    notes = "".join(f"<li><b>{esc(METRICS[m][0] if m in METRICS else m)}</b>: {esc(text)}</li>" for m, text in conventions.items() if m in result.metrics or m == "means")
-    body = "".join(source_section(result, s, pictures[s["name"]]) for s in result.sources)
+    notes = "".join(
+        f"<li><b>{esc(METRICS[m][0] if m in METRICS else m)}</b>: {esc(text)}</li>" for m, text in conventions.items() if m in (*result.metrics, "means", "degrade")
+    )
+    summary = "".join((f"<h3>{esc(c)}</h3>" if c else "") + condition_table(result, result.summary, c) for c in result.conditions or [None])
+    body = "".join(source_section(result, s, c, pictures[showcase_key(s["name"], c)]) for s in result.sources for c in result.conditions or [None])
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -177,7 +195,7 @@ def render(result: Evaluation, pictures: dict[str, dict], *, conventions: dict[s
   <p class="sub">{esc(sources)} &middot; vsrgan {esc(__version__)} &middot; {when}</p>
   <section>
     <h2>Summary</h2>
-    {metric_table(result.summary, result.methods, result.metrics)}
+    {summary}
     <details><summary>How these are measured</summary><ul>{notes}</ul></details>
   </section>
   <section>

@@ -8,6 +8,10 @@ each through a temporary file and a rename.
     DIR/images/*.png        each source's most detailed frame: ground truth, input, every output, crops
     DIR/report.html         all of it on one page with a bicubic | network slider; plain HTML, CSS
                             and JS, images beside it: it works offline, from any folder it is copied to
+
+With ``--degrade`` conditions the table has a condition column and each model's PSNR-Y gain over
+bicubic under the same condition; metrics.json nests the means by condition (and adds ``gain``);
+frames.csv has a condition column; the pictures are per source and condition.
 """
 
 import contextlib
@@ -22,7 +26,8 @@ from PIL import Image
 from .. import frames, metrics
 from ..atomic import atomic_path, check_output
 from ..errors import InputError
-from .results import METRICS, Evaluation, Showcase, format_value
+from .plots import plot_bars, plot_psnr
+from .results import METRICS, Evaluation, Showcase, format_value, gains, label
 
 REPORT_FILES = ("metrics.json", "frames.csv", "psnr_per_frame.png", "metrics.png", "report.html")
 CROP = 128  # side of the detail crops, in HR pixels (at most half the picture's height)
@@ -35,28 +40,46 @@ CONVENTIONS = {
     "flicker": "mean |residual(output) - residual(ground truth)|, residual = frame t - frame t-1 warped by the ground truth's flow (0-255)",
     "means": "averages over frames/images; PSNR of an exact copy (inf) left out",
 }
+DEGRADE = (
+    "each condition is a codec (--degrade): every LR input was encoded and decoded by it (yuv420p) before bicubic and "
+    "every model upscaled that same input; a video's scored frames as one sequence, in order; each image alone (an intra frame). "
+    "Scores are against the original HR. gain: a model's mean minus bicubic's under the same condition (higher is better "
+    "where the metric's is; lower where it is not)"
+)
+GAIN = "gain (dB)"  # the table's column: a model's PSNR-Y minus bicubic's under the same condition
 
 
 def format_table(result: Evaluation) -> str:
-    """The summary as a plain-text table, one line per method, the best value of each column starred."""
+    """The summary as a plain-text table, one line per method, the best value of each column starred.
+
+    With --degrade conditions: one line per condition and method, a condition column, the best
+    starred within each condition, and each model's PSNR-Y gain over bicubic after the PSNR-Y column."""
     titles = [METRICS[m][0] for m in result.metrics]
-    best = {}
-    for m in result.metrics:
-        values = [result.summary[method][m] for method in result.methods]
-        finite = [v for v in values if v == v]
-        best[m] = (max if METRICS[m][1] else min)(finite) if finite else None
+    if result.conditions:
+        titles.insert(1, GAIN)
+    margin = max(len(x) for x in [*result.conditions, "condition"]) + 2 if result.conditions else 0
     width = max(len(x) for x in [*result.methods, "method"]) + 2
-    lines = ["method".ljust(width) + "".join(t.rjust(15) for t in titles)]
-    for method in result.methods:
-        cells = []
+    lines = [("condition".ljust(margin) if margin else "") + "method".ljust(width) + "".join(t.rjust(15) for t in titles)]
+    for condition in result.conditions or [None]:
+        means = {method: result.summary[label(method, condition)] for method in result.methods}
+        best = {}
         for m in result.metrics:
-            value = result.summary[method][m]
-            mark = "*" if len(result.methods) > 1 and value == best[m] else " "
-            cells.append(format_value(m, value) + mark)
-        lines.append(method.ljust(width) + "".join(c.rjust(15) for c in cells))
+            finite = [v for method in result.methods if (v := means[method][m]) == v]
+            best[m] = (max if METRICS[m][1] else min)(finite) if finite else None
+        gain = gains(result.summary, result.methods, ["psnr_y"], condition)
+        for method in result.methods:
+            cells = []
+            for m in result.metrics:
+                value = means[method][m]
+                mark = "*" if len(result.methods) > 1 and value == best[m] else " "
+                cells.append(format_value(m, value) + mark)
+            if condition:
+                cells.insert(1, f"{gain[method]['psnr_y']:+.3f} " if method in gain else "")
+            lines.append((condition.ljust(margin) if condition else "") + method.ljust(width) + "".join(c.rjust(15) for c in cells))
     counted = ", ".join(f"{s['name']} ({s['samples']} {'frames' if s['kind'] == 'video' else 'images'})" for s in result.sources)
     arrows = ", ".join(f"{METRICS[m][0]} {'higher' if METRICS[m][1] else 'lower'}" for m in result.metrics)
-    lines += ["", f"x{result.scale} on {counted}; * best; better is: {arrows}"]
+    best = "* best within a condition; gain: PSNR-Y over bicubic on the same degraded input" if result.conditions else "* best"
+    lines += ["", f"x{result.scale} on {counted}; {best}; better is: {arrows}"]
     return "\n".join(lines)
 
 
@@ -81,7 +104,11 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def to_json(result: Evaluation) -> str:
-    """Summary, per-source means and conventions as JSON; non-finite numbers become null."""
+    """Summary, per-source means and conventions as JSON; non-finite numbers become null.
+
+    With --degrade conditions, ``summary`` is condition -> method -> metric -> mean, ``per_source``
+    source -> condition -> method -> ..., and ``gain`` / ``per_source_gain`` hold each model's
+    mean minus bicubic's under the same condition, nested the same way."""
 
     def clean(x):
         if isinstance(x, float):
@@ -92,102 +119,48 @@ def to_json(result: Evaluation) -> str:
             return [clean(v) for v in x]
         return x
 
-    document = {
-        "scale": result.scale,
-        "methods": result.methods,
+    document = {"scale": result.scale, "methods": result.methods} | ({"conditions": result.conditions} if result.conditions else {})
+    document |= {
         "metrics": {m: {"title": METRICS[m][0], "higher_is_better": METRICS[m][1], "convention": CONVENTIONS[m]} for m in result.metrics},
         "sources": result.sources,
         "summary": result.summary,
         "per_source": result.per_source,
         "means": CONVENTIONS["means"],
     }
+    if result.conditions:
+        document |= by_condition(result)
     return json.dumps(clean(document), indent=1)
 
 
+def by_condition(result: Evaluation) -> dict:
+    """The means and gains of metrics.json nested condition -> method, for a run with --degrade."""
+
+    def nest(means: dict) -> tuple[dict, dict]:
+        scores = {c: {method: means[label(method, c)] for method in result.methods} for c in result.conditions}
+        return scores, {c: gains(means, result.methods, result.metrics, c) for c in result.conditions}
+
+    summary, gain = nest(result.summary)
+    per_source = {name: nest(means) for name, means in result.per_source.items()}
+    return {
+        "summary": summary,
+        "gain": gain,
+        "per_source": {name: scores for name, (scores, _) in per_source.items()},
+        "per_source_gain": {name: gain for name, (_, gain) in per_source.items()},
+        "degrade": DEGRADE,
+    }
+
+
 def to_csv(result: Evaluation) -> str:
-    """One line per frame and method: source, item, index, method, then each metric ('' where it does not apply)."""
+    """One line per frame and method: source, item, index, (with --degrade: condition,) method, then
+    each metric ('' where it does not apply)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["source", "item", "index", "method", *result.metrics])
+    condition = ["condition"] if result.conditions else []
+    writer.writerow(["source", "item", "index", *condition, "method", *result.metrics])
     for row in result.rows:
         values = ["" if row.get(m) is None else f"{row[m]:.6f}" for m in result.metrics]
-        writer.writerow([row["source"], row["item"], row["index"], row["method"], *values])
+        writer.writerow([row["source"], row["item"], row["index"], *[row[c] for c in condition], row["method"], *values])
     return buf.getvalue()
-
-
-def figure_bytes(fig) -> bytes:
-    from matplotlib.backends.backend_agg import (
-        FigureCanvasAgg,  # Agg: no display needed
-    )
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def plot_psnr(result: Evaluation) -> bytes:
-    """PSNR-Y per frame for every method; below it, each model's gain over bicubic (dB)."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    models = [m for m in result.methods if m != "bicubic"]
-    fig = Figure(figsize=(10, 6.5 if models else 3.8), layout="constrained")
-    axes = fig.subplots(2 if models else 1, 1, sharex=True, squeeze=False)[:, 0]
-    bicubic = np.array([r["psnr_y"] for r in result.rows if r["method"] == "bicubic"])
-    x = np.arange(len(bicubic))
-    marker = "o" if len(x) <= 40 else None
-    for method in result.methods:
-        values = [r["psnr_y"] for r in result.rows if r["method"] == method]
-        axes[0].plot(x, values, marker=marker, label=method, linewidth=1.4)
-    axes[0].set_ylabel("PSNR-Y (dB)")
-    axes[0].set_title(f"PSNR-Y per frame, x{result.scale} (higher is better)")
-    axes[0].legend(loc="best")
-    for method in models:
-        gain = np.array([r["psnr_y"] for r in result.rows if r["method"] == method]) - bicubic
-        axes[1].plot(x, gain, marker=marker, label=f"{method} - bicubic", linewidth=1.4)
-    if models:
-        axes[1].axhline(0, color="black", linewidth=0.8)
-        axes[1].set_ylabel("gain over bicubic (dB)")
-        axes[1].legend(loc="best")
-    names = [r["source"] for r in result.rows if r["method"] == "bicubic"]
-    if len(x) <= 12:  # few frames or images: name each one
-        axes[-1].set_xticks(x, [r["item"] for r in result.rows if r["method"] == "bicubic"], rotation=20, fontsize=8)
-    else:
-        axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        for i in range(1, len(names)):
-            if names[i] != names[i - 1]:
-                ax.axvline(i - 0.5, color="grey", linestyle="--", linewidth=0.8)
-    axes[-1].set_xlabel("frame / image, in order (dashed lines separate sources: " + ", ".join(dict.fromkeys(names)) + ")")
-    return figure_bytes(fig)
-
-
-def plot_bars(result: Evaluation) -> bytes:
-    """One bar chart per metric: the mean of every method."""
-    from matplotlib.figure import Figure
-
-    n = len(result.metrics)
-    columns = min(n, 3)
-    rows = (n + columns - 1) // columns
-    fig = Figure(figsize=(3.6 * columns, 3.2 * rows), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    colours = [f"C{i}" for i in range(len(result.methods))]
-    for ax, m in zip(axes, result.metrics):
-        values = [result.summary[method][m] for method in result.methods]
-        bars = ax.bar(result.methods, np.nan_to_num(values, nan=0.0), color=colours)
-        ax.bar_label(bars, labels=[format_value(m, v) for v in values], fontsize=8)
-        title, higher = METRICS[m]
-        ax.set_title(f"{title}\n({'higher' if higher else 'lower'} is better)", fontsize=10)
-        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
-        ax.margins(y=0.15)
-        finite = [v for v in values if np.isfinite(v)]
-        if m.startswith("psnr") and finite:  # PSNRs differ by tenths of a dB: a zero baseline hides that
-            ax.set_ylim(min(finite) - 1.5, max(finite) + 1.0)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return figure_bytes(fig)
 
 
 def best_crop(image: np.ndarray, size: int) -> tuple[int, int]:
@@ -259,7 +232,8 @@ def write_report(result: Evaluation, out: Path, *, overwrite: bool = False) -> P
         put("frames.csv", to_csv(result).encode())
         put("psnr_per_frame.png", plot_psnr(result))
         put("metrics.png", plot_bars(result))
-        put("report.html", render(result, pictures, conventions=CONVENTIONS).encode())
+        conventions = CONVENTIONS | ({"degrade": DEGRADE} if result.conditions else {})
+        put("report.html", render(result, pictures, conventions=conventions).encode())
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

@@ -1,8 +1,13 @@
 """What an evaluation produces: per-frame rows, means, and showcase pictures (plain data).
 
 :mod:`vsrgan.evaluation.evaluate` fills an :class:`Evaluation`; :mod:`vsrgan.evaluation.report` renders one.
+
+With ``--degrade``, each codec is a *condition*: every method is scored once per condition, on the
+LR inputs that codec made, and its means are kept under :func:`label` ``"x4 @ x264:crf=28"``.
+Without it there is no condition and a method's means are kept under its own name.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,11 +47,29 @@ class Evaluation:
     scale: int
     methods: list[str]  # "bicubic" first, then each model
     metrics: list[str]  # keys of METRICS that were computed
+    conditions: list[str] = field(default_factory=list)  # --degrade codec labels, in order; empty: no --degrade
     sources: list[dict] = field(default_factory=list)  # name, path, kind, samples, width, height
-    rows: list[dict] = field(default_factory=list)  # source, item, index, method, one value per metric (None: n/a)
-    summary: dict[str, dict[str, float]] = field(default_factory=dict)  # method -> metric -> mean
-    per_source: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # source -> method -> metric -> mean
-    showcases: dict[str, Showcase] = field(default_factory=dict)  # source name -> showcase
+    rows: list[dict] = field(default_factory=list)  # source, item, index, condition (None), method, one value per metric (None: n/a)
+    summary: dict[str, dict[str, float]] = field(default_factory=dict)  # label(method, condition) -> metric -> mean
+    per_source: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # source -> label -> metric -> mean
+    showcases: dict[str, Showcase] = field(default_factory=dict)  # showcase_key(source, condition) -> showcase
+
+
+def label(method: str, condition: str | None) -> str:
+    """Where a method's means are kept: ``"x4"``, or ``"x4 @ x264:crf=28"`` under a --degrade condition."""
+    return f"{method} @ {condition}" if condition else method
+
+
+def showcase_key(source: str, condition: str | None) -> str:
+    """A file-name-safe key for one source's pictures under one condition: ``clip``, ``clip@x264_crf_28``
+    (source names never hold an ``@``: two sources cannot collide)."""
+    return f"{source}@{re.sub(r'[^A-Za-z0-9.-]+', '_', condition)}" if condition else source
+
+
+def gains(means: dict[str, dict[str, float]], methods: list[str], metrics: list[str], condition: str | None) -> dict[str, dict[str, float]]:
+    """model -> metric -> the model's mean minus bicubic's, both under ``condition`` (bicubic itself left out)."""
+    base = means[label("bicubic", condition)]
+    return {method: {m: means[label(method, condition)][m] - base[m] for m in metrics} for method in methods if method != "bicubic"}
 
 
 def format_value(metric: str, value: float) -> str:
