@@ -15,8 +15,9 @@ runs single-threaded, and the RGB <-> YUV conversions are done here (:func:`vsrg
 and :func:`from_i420`) rather than by swscale, whose SIMD paths depend on how a buffer happens to
 be aligned in memory: one grey level of difference in the input changes libx264's decisions. And
 frames are padded (edge repeated, cut off again after decoding) to a width that is a multiple of
-64 and a height that is a multiple of 16: at other widths the rows of a frame carry unset padding
-bytes that libx264's SIMD reads, and the same input gave different bitstreams from run to run.
+128 and a height that is a multiple of 16: at other widths the rows of a frame's planes (chroma at
+half the width) carry unset alignment bytes that libx264's SIMD reads, and the same input gave
+different bitstreams from run to run (seen at 112 and 64 pixels wide, never at 128 or 256).
 
 :func:`parse_codec` reads the spec strings of ``vsrgan evaluate --degrade``: ``clean``,
 ``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``jpeg:q=60``.
@@ -114,7 +115,7 @@ def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
     import av  # PyAV only where asked for
 
     h, w = frames[0].shape[:2]
-    ph, pw = -(-h // 16) * 16, -(-w // 64) * 64  # module docstring: deterministic only at such sizes
+    ph, pw = -(-h // 16) * 16, -(-w // 128) * 128  # module docstring: deterministic only at such sizes
     frames = [np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge") for f in frames]
     encoder_name, decoder_name = {"x264": ("libx264", "h264"), "mpeg2": ("mpeg2video",) * 2, "mpeg4": ("mpeg4",) * 2}[codec.name]
     encoder = av.CodecContext.create(encoder_name, "w")

@@ -7,7 +7,9 @@ The pool is itself a dataset in ``vsrgan prepare``'s layout (``manifest.json``, 
 ``test/``), so training and evaluation read it unchanged; its splits are the source dataset's,
 so no held-out image leaks into training. Each item's ``degradation`` holds its recipe and
 ``base``, the HR file of the source dataset it was cut from: :func:`remake` makes the same LR
-sample again, bit for bit.
+sample again, bit for bit. Both run PyTorch on one thread: a blur or colour conversion summed
+over several threads can round one pixel differently, and one grey level changes a codec's
+decisions for the whole block.
 
 Why a precomputed pool and not degradations made on the fly: a sample takes about 50 ms of one
 core to make (5 frames through the chain and a codec) and a training step 16 of them, so on the
@@ -62,6 +64,8 @@ def make_pool(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # module docstring; the pool's own threads use the cores
     try:
         for split in ("train", "test"):
             (tmp / split / "hr").mkdir(parents=True)
@@ -101,6 +105,7 @@ def make_pool(
         raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
         raise
     finally:
+        torch.set_num_threads(threads)
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "manifest.json"
 
@@ -128,4 +133,9 @@ def remake(source: str | Path, item: ManifestItem, scale: int) -> np.ndarray:
     base = recipe.pop("base", None)
     if base is None:
         raise InputError(f"'{item.lr}' is not a pool sample (its manifest item has no degradation recipe)")
-    return real_lr(read_image(Path(source) / base), scale, RealDegradation.from_dict(recipe))[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as make_pool made it: float sums split over several threads round differently
+    try:
+        return real_lr(read_image(Path(source) / base), scale, RealDegradation.from_dict(recipe))[0]
+    finally:
+        torch.set_num_threads(threads)
