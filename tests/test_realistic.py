@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import pattern
 from PIL import Image
 
 from vsrgan import frames
@@ -17,8 +18,6 @@ from vsrgan.dataset.pool import make_pool, remake
 from vsrgan.dataset.prepare import prepare
 from vsrgan.dataset.realistic import Blur, RealDegradation, real_lr, sample_real
 from vsrgan.errors import ConfigError
-
-from conftest import pattern
 
 
 def photo(h: int = 200, w: int = 260, seed: int = 0) -> np.ndarray:
