@@ -25,8 +25,8 @@ from vsrgan.cluster.run import finish_video, job_settings, pack_model_checked, p
 from vsrgan.cluster.segments import keyframe_index
 from vsrgan.cluster.tasks import open_tasks
 from vsrgan.cluster.workdir import segment_path
-from vsrgan.encoding import EncodeOptions
-from vsrgan.infer import ModelOptions
+from vsrgan.inference.upscaler import ModelOptions
+from vsrgan.io.encoding import EncodeOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 

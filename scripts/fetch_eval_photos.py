@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from vsrgan.atomic import atomic_path
+from vsrgan.io.atomic import atomic_path
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 

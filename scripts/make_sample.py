@@ -5,12 +5,12 @@
 
 import argparse
 
-from vsrgan import frames
-from vsrgan.atomic import atomic_path
 from vsrgan.dataset.degrade import downscale
-from vsrgan.encoding import EncodeOptions
-from vsrgan.video import probe, read_frames
-from vsrgan.writer import VideoWriter
+from vsrgan.io import frames
+from vsrgan.io.atomic import atomic_path
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import probe, read_frames
+from vsrgan.io.writer import VideoWriter
 
 
 def main() -> None:

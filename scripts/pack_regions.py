@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from vsrgan.dataset.crops import texture
 from vsrgan.dataset.manifest import Manifest, ManifestItem, manifest_json, read_manifest
-from vsrgan.images import read_image
+from vsrgan.io.images import read_image
 from vsrgan.models.vgg import default_weights_path, layer_indices
 
 

@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vsrgan import frames, metrics
+from vsrgan import metrics
 from vsrgan.dataset.codecs import Codec
 from vsrgan.evaluation.degraded import degraded_samples
 from vsrgan.evaluation.evaluate import video_samples
 from vsrgan.evaluation.panels import Panel, compose, enlarge_nearest
-from vsrgan.infer import Upscaler
+from vsrgan.inference.upscaler import Upscaler
+from vsrgan.io import frames
 from vsrgan.models import Bicubic, load_model, model_label
 
 

@@ -7,17 +7,17 @@ import pytest
 import torch
 from conftest import make_clip, pattern, perturbed
 
-from vsrgan import frames
-from vsrgan.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16, pick_backend
-from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import ConfigError
-from vsrgan.infer import Upscaler
-from vsrgan.memory import default_batch_size
+from vsrgan.inference.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16, pick_backend
+from vsrgan.inference.memory import default_batch_size
+from vsrgan.inference.pipeline import StageTimes
+from vsrgan.inference.threads import ThreadBudget, plan_threads
+from vsrgan.inference.upscaler import Upscaler
+from vsrgan.io import frames
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import read_frames
 from vsrgan.models import GeneratorConfig, build_generator, load_model
-from vsrgan.pipeline import StageTimes
-from vsrgan.threads import ThreadBudget, plan_threads
 from vsrgan.upscale import upscale_video
-from vsrgan.video import read_frames
 
 
 def installed(name: str) -> bool:

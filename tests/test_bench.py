@@ -14,10 +14,10 @@ from vsrgan.benchmark.bench import bench, parse_size
 from vsrgan.benchmark.flops import count_flops
 from vsrgan.benchmark.references import pipes_pipeline, seed_pipeline
 from vsrgan.benchmark.results import STAGES, format_table
-from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import ConfigError, VideoError
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import probe, read_frames
 from vsrgan.models import Bicubic, save_generator
-from vsrgan.video import probe, read_frames
 
 PIPES = [sys.executable, "-m", "vsrgan.benchmark.pipes"]
 
@@ -150,7 +150,7 @@ def test_compiled_bench_on_the_gpu(tmp_path, tiny_generator):
 
 def test_encode_timing_with_yuv420p_planes_as_on_a_gpu(tmp_path):
     from vsrgan.benchmark.bench import time_encode
-    from vsrgan.video import probe
+    from vsrgan.io.video import probe
 
     seconds = time_encode(tmp_path / "e.mp4", width=64, height=48, frames=5, encode=EncodeOptions(codec="libx264", preset="ultrafast", crf=23), i420=True)
     assert seconds > 0

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from vsrgan import frames, metrics
+from vsrgan import metrics
 from vsrgan.dataset.degrade import crop_to_multiple, downscale
-from vsrgan.infer import Upscaler
+from vsrgan.inference.upscaler import Upscaler
+from vsrgan.io import frames
 from vsrgan.models import BUNDLED, CARD_KEY, WEIGHTS_DIR, available_models, default_model, load_model
 from vsrgan.models.weights import read_metadata
 

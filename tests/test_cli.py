@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import make_audio_only, make_clip
 
-from vsrgan.video import probe
+from vsrgan.io.video import probe
 
 CLI = [sys.executable, "-m", "vsrgan"]
 

@@ -23,9 +23,9 @@ from conftest import make_audio_only, make_clip, read_pts, stream_summary
 from vsrgan.cluster import run as cluster_run
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
-from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import ConfigError, InputError, VideoError
-from vsrgan.infer import ModelOptions
+from vsrgan.inference.upscaler import ModelOptions
+from vsrgan.io.encoding import EncodeOptions
 from vsrgan.upscale import upscale
 
 # Lossless (x264 at crf 0): two encodes then decode to the same pictures, so the comparison sees

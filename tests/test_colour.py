@@ -7,10 +7,10 @@ import av
 import numpy as np
 import pytest
 
-from vsrgan import colour, frames
-from vsrgan.encoding import EncodeOptions
-from vsrgan.video import read_frames
-from vsrgan.writer import VideoWriter
+from vsrgan.io import colour, frames
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import read_frames
+from vsrgan.io.writer import VideoWriter
 
 # Saturated colours, where the BT.601 and BT.709 matrices disagree most: BT.601-converted red
 # (217, 28, 28) shows as (233, 45, 25) in a player that assumes BT.709.
@@ -199,8 +199,8 @@ def make_hdr_source(path, image: np.ndarray, *, trc: int = colour.PQ) -> None:
 def test_hdr_source_keeps_its_colours_tags_and_ten_bits(tmp_path, trc, caplog):
     """An HDR source's R'G'B' values are BT.2020 colours under PQ or HLG: tagged BT.709 they play
     washed out. The upscaled output is converted with BT.2020, tagged as the source, in 10 bits."""
+    from vsrgan.io.video import probe
     from vsrgan.upscale import upscale
-    from vsrgan.video import probe
 
     src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mkv"
     make_hdr_source(src, blocks(64, 32), trc=trc)
@@ -220,8 +220,8 @@ def test_hdr_source_keeps_its_colours_tags_and_ten_bits(tmp_path, trc, caplog):
 
 
 def test_an_explicit_pix_fmt_is_kept_for_an_hdr_source(tmp_path):
+    from vsrgan.io.video import probe
     from vsrgan.upscale import upscale
-    from vsrgan.video import probe
 
     src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mp4"
     make_hdr_source(src, blocks(64, 32))
@@ -249,9 +249,9 @@ def test_a_pq_source_with_p3_primaries_keeps_them():
 
 
 def test_the_python_api_writes_hdr_in_ten_bits_by_default(tmp_path):
-    from vsrgan.infer import ModelOptions, Upscaler
+    from vsrgan.inference.upscaler import ModelOptions, Upscaler
+    from vsrgan.io.video import probe
     from vsrgan.upscale import upscale_video
-    from vsrgan.video import probe
 
     src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mkv"
     make_hdr_source(src, blocks(64, 32))

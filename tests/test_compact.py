@@ -12,7 +12,7 @@ from vsrgan.dataset.crops import CropSampler, Split, texture
 from vsrgan.dataset.degrade import shrink
 from vsrgan.dataset.prepare import prepare
 from vsrgan.errors import ConfigError
-from vsrgan.infer import Upscaler
+from vsrgan.inference.upscaler import Upscaler
 from vsrgan.models import Bicubic, CompactGenerator, GeneratorConfig, build_generator, load_generator, load_model, save_generator
 from vsrgan.training.checkpoint import load_checkpoint
 from vsrgan.training.curve import read_records

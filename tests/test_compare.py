@@ -10,9 +10,9 @@ from conftest import make_clip, read_pts, stream_summary
 from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.evaluation.compare import compare, make_panels
 from vsrgan.evaluation.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
-from vsrgan.infer import Upscaler
+from vsrgan.inference.upscaler import Upscaler
+from vsrgan.io.video import probe, read_frames
 from vsrgan.models import Bicubic, Generator, save_generator
-from vsrgan.video import probe, read_frames
 
 W, H = 64, 48  # the clip; x4 makes LR 16x12
 LOSSLESS = dict(crf=0, preset="ultrafast", pix_fmt="yuv444p")  # only RGB <-> YUV rounding is lost

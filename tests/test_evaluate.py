@@ -13,12 +13,13 @@ import torch
 from conftest import make_clip, make_image_folder
 from PIL import Image
 
-from vsrgan import frames, metrics
+from vsrgan import metrics
 from vsrgan.cli import main
 from vsrgan.dataset.degrade import downscale
 from vsrgan.errors import ConfigError, InputError
 from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.evaluation.report import format_table
+from vsrgan.io import frames
 from vsrgan.models import Bicubic, Generator, save_generator
 
 pytest.importorskip("cv2", reason="video metrics need opencv-python-headless")

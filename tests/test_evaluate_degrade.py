@@ -10,7 +10,7 @@ import torch
 from conftest import make_clip, make_image_folder, perturbed
 from PIL import Image
 
-from vsrgan import frames, metrics
+from vsrgan import metrics
 from vsrgan.cli import main
 from vsrgan.dataset.codecs import parse_codec, round_trip
 from vsrgan.dataset.degrade import make_lr
@@ -19,8 +19,9 @@ from vsrgan.evaluation import degraded
 from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.evaluation.report import format_table
 from vsrgan.evaluation.results import Sample
+from vsrgan.io import frames
+from vsrgan.io.video import read_frames
 from vsrgan.models import Bicubic, Generator, save_generator
-from vsrgan.video import read_frames
 
 pytest.importorskip("cv2", reason="video metrics need opencv-python-headless")
 pytest.importorskip("matplotlib", reason="report plots need matplotlib")

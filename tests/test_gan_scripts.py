@@ -12,7 +12,7 @@ import torch
 from vsrgan.dataset.crops import load_split
 from vsrgan.dataset.manifest import read_manifest
 from vsrgan.errors import CheckpointError
-from vsrgan.images import read_image
+from vsrgan.io.images import read_image
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pack_regions.py"
 

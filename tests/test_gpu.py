@@ -15,8 +15,8 @@ from conftest import make_clip, read_pts, stream_summary
 
 from vsrgan import ModelOptions, Upscaler, compare, upscale
 from vsrgan.batch import BatchReport, Item, upscale_batch
+from vsrgan.io.video import probe, read_frames
 from vsrgan.metrics import psnr
-from vsrgan.video import probe, read_frames
 
 DEVICE = os.environ.get("VSRGAN_GPU_TEST_DEVICE", "cuda")
 PRECISION = "auto" if DEVICE.startswith("cuda") else "fp16"  # auto is fp16 on a GPU: the default under test

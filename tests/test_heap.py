@@ -1,4 +1,4 @@
-"""vsrgan.heap: a CPU Upscaler keeps freed activations in the heap, so frames after the first
+"""vsrgan.inference.heap: a CPU Upscaler keeps freed activations in the heap, so frames after the first
 fault no pages in; VSRGAN_HEAP=system leaves malloc as it is. Counted in a fresh process each,
 since the setting is process-wide."""
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the h
 CHILD = """
 import json, resource, torch
 from torch import nn
-from vsrgan import heap
-from vsrgan.infer import Upscaler
+from vsrgan.inference import heap
+from vsrgan.inference.upscaler import Upscaler
 
 class Net(nn.Module):
     scale, receptive_radius = 1, 2

@@ -14,8 +14,8 @@ from PIL import Image, ImageOps
 
 from vsrgan import upscale
 from vsrgan.errors import InputError, VideoError
-from vsrgan.images import is_deep, open_image, read_image
-from vsrgan.video import probe, read_frames
+from vsrgan.io.images import is_deep, open_image, read_image
+from vsrgan.io.video import probe, read_frames
 
 
 def bicubic_x2(gray: np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ import sys
 def test_training_imports_without_pyav():
     code = (
         "import sys; sys.modules['av'] = None\n"  # any 'import av' now raises ImportError
-        "import vsrgan.training.loop, vsrgan.dataset.crops, vsrgan.training.losses, vsrgan.models, vsrgan.infer, vsrgan.metrics\n"
+        "import vsrgan.training.loop, vsrgan.dataset.crops, vsrgan.training.losses, vsrgan.models, vsrgan.inference.upscaler, vsrgan.metrics\n"
         "from vsrgan import train, Upscaler\n"
-        "from vsrgan.video import probe\n"
+        "from vsrgan.io.video import probe\n"
         "from vsrgan.errors import VideoError\n"
         "try:\n"
         "    probe('x.mp4')\n"

@@ -2,12 +2,21 @@
 
 Layers, from the bottom:
 
-    core        vsrgan/*.py (errors, version, device, frames, video, infer, upscale, ...) and vsrgan/models/
-    dataset     vsrgan/dataset/       may import core
+    base        vsrgan/errors.py, vsrgan/version.py       import nothing of vsrgan
+    io          vsrgan/io/         media in and out       may import base
+    models      vsrgan/models/     the networks           may import base and io
+    inference   vsrgan/inference/  running a model        may import base, io and models
+    root        the other vsrgan/*.py: the jobs of the public API (upscale, batch) and metrics
+                                                          may import everything above
+    dataset     vsrgan/dataset/                           may import base, io, models, inference and root
     jobs        vsrgan/training/, vsrgan/evaluation/, vsrgan/benchmark/, vsrgan/cluster/
-                                      may import core and dataset, never each other
+                                      may import all of the above, never each other
     cli         vsrgan/cli/, vsrgan/__main__.py   may import anything below
     api         vsrgan/__init__.py    may import anything but the CLI; nothing imports it
+
+What may live at the package root (ROOT_MODULES): the public API and what every job shares
+(errors, version, metrics, upscale, batch). Media code belongs in io/, model-running code in
+inference/, each other job in its own subpackage.
 
 Inside the core, the module graph decides the order; the test asks only that it has no cycle.
 Lazy imports inside functions count: they are imports all the same.
@@ -60,24 +69,34 @@ def imports(name: str) -> set[str]:
 GRAPH = {name: imports(name) for name in MODULES}
 
 
+ROOT_MODULES = {"vsrgan", "vsrgan.__main__", "vsrgan.errors", "vsrgan.version", "vsrgan.metrics", "vsrgan.upscale", "vsrgan.batch"}
+BELOW = ("base", "io", "models", "inference", "root")  # each may import itself and those before it
+
+
 def layer(name: str) -> str:
     parts = name.split(".")
     if name == "vsrgan":
         return "api"
     if parts[1] in ("cli", "__main__"):
         return "cli"
-    if parts[1] in ("dataset", *JOBS):
+    if parts[1] in ("io", "models", "inference", "dataset", *JOBS):
         return parts[1]
-    return "core"  # the top-level modules and vsrgan.models
+    return "base" if parts[1] in ("errors", "version") else "root"
 
 
 ALLOWED = {
-    "core": {"core"},
-    "dataset": {"core", "dataset"},
-    **{job: {"core", "dataset", job} for job in JOBS},
-    "cli": {"core", "dataset", *JOBS, "cli"},
-    "api": {"core", "dataset", *JOBS},
+    **{name: set(BELOW[: i + 1]) for i, name in enumerate(BELOW)},
+    "dataset": {*BELOW, "dataset"},
+    **{job: {*BELOW, "dataset", job} for job in JOBS},
+    "cli": {*BELOW, "dataset", *JOBS, "cli"},
+    "api": {*BELOW, "dataset", *JOBS},
 }
+
+
+def test_only_the_public_api_lives_at_the_root():
+    root = {name for name, path in MODULES.items() if path.parent == ROOT and path.name != "__init__.py"} | {"vsrgan"}
+    assert root <= ROOT_MODULES, f"{sorted(root - ROOT_MODULES)} belong in io/, inference/ or a job's subpackage (module docstring)"
+    assert len(root) <= 10
 
 
 def test_every_import_resolves_to_a_module():
@@ -124,11 +143,13 @@ def test_the_version_lives_in_one_module():
 
 def test_the_checker_sees_the_layers_and_imports():
     """The checker itself: layers as documented, lazy and relative imports resolved."""
-    assert layer("vsrgan.training.loop") == "training" and layer("vsrgan.models.generator") == "core"
-    assert "training" not in ALLOWED["evaluation"] and "cli" not in ALLOWED["api"] and "dataset" not in ALLOWED["core"]
-    assert "vsrgan.device" in GRAPH["vsrgan.infer"] and "vsrgan.dataset.manifest" in GRAPH["vsrgan.dataset.crops"]
-    assert "vsrgan.video" in GRAPH["vsrgan.dataset.prepare"]  # a lazy import inside a function
-    assert "vsrgan.frames" in GRAPH["vsrgan.dataset.degrade"]  # from .. import frames
+    assert layer("vsrgan.training.loop") == "training" and layer("vsrgan.models.generator") == "models"
+    assert layer("vsrgan.io.video") == "io" and layer("vsrgan.upscale") == "root" and layer("vsrgan.errors") == "base"
+    assert "training" not in ALLOWED["evaluation"] and "cli" not in ALLOWED["api"] and "dataset" not in ALLOWED["root"]
+    assert "inference" not in ALLOWED["io"] and "root" not in ALLOWED["inference"] and "models" in ALLOWED["inference"]
+    assert "vsrgan.inference.device" in GRAPH["vsrgan.inference.upscaler"] and "vsrgan.dataset.manifest" in GRAPH["vsrgan.dataset.crops"]
+    assert "vsrgan.io.video" in GRAPH["vsrgan.dataset.prepare"]  # a lazy import inside a function
+    assert "vsrgan.io.frames" in GRAPH["vsrgan.dataset.degrade"]  # from .. import frames
 
 
 def test_architecture_md_names_every_module():

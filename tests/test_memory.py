@@ -4,8 +4,8 @@ import logging
 
 import torch
 
-from vsrgan.infer import Upscaler
-from vsrgan.memory import peak_bytes, plan
+from vsrgan.inference.memory import peak_bytes, plan
+from vsrgan.inference.upscaler import Upscaler
 from vsrgan.models import Generator
 
 

@@ -5,12 +5,12 @@ import pytest
 import torch
 from conftest import pattern, perturbed
 
-from vsrgan import frames
 from vsrgan.cli import main
 from vsrgan.errors import ConfigError, InputError
-from vsrgan.infer import Upscaler
+from vsrgan.inference.export import export_onnx
+from vsrgan.inference.upscaler import Upscaler
+from vsrgan.io import frames
 from vsrgan.models import GeneratorConfig, build_generator, load_model, save_generator
-from vsrgan.onnx_export import export_onnx
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")

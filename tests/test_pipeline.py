@@ -9,8 +9,8 @@ import pytest
 from conftest import make_clip, read_pts, stream_summary
 
 from vsrgan import upscale
-from vsrgan.pipeline import run_pipeline
-from vsrgan.video import Frame
+from vsrgan.inference.pipeline import run_pipeline
+from vsrgan.io.video import Frame
 
 
 def fake_frames(n, fail_at=None):
@@ -59,9 +59,9 @@ def test_a_failure_in_any_stage_stops_everything_and_is_raised(where):
 def test_failure_midway_through_a_real_job_leaves_no_output(tmp_path, monkeypatch):
     src, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make_clip(src, frames=40, audio=True)
-    from vsrgan import infer
+    from vsrgan.inference import upscaler
 
-    real = infer.Upscaler.upscale_frames
+    real = upscaler.Upscaler.upscale_frames
     calls = []
 
     def flaky(self, batch):
@@ -70,7 +70,7 @@ def test_failure_midway_through_a_real_job_leaves_no_output(tmp_path, monkeypatc
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
         return real(self, batch)
 
-    monkeypatch.setattr(infer.Upscaler, "upscale_frames", flaky)
+    monkeypatch.setattr(upscaler.Upscaler, "upscale_frames", flaky)
     with pytest.raises(RuntimeError, match="illegal memory access"):
         upscale(src, out, model="bicubic", batch_size=2, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

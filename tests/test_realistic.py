@@ -10,7 +10,6 @@ import torch
 from conftest import pattern
 from PIL import Image
 
-from vsrgan import frames
 from vsrgan.dataset.codecs import Codec, parse_codec, round_trip
 from vsrgan.dataset.degrade import downscale
 from vsrgan.dataset.manifest import read_manifest
@@ -18,6 +17,7 @@ from vsrgan.dataset.pool import make_pool, remake
 from vsrgan.dataset.prepare import prepare
 from vsrgan.dataset.realistic import Blur, RealDegradation, real_lr, sample_real
 from vsrgan.errors import ConfigError
+from vsrgan.io import frames
 
 
 def photo(h: int = 200, w: int = 260, seed: int = 0) -> np.ndarray:

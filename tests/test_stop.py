@@ -96,7 +96,7 @@ def test_evaluate_out_stopped_by_sigterm_writes_no_report(tmp_path, long_clip):
 def test_an_interrupted_report_is_removed(tmp_path, monkeypatch, tiny_dataset):
     from vsrgan.evaluation import report
     from vsrgan.evaluation.evaluate import evaluate
-    from vsrgan.stop import Stopped
+    from vsrgan.io.stop import Stopped
 
     result = evaluate([tiny_dataset], device="cpu", progress=False)
 
@@ -139,10 +139,10 @@ def test_a_signal_whose_stopped_was_dropped_still_stops_the_job(tmp_path):
     """PyAV's log callback cannot pass an exception on: a signal handled inside it has its Stopped
     printed and dropped. The frame loop and the final rename raise it again, so the job stops and
     nothing is written."""
-    from vsrgan import stop
-    from vsrgan.atomic import atomic_path
-    from vsrgan.pipeline import run_pipeline
-    from vsrgan.video import read_frames
+    from vsrgan.inference.pipeline import run_pipeline
+    from vsrgan.io import stop
+    from vsrgan.io.atomic import atomic_path
+    from vsrgan.io.video import read_frames
 
     src = tmp_path / "clip.mp4"
     make_clip(src, frames=8)

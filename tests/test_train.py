@@ -12,7 +12,7 @@ import torch
 from conftest import perturbed, tiny_train_overrides
 
 from vsrgan.errors import CheckpointError, ConfigError, InputError
-from vsrgan.infer import Upscaler
+from vsrgan.inference.upscaler import Upscaler
 from vsrgan.models import Discriminator, Generator, GeneratorConfig, build_generator, load_model, save_generator
 from vsrgan.training.checkpoint import load_checkpoint
 from vsrgan.training.config import OptimConfig, load_config, to_toml

@@ -9,8 +9,8 @@ from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
 from PIL import Image
 
 from vsrgan import ConfigError, ModelOptions, Upscaler, upscale
+from vsrgan.io.video import probe, read_frames
 from vsrgan.models import Bicubic, Generator, save_generator
-from vsrgan.video import probe, read_frames
 
 
 def check_same_timing_and_audio(src, dst, scale):

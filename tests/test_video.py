@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import make_audio_only, make_clip, pattern, read_pts, stream_summary
 
-from vsrgan.encoding import EncodeOptions
 from vsrgan.errors import InputError, VideoError
-from vsrgan.video import probe, read_frames
-from vsrgan.writer import VideoWriter
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import probe, read_frames
+from vsrgan.io.writer import VideoWriter
 
 
 def copy_clip(src, dst, **kwargs):
@@ -216,7 +216,7 @@ def test_truncated_file_is_reported(tmp_path):
 def test_i420_frames_from_the_tensor_path_match_rgb_frames(tmp_path):
     import torch
 
-    from vsrgan import frames
+    from vsrgan.io import frames
 
     images = np.stack([pattern(38, 22, i) for i in range(3)])
     planes = frames.to_i420(frames.to_tensor(images))

@@ -13,7 +13,7 @@ from .dataset.prepare import prepare
 from .errors import CheckpointError, ConfigError, InputError, VideoError, VsrganError
 from .evaluation.compare import compare
 from .evaluation.evaluate import evaluate
-from .infer import ModelOptions, Upscaler
+from .inference.upscaler import ModelOptions, Upscaler
 from .training.loop import train
 from .upscale import upscale, upscale_video
 from .version import __version__

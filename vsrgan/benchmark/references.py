@@ -23,11 +23,11 @@ import numpy as np
 from PIL import Image
 from torch import nn
 
-from ..encoding import EncodeOptions
 from ..errors import VideoError
-from ..infer import Upscaler
-from ..video import probe, read_frames
-from ..writer import VideoWriter
+from ..inference.upscaler import Upscaler
+from ..io.encoding import EncodeOptions
+from ..io.video import probe, read_frames
+from ..io.writer import VideoWriter
 from . import pipes
 
 JPEG_QUALITY = 95

@@ -12,10 +12,10 @@ from pathlib import Path
 import av
 import torch
 
-from ..backends import cpu_has_bf16
-from ..infer import Upscaler
-from ..pipeline import StageTimes
-from ..threads import ThreadBudget
+from ..inference.backends import cpu_has_bf16
+from ..inference.pipeline import StageTimes
+from ..inference.threads import ThreadBudget
+from ..inference.upscaler import Upscaler
 from .backends import BackendResult
 from .ncnn_ref import NcnnResult
 
@@ -46,7 +46,7 @@ class BenchConfig:
     codec: str
     preset: str | None
     crf: int | None
-    backend: str = "eager"  # eager, compile, onnxruntime or openvino (vsrgan.backends)
+    backend: str = "eager"  # eager, compile, onnxruntime or openvino (vsrgan.inference.backends)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..infer import Upscaler
+from ..inference.upscaler import Upscaler
 
 
 def sync(device: torch.device) -> None:

@@ -4,7 +4,7 @@ Each subcommand has an ``add_*_parser`` function, in the module of its job (``up
 ``dataset``, ``training``, ``evaluation``, ``benchmark``, ``export``), that builds its parser and sets ``run``
 to a function taking the parsed arguments. :func:`main` is the only place that turns an error
 into text and an exit code, and the one place that handles signals: Ctrl-C, SIGTERM and SIGHUP
-stop any job the same way (:mod:`vsrgan.stop`), with one line and exit code 128 + the signal.
+stop any job the same way (:mod:`vsrgan.io.stop`), with one line and exit code 128 + the signal.
 """
 
 import argparse
@@ -13,7 +13,7 @@ import signal
 import sys
 
 from ..errors import VsrganError
-from ..stop import Stopped, handle_signals
+from ..io.stop import Stopped, handle_signals
 from ..version import __version__
 from .benchmark import add_bench_parser
 from .dataset import add_degrade_parser, add_prepare_parser

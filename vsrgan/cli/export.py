@@ -22,8 +22,8 @@ def add_export_parser(subparsers) -> None:
 
 
 def run_export(args) -> None:
+    from ..inference.export import export_onnx
     from ..models import default_model, load_model
-    from ..onnx_export import export_onnx
 
     path = export_onnx(load_model(args.model or default_model()), args.output, opset=args.opset, overwrite=args.overwrite)
     print(f"wrote {path}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments
-(and, for many videos or a cluster, :class:`~vsrgan.infer.ModelOptions`) to the API."""
+(and, for many videos or a cluster, :class:`~vsrgan.inference.upscaler.ModelOptions`) to the API."""
 
 import argparse
 import os
@@ -94,14 +94,14 @@ def run_batch(args, sources: list[str], folder: str) -> None:
 
 
 def model_options(args):
-    from ..infer import ModelOptions
+    from ..inference.upscaler import ModelOptions
 
     return ModelOptions(model=args.model, scale=args.scale, tile=args.tile, batch_size=args.batch_size, device=args.device,
                         precision=args.precision, backend=args.backend, threads=args.threads)
 
 
 def encode_options(args):
-    from ..encoding import EncodeOptions
+    from ..io.encoding import EncodeOptions
 
     return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
 

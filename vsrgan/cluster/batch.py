@@ -9,10 +9,10 @@ segments stay in its work folder, so running the same command again makes only w
 """
 
 from ..batch import BatchReport, Item, Progress, stopped_note
-from ..encoding import EncodeOptions
 from ..errors import ConfigError
-from ..infer import ModelOptions
-from ..stop import Stopped
+from ..inference.upscaler import ModelOptions
+from ..io.encoding import EncodeOptions
+from ..io.stop import Stopped
 from .run import check_video_request, finish_video, job_settings, pack_model_checked, prepare_video
 from .tasks import Finished, Tasks, VideoJob, open_tasks
 

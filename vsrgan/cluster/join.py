@@ -10,9 +10,9 @@ from pathlib import Path
 
 import av
 
-from ..atomic import atomic_path
 from ..errors import VideoError
-from ..passthrough import Passthrough
+from ..io.atomic import atomic_path
+from ..io.passthrough import Passthrough
 
 # The segments are only demuxed. Without this, opening one makes FFmpeg's stream probe decode a
 # frame to learn the pixel format: ~30 ms a segment at 1440p, 30x the rest of its join (measured).

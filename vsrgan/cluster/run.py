@@ -10,21 +10,21 @@ Ray retries) keeps its finished segments, and the same command run again makes o
 
 from pathlib import Path
 
-from ..atomic import check_output
 from ..batch import Progress
-from ..encoding import EncodeOptions
 from ..errors import ConfigError, InputError
-from ..images import is_image
-from ..infer import ModelOptions
+from ..inference.upscaler import ModelOptions
+from ..io.atomic import check_output
+from ..io.encoding import EncodeOptions
+from ..io.images import is_image
+from ..io.video import probe
 from ..models import load_model
-from ..video import probe
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
 from .tasks import VideoJob, open_tasks
 from .workdir import job_manifest, missing, open_work_folder, remove_work_folder, segment_path, work_folder
 from .worker import model_digest, pack_model
 
-# Outputs that keep no timestamps (AVI, Y4M: vsrgan.writer.CONSTANT_RATE_FORMATS): segments cannot be joined into them.
+# Outputs that keep no timestamps (AVI, Y4M: vsrgan.io.writer.CONSTANT_RATE_FORMATS): segments cannot be joined into them.
 CONSTANT_RATE_SUFFIXES = (".avi", ".y4m")
 
 

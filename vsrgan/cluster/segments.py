@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import VideoError
-from ..video import open_input
+from ..io.video import open_input
 
 
 @dataclass(frozen=True)

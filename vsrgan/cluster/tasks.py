@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..encoding import EncodeOptions
 from ..errors import ConfigError, VsrganError
-from ..infer import ModelOptions
+from ..inference.upscaler import ModelOptions
+from ..io.encoding import EncodeOptions
 from .segments import Segment
 from .workdir import segment_path
 from .worker import task_options, upscale_segment

@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..atomic import atomic_path
+from ..io.atomic import atomic_path
 from .segments import Segment
 
 MANIFEST = "manifest.json"

@@ -13,17 +13,17 @@ from pathlib import Path
 
 from torch import nn
 
-from .. import colour
-from ..atomic import atomic_path
-from ..encoding import EncodeOptions
 from ..errors import VideoError
-from ..infer import ModelOptions, Upscaler
-from ..memory import default_batch_size
+from ..inference.memory import default_batch_size
+from ..inference.pipeline import run_pipeline
+from ..inference.upscaler import ModelOptions, Upscaler
+from ..io import colour
+from ..io.atomic import atomic_path
+from ..io.encoding import EncodeOptions
+from ..io.video import Frame, open_input, probe
+from ..io.writer import VideoWriter, like_source
 from ..models import Bicubic, GeneratorConfig, build_generator
-from ..pipeline import run_pipeline
 from ..upscale import frame_stages
-from ..video import Frame, open_input, probe
-from ..writer import VideoWriter, like_source
 from .segments import Segment
 
 
@@ -101,7 +101,7 @@ def upscale_segment(
     """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically) with the model
     ``packed_model``, run as ``options`` say (their model and scale are the job's, already packed);
     return its frame count. ``options.threads``: the CPUs the task holds, shared by the model and
-    the encoder (:mod:`vsrgan.threads`; None: 1)."""
+    the encoder (:mod:`vsrgan.inference.threads`; None: 1)."""
     input, path = Path(input), Path(path)
     options = task_options(options)
     info = probe(input)

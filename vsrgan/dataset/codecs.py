@@ -11,7 +11,7 @@ Bitrates are stated in bits per pixel per frame (``bpp``) so that one setting me
 quality at any frame size: a DVD (720x480 MPEG-2 at 4-8 Mb/s, 30 fps) runs at 0.4-0.8 bpp.
 
 A stored LR sample must be remade bit for bit from its recorded parameters, so every encoder
-runs single-threaded, and the RGB <-> YUV conversions are done here (:func:`vsrgan.frames.to_i420`
+runs single-threaded, and the RGB <-> YUV conversions are done here (:func:`vsrgan.io.frames.to_i420`
 and :func:`from_i420`) rather than by swscale, whose SIMD paths depend on how a buffer happens to
 be aligned in memory: one grey level of difference in the input changes libx264's decisions. And
 frames are padded (edge repeated, cut off again after decoding) to a width that is a multiple of
@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .. import frames as frames_
-from ..colour import output_matrix
 from ..errors import ConfigError
+from ..io import frames as frames_
+from ..io.colour import output_matrix
 
 CODECS = ("clean", "x264", "mpeg2", "mpeg4", "jpeg")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
@@ -144,8 +144,8 @@ def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
 
 
 def from_i420(planes: np.ndarray) -> np.ndarray:
-    """``uint8 (3H/2, W)`` I420 planes, as :func:`vsrgan.frames.to_i420` packs them -> ``uint8 (H, W, 3)``
-    RGB: limited range, the matrix of :func:`vsrgan.colour.output_matrix` for the size, chroma
+    """``uint8 (3H/2, W)`` I420 planes, as :func:`vsrgan.io.frames.to_i420` packs them -> ``uint8 (H, W, 3)``
+    RGB: limited range, the matrix of :func:`vsrgan.io.colour.output_matrix` for the size, chroma
     upsampled bilinearly from the centres of its 2x2 blocks."""
     h, w = planes.shape[0] * 2 // 3, planes.shape[1]
     flat = torch.from_numpy(np.ascontiguousarray(planes)).float().reshape(-1)

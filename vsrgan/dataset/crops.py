@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, InputError
-from ..images import read_image
+from ..io.images import read_image
 from .manifest import ManifestItem, read_manifest
 
 

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .. import frames
 from ..errors import ConfigError
+from ..io import frames
 
 DEGRADATIONS = ("blur", "noise", "jpeg", "h264")
 BLUR_SIGMA = (0.2, 3.0)  # HR pixels; Real-ESRGAN's first-order range
@@ -48,7 +48,7 @@ def downscale(x: torch.Tensor, scale: int) -> torch.Tensor:
     except at the edges (MATLAB mirrors the image). Note PyTorch's *non*-antialiased bicubic,
     used for upscaling, has ``a = -0.75``.
 
-    Stored LR images are rounded to uint8 afterwards (:func:`vsrgan.frames.to_uint8`).
+    Stored LR images are rounded to uint8 afterwards (:func:`vsrgan.io.frames.to_uint8`).
     """
     if scale < 1:
         raise ConfigError(f"downscale factor must be >= 1, got {scale}")

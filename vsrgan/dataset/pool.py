@@ -29,10 +29,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from ..atomic import raise_if_no_space
 from ..errors import ConfigError, InputError
-from ..images import read_image
-from ..stop import Stopped, at_step_boundaries, requested
+from ..io.atomic import raise_if_no_space
+from ..io.images import read_image
+from ..io.stop import Stopped, at_step_boundaries, requested
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest
 from .realistic import RealDegradation, real_lr, sample_real

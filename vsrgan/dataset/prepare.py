@@ -35,10 +35,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..atomic import raise_if_no_space
 from ..errors import ConfigError, InputError, VideoError
-from ..images import image_files, read_image
-from ..stop import Stopped, at_step_boundaries, requested
+from ..io.atomic import raise_if_no_space
+from ..io.images import image_files, read_image
+from ..io.stop import Stopped, at_step_boundaries, requested
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
 from .manifest import Manifest, ManifestItem, manifest_json
 
@@ -149,7 +149,7 @@ def _write_pair(root: Path, item: ManifestItem, image: np.ndarray, scale: int, d
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:
     """(split, image, file stem, record) for every ``every``-th frame; the last seconds go to the test split."""
-    from ..video import probe, read_frames  # PyAV only here: training machines need not have it
+    from ..io.video import probe, read_frames  # PyAV only here: training machines need not have it
 
     info = probe(path)
     if info.duration <= 0:

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .. import frames
 from ..errors import ConfigError
+from ..io import frames
 from .codecs import X264_PRESETS, Codec, round_trip
 from .degrade import downscale, jpeg
 

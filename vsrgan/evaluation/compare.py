@@ -10,7 +10,7 @@ shown as a block, nearest-neighbour) | bicubic | network. With ``input_is_lr`` t
 itself is the low-resolution image, and the panels are input | bicubic | network. The ``wipe``
 layout shows bicubic left and network right of a divider that sweeps across and back.
 
-Decoding, the models and encoding overlap (:func:`vsrgan.pipeline.run_pipeline`); the panels
+Decoding, the models and encoding overlap (:func:`vsrgan.inference.pipeline.run_pipeline`); the panels
 are laid out and labelled on the encoding thread.
 """
 
@@ -21,16 +21,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import atomic_path, check_output
 from ..dataset.degrade import make_lr
-from ..encoding import EncodeOptions
 from ..errors import ConfigError, InputError
-from ..images import is_image
-from ..infer import Upscaler
+from ..inference.pipeline import run_pipeline
+from ..inference.upscaler import Upscaler
+from ..io.atomic import atomic_path, check_output
+from ..io.encoding import EncodeOptions
+from ..io.images import is_image
+from ..io.video import probe, read_frames
+from ..io.writer import VideoWriter, like_source
 from ..models import Bicubic, default_model, model_label
-from ..pipeline import run_pipeline
-from ..video import probe, read_frames
-from ..writer import VideoWriter, like_source
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
 
 

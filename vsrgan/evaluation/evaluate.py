@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import frames, metrics
+from .. import metrics
 from ..dataset.codecs import Codec, parse_codec
 from ..dataset.degrade import make_lr
 from ..dataset.manifest import read_manifest
 from ..errors import ConfigError, InputError
-from ..images import image_files, read_image
-from ..infer import Upscaler
+from ..inference.upscaler import Upscaler
+from ..io import frames
+from ..io.images import image_files, read_image
 from ..models import Bicubic, model_label
 from .degraded import degraded_samples
 from .report import check_report, write_report
@@ -68,7 +69,7 @@ def image_samples(folder: Path, scale: int) -> Iterator[Sample]:
 def video_samples(path: Path, scale: int, every: int, held_out: float = 0.0) -> Iterator[Sample]:
     """Every ``every``-th frame; with ``held_out`` > 0, only those of the last ``held_out`` of the
     video: the frames ``vsrgan prepare --test-fraction`` holds out (the same cut)."""
-    from ..video import probe, read_frames
+    from ..io.video import probe, read_frames
 
     cut = probe(path).duration * (1 - held_out) if held_out else float("-inf")
     for index, frame in enumerate(read_frames(path)):

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import frames, metrics
-from ..atomic import atomic_path, check_output
+from .. import metrics
 from ..errors import InputError
+from ..io import frames
+from ..io.atomic import atomic_path, check_output
 from .plots import plot_bars, plot_psnr
 from .results import METRICS, Evaluation, Showcase, format_value, gains, label
 

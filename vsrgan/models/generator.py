@@ -7,7 +7,7 @@ the ``tanh`` output is mapped back, so callers never see the network's own range
 output is exactly ``(tanh + 1) / 2``), or, with ``skip="bicubic"``, the bicubic upscale of the
 input: the network then learns only the residual over bicubic (VDSR's global residual), starts
 at bicubic quality (its last convolution is zero-initialised) and may step outside ``[0, 1]`` by
-the residual; :class:`vsrgan.infer.Upscaler` clamps.
+the residual; :class:`vsrgan.inference.upscaler.Upscaler` clamps.
 
 Two upsampling variants, per x2 step:
 

@@ -12,8 +12,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from ..atomic import atomic_path
 from ..errors import CheckpointError, ConfigError
+from ..io.atomic import atomic_path
 from .generator import GeneratorConfig, build_generator
 
 CONFIG_KEY = "vsrgan.generator"

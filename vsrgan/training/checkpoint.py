@@ -1,6 +1,6 @@
 """Training checkpoints: plain dicts of tensors and plain values.
 
-Written with ``torch.save`` through :func:`vsrgan.atomic.atomic_path` (a crash never leaves a
+Written with ``torch.save`` through :func:`vsrgan.io.atomic.atomic_path` (a crash never leaves a
 half file) and read with ``torch.load(weights_only=True)``, which unpickles tensors, numbers,
 strings, lists and dicts only: no code in a checkpoint can run. So the config is stored as a
 plain dict and RNG states as tensors. Keys::
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_path
 from ..errors import CheckpointError
+from ..io.atomic import atomic_path
 from ..models import GeneratorConfig, build_generator, load_generator
 
 FORMAT = "vsrgan-checkpoint/1"

@@ -28,7 +28,7 @@ def write_curve(run: str | Path, *, title: str | None = None) -> Path | None:
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    from ..atomic import atomic_path
+    from ..io.atomic import atomic_path
 
     run = Path(run)
     records = read_records(run / "metrics.jsonl")

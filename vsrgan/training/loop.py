@@ -27,10 +27,10 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from ..dataset.crops import Split, batches
-from ..device import autocast_dtype, pick_device
 from ..errors import InputError
+from ..inference.device import autocast_dtype, pick_device
+from ..io.stop import Stopped, at_step_boundaries, requested
 from ..models import Generator, save_generator
-from ..stop import Stopped, at_step_boundaries, requested
 from .checkpoint import latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, write
 from .config import Config, OptimConfig, apply_overrides, load_config, to_toml
 from .curve import write_curve

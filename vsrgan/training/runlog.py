@@ -43,7 +43,7 @@ class Clock:
 
     def should_stop(self, step: int, *, signalled: bool = False) -> bool:
         """Whether to stop after ``step``: ``train.minutes`` has passed since this chunk started, or
-        a signal asked to stop (``signalled``, :mod:`vsrgan.stop`).
+        a signal asked to stop (``signalled``, :mod:`vsrgan.io.stop`).
 
         One process reads the host clock: no device round-trip. Under DDP every process must stop
         at the same step, so every ``TIME_CHECK_EVERY`` steps they agree on rank 0's clock and any

@@ -14,8 +14,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from ..dataset.crops import CropSampler, Split, centre_crop, load_split
-from ..device import autocast_dtype
 from ..errors import ConfigError, InputError
+from ..inference.device import autocast_dtype
 from ..models import Discriminator, Generator, build_generator
 from .checkpoint import initial_generator, latest_checkpoint, set_rng_state
 from .config import Config

@@ -6,7 +6,7 @@ GPU and fp32 on the CPU; training's mixed precision (autocast) is for CUDA only.
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

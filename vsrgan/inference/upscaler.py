@@ -2,7 +2,7 @@
 
 The inference contract (everything else calls this): input ``(N, 3, H, W)`` float in ``[0, 1]``
 on any device; output ``(N, 3, sH, sW)`` float in ``[0, 1]`` on the upscaler's device. Frames
-in and out as uint8 go through :mod:`vsrgan.frames`.
+in and out as uint8 go through :mod:`vsrgan.io.frames`.
 """
 
 from dataclasses import dataclass
@@ -11,13 +11,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import frames
+from ..errors import ConfigError
+from ..io import frames
+from ..models import default_model, load_model
 from .backends import build_backend, pick_backend
 from .device import pick_device, pick_precision
-from .errors import ConfigError
 from .heap import reuse_freed_memory
 from .memory import plan
-from .models import default_model, load_model
 from .threads import ThreadBudget, use_threads
 from .tiling import tiled_forward
 
@@ -30,11 +30,11 @@ class ModelOptions:
     model: str | None = None  # bicubic, a bundled model's name or a .safetensors path; None: the bundled default
     scale: int | None = None  # must match the model's; None: the model's
     tile: int = 0  # tile size in input pixels; 0: whole frames (tiles anyway if one does not fit in memory)
-    batch_size: int | None = None  # frames per model call; None: 1 on the CPU, 4 on a GPU (vsrgan.memory)
+    batch_size: int | None = None  # frames per model call; None: 1 on the CPU, 4 on a GPU (vsrgan.inference.memory)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
     precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
-    backend: str = "auto"  # the engine (vsrgan.backends); auto: eager, the measured fastest
-    threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.threads); None: every core
+    backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: eager, the measured fastest
+    threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.inference.threads); None: every core
 
     def __post_init__(self):
         if self.tile < 0:
@@ -49,7 +49,7 @@ class ModelOptions:
         return self.model or default_model()
 
     def thread_budget(self) -> ThreadBudget:
-        """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.threads`)."""
+        """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.inference.threads`)."""
         return use_threads(self.threads, device=pick_device(self.device))
 
 
@@ -58,12 +58,12 @@ class Upscaler:
 
     ``tile`` is the tile size in input pixels (0: whole frames); tiles overlap by the model's
     receptive radius so that tiled output equals untiled output. ``backend`` picks the engine
-    (:mod:`vsrgan.backends`), run with ``threads`` threads (None: PyTorch's current count).
+    (:mod:`vsrgan.inference.backends`), run with ``threads`` threads (None: PyTorch's current count).
     ``channels_last`` (default: on CPUs and CUDA) lets oneDNN and cuDNN run the convolutions
     without reordering every activation; on the CPU the contiguous layout falls back to
     im2col, 1.7x slower for the compact x4 net and a 150 MB column buffer per layer.
     ``reuse_memory`` (default: on the CPU) keeps freed activations in the process's heap
-    (:mod:`vsrgan.heap`): 1.3-1.9x faster at 540p and larger.
+    (:mod:`vsrgan.inference.heap`): 1.3-1.9x faster at 540p and larger.
     """
 
     def __init__(
@@ -120,7 +120,7 @@ class Upscaler:
 
     def fit(self, *, width: int, height: int, batch_size: int) -> int:
         """How many ``width x height`` frames to run per call, at most ``batch_size``; if a whole
-        frame does not fit in the device's free memory, switch to tiles (see :mod:`vsrgan.memory`)."""
+        frame does not fit in the device's free memory, switch to tiles (see :mod:`vsrgan.inference.memory`)."""
         batch, self.tile = plan(
             self.model, width=width, height=height, dtype=self.dtype, device=self.device,
             batch_size=batch_size, tile=self.tile, pad=self.pad,

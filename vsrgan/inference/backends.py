@@ -6,20 +6,20 @@ pipeline do not know which one runs::
 
     eager        the PyTorch module as it is (channels_last on the CPU and CUDA)
     compile      torch.compile of it (compiled, with static shapes, on the first call of each shape)
-    onnxruntime  the model exported to ONNX (vsrgan.onnx_export), run by ONNX Runtime on the CPU
+    onnxruntime  the model exported to ONNX (vsrgan.inference.export), run by ONNX Runtime on the CPU
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
     auto         the measured default: eager (what ``vsrgan upscale`` runs)
 
 ONNX Runtime and OpenVINO are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]``), imported only when chosen; a missing one is one error line. Each runs with
-the thread budget's model threads (:mod:`vsrgan.threads`). bf16 is a precision, not a backend
+the thread budget's model threads (:mod:`vsrgan.inference.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
 
 Why ``auto`` is eager: on the idle 2-core development machine (AMD EPYC, AVX2) no other backend
 ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the rule for a
 default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
 540p eager 0.79, OpenVINO 0.83, compile 0.73, ONNX Runtime 0.51 (BENCHMARKS.md, all within 1/255
-of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.heap`).
+of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.inference.heap`).
 """
 
 import copy
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
-from .onnx_export import export_onnx
+from ..errors import ConfigError
+from .export import export_onnx
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 EXTRAS = {"onnxruntime": "onnxruntime", "openvino": "openvino"}  # backend -> the package (and vsrgan extra) it needs

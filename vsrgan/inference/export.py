@@ -1,6 +1,6 @@
 """Any generator (bundled or trained) as an ONNX file, for ONNX Runtime, OpenVINO, TensorRT or ncnn.
 
-The graph's contract is :class:`vsrgan.infer.Upscaler`'s: input ``input``, float32 ``(N, 3, H, W)``
+The graph's contract is :class:`vsrgan.inference.upscaler.Upscaler`'s: input ``input``, float32 ``(N, 3, H, W)``
 RGB in ``[0, 1]`` (planar, NCHW); output ``output``, float32 ``(N, 3, sH, sW)`` RGB in ``[0, 1]``
 (clamped inside the graph). Batch, height and width are dynamic. The scale and the model's
 receptive radius (how far to overlap tiles for an exact result) are stored as metadata
@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .atomic import atomic_path
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
+from ..io.atomic import atomic_path
 
 OPSET = 17
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import stop as signals
-from .video import Frame
+from ..io import stop as signals
+from ..io.video import Frame
 
 _DONE = object()  # end-of-stream marker on a queue
 STAGES = ("decode", "model", "encode")

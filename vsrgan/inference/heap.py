@@ -10,7 +10,7 @@ frame reuses them: 16k page faults a frame at 540p, 1.3-1.9x faster.
 
 The cost: memory freed at the peak stays with the process until it exits (its peak resident
 size, not more). The setting is process-wide and cannot be undone, so it is made once, by the
-first CPU :class:`~vsrgan.infer.Upscaler`; ``VSRGAN_HEAP=system`` leaves malloc alone.
+first CPU :class:`~vsrgan.inference.upscaler.Upscaler`; ``VSRGAN_HEAP=system`` leaves malloc alone.
 """
 
 import ctypes

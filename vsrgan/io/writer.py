@@ -1,6 +1,6 @@
 """Video out through PyAV (FFmpeg): :class:`VideoWriter` encodes RGB frames at the timestamps
-:func:`vsrgan.video.read_frames` gave them and carries the source's audio, subtitles, tags and
-chapters across (:mod:`vsrgan.passthrough`).
+:func:`vsrgan.io.video.read_frames` gave them and carries the source's audio, subtitles, tags and
+chapters across (:mod:`vsrgan.io.passthrough`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ try:
 except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
     av = None
 
+from ..errors import VideoError
 from . import colour
 from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
-from .errors import VideoError
 from .passthrough import Passthrough
 from .video import VideoInfo, require_pyav
 
@@ -44,13 +44,13 @@ class VideoWriter:
 
     ``source_until`` (seconds) cuts the carried audio and subtitles, for clips cut short.
     ``muxer_options`` go to FFmpeg's muxer (e.g. ``movie_timescale`` for .mp4).
-    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`vsrgan.video.VideoInfo.wide_colour`):
-    the output keeps those colours (:mod:`vsrgan.colour`), and an ``encode.pix_fmt`` None
-    becomes 10-bit. ``base_rate`` (:attr:`vsrgan.video.VideoInfo.base_rate`; default
+    ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`vsrgan.io.video.VideoInfo.wide_colour`):
+    the output keeps those colours (:mod:`vsrgan.io.colour`), and an ``encode.pix_fmt`` None
+    becomes 10-bit. ``base_rate`` (:attr:`vsrgan.io.video.VideoInfo.base_rate`; default
     ``frame_rate``) is an AVI's tick (:data:`CONSTANT_RATE_FORMATS`).
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
-    not leave partial files write to a temporary path (see :mod:`vsrgan.atomic`) and pass the
+    not leave partial files write to a temporary path (see :mod:`vsrgan.io.atomic`) and pass the
     user's own path as ``name``: errors name that, never the hidden temporary file.
 
     Every setting is tried here, before a frame is decoded: the encoder is opened and the
@@ -145,7 +145,7 @@ class VideoWriter:
 
     def write_i420(self, planes: np.ndarray, pts: int) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
-        :func:`vsrgan.frames.to_i420` (H and W padded to even, :func:`vsrgan.colour.output_matrix`'s
+        :func:`vsrgan.io.frames.to_i420` (H and W padded to even, :func:`vsrgan.io.colour.output_matrix`'s
         matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or not self.takes_i420:

@@ -11,7 +11,7 @@ range, and its stream header says so (matrix, primaries and transfer). A guess t
 the conversion shifts colours: BT.601-converted red (217, 28, 28) shows as (233, 45, 25) in a
 player that assumes BT.709. Following the guess keeps the colours right also where the tags are
 lost (mpeg4 in .avi, .y4m). JPEG codecs are BT.601 by their bitstream. The CPU path
-(:class:`vsrgan.writer.VideoWriter`, through swscale) and the GPU path (:func:`vsrgan.frames.to_i420`)
+(:class:`vsrgan.io.writer.VideoWriter`, through swscale) and the GPU path (:func:`vsrgan.io.frames.to_i420`)
 choose with the same function. RGB pixel formats (libx264rgb, ffv1 with gbrp or bgr0) need no
 matrix and get no tags; gray ones no matrix, and the full range swscale writes them in.
 Primaries are tagged, not converted: a BT.601 source's gamut is taken as BT.709's, as ffmpeg
@@ -21,7 +21,7 @@ Wide-gamut and HDR sources (BT.2020 primaries, or a PQ or HLG transfer: :class:`
 the exception: their R'G'B' values mean BT.2020 colours under their own transfer, and tagged as
 BT.709 they show washed out and dim. Their output keeps the source's primaries and transfer, is
 converted with the BT.2020 matrix and tagged with it, in 10 bits unless ``--pix-fmt`` says otherwise
-(:meth:`vsrgan.encoding.EncodeOptions.for_colour`). The model still sees 8-bit R'G'B', so a PQ
+(:meth:`vsrgan.io.encoding.EncodeOptions.for_colour`). The model still sees 8-bit R'G'B', so a PQ
 picture's gradients are as smooth as 8 bits allow; mastering-display metadata is not carried.
 """
 

@@ -1,7 +1,7 @@
 """Video in through PyAV (FFmpeg), streaming: one frame in memory at a time.
 
 Reading keeps every frame with its own timestamp (``pts`` in the stream's time base), so
-variable frame rates and rates such as 30000/1001 survive the trip; :mod:`vsrgan.writer` encodes
+variable frame rates and rates such as 30000/1001 survive the trip; :mod:`vsrgan.io.writer` encodes
 the new frames with those same timestamps.
 """
 
@@ -21,9 +21,9 @@ try:
 except ImportError:  # a machine that only trains may lack FFmpeg: video I/O then says so
     av = None
 
+from ..errors import InputError, VideoError
 from . import colour
 from .damage import Damage, decode_surviving, report, stated_end, watch
-from .errors import InputError, VideoError
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
     """Decode every frame of the first video stream as RGB, with its timestamp.
 
     FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB with the colour matrix
-    the stream declares or players assume (:mod:`vsrgan.colour`). Damage is survived where it can
-    be: a refused packet is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.damage`).
+    the stream declares or players assume (:mod:`vsrgan.io.colour`). Damage is survived where it can
+    be: a refused packet is skipped, a file cut short ends early, each with a warning (:mod:`vsrgan.io.damage`).
     ``threads``: the decoder's threads (0: FFmpeg's choice).
     """
     path = Path(path)

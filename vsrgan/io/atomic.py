@@ -7,8 +7,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import DiskFullError, InputError
 from . import stop
-from .errors import DiskFullError, InputError
 
 # errno values that mean "no room": a full disk, a full quota, a file size limit (ulimit -f)
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

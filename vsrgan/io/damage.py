@@ -17,10 +17,10 @@ from pathlib import Path
 try:
     import av
     import av.logging
-except ImportError:  # see vsrgan.video
+except ImportError:  # see vsrgan.io.video
     av = None
 
-from .errors import VideoError
+from ..errors import VideoError
 
 log = logging.getLogger(__name__)
 

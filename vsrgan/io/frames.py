@@ -62,8 +62,8 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
     """``float (N, 3, H, W)`` RGB in ``[0, 1]`` -> ``uint8 (N, 3H/2, W)`` I420 (yuv420p) frames.
 
     The layout PyAV's ``VideoFrame.from_ndarray(..., format="yuv420p")`` takes: the Y plane,
-    then U and V at half size each, packed row after row. :func:`vsrgan.colour.output_matrix`'s matrix
-    for the padded size in limited range, as :class:`vsrgan.writer.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
+    then U and V at half size each, packed row after row. :func:`vsrgan.io.colour.output_matrix`'s matrix
+    for the padded size in limited range, as :class:`vsrgan.io.writer.VideoWriter` tags it, and 2x2 chroma averaging. Odd sizes are padded by repeating the last row or
     column. Run on a GPU this takes the colour conversion off the encoder's CPU and halves the
     bytes copied back to the host.
     """

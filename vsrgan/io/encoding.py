@@ -1,6 +1,6 @@
 """Encoder settings and their checks: the ``--codec``, ``--crf``, ``--preset`` and ``--pix-fmt``
 flags, refused in one line naming the output before a frame is decoded, and FFmpeg's own error
-log collected instead of printed (:class:`vsrgan.writer.VideoWriter` uses all of it).
+log collected instead of printed (:class:`vsrgan.io.writer.VideoWriter` uses all of it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ try:
 except ImportError:  # a machine that only trains may lack FFmpeg
     av = None
 
-from .errors import VideoError
+from ..errors import VideoError
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class EncodeOptions:
     crf: int | None = 18  # constant rate factor, lower is better (None: the encoder's default or a lossless codec)
     preset: str | None = None  # encoder speed preset (None: the encoder's own default; libx264's and libx265's is medium)
     pix_fmt: str | None = None  # None: yuv420p, which every player plays, or 10-bit for an HDR source (for_colour)
-    threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.threads sizes it beside the model)
+    threads: int = 0  # encoder threads (0: FFmpeg's choice; vsrgan.inference.threads sizes it beside the model)
 
     def with_threads(self, threads: int) -> "EncodeOptions":
         """These options with ``threads`` encoder threads, unless a count is set already."""
@@ -132,7 +132,7 @@ def start_encoding(container: av.container.OutputContainer, stream: av.VideoStre
         with ffmpeg_errors() as messages:
             container.start_encoding()
     except av.FFmpegError as e:
-        if isinstance(e, OSError):  # a full disk or a permission: vsrgan.atomic words those
+        if isinstance(e, OSError):  # a full disk or a permission: vsrgan.io.atomic words those
             raise
         said = f" (FFmpeg: {messages[-1]})" if messages else ""
         if not stream.codec_context.is_open:

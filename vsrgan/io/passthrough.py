@@ -21,10 +21,10 @@ from pathlib import Path
 
 try:
     import av
-except ImportError:  # see vsrgan.video: only video I/O needs PyAV
+except ImportError:  # see vsrgan.io.video: only video I/O needs PyAV
     av = None
 
-from .errors import VideoError
+from ..errors import VideoError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import InputError, VideoError
+from ..errors import InputError, VideoError
 
 try:
     import av
