@@ -6,6 +6,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh test
 . .venv/bin/activate
-bash scripts/fetch_samples.sh >/dev/null
+bash scripts/data/fetch_samples.sh >/dev/null
 ruff check vsrgan tests scripts
 python -m pytest -q "$@"

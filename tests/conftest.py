@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-# Real clips the project's scripts fetch (scripts/fetch_samples.sh); tests that need them skip
+# Real clips the project's scripts fetch (scripts/data/fetch_samples.sh); tests that need them skip
 # when they are absent, so the suite never needs the network.
 SAMPLES = Path(os.environ.get("VSRGAN_SAMPLES", Path(__file__).resolve().parent.parent / "data" / "samples"))
 
@@ -187,7 +187,7 @@ def clip(tmp_path) -> Path:
 def cockatoo() -> Path:
     path = SAMPLES / "cockatoo.mp4"
     if not path.is_file():
-        pytest.skip(f"{path} missing: run scripts/fetch_samples.sh")
+        pytest.skip(f"{path} missing: run scripts/data/fetch_samples.sh")
     return path
 
 

@@ -117,7 +117,7 @@ def test_x4_gan_is_perceptually_closer_than_x4_and_bicubic():
     from vsrgan.models.vgg import default_weights_path
 
     if not default_weights_path("vgg16").is_file():
-        pytest.skip("VGG16 weights not installed: scripts/fetch_vgg16.sh")
+        pytest.skip("VGG16 weights not installed: scripts/data/fetch_vgg16.sh")
     vgg = metrics.lpips_vgg()
     distance = dict.fromkeys(("bicubic", "x4", "x4-gan"), 0.0)
     for name in ("astronaut", "coffee", "chelsea"):

@@ -14,7 +14,7 @@ from vsrgan.dataset.manifest import read_manifest
 from vsrgan.errors import CheckpointError
 from vsrgan.io.images import read_image
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pack_regions.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu" / "pack_regions.py"
 
 
 def pack(source: Path, out: Path, *args: str) -> str:
@@ -89,15 +89,15 @@ def test_the_vgg_layers_the_loss_reads_travel_with_the_pack(tiny_dataset, tmp_pa
 
 
 def test_loss_gradients_measures_each_losss_pull_on_the_image(tiny_dataset):
-    """scripts/loss_gradients.py, which chose x4-gan's L1 weight: L1's gradient (sign / N) has norm 1 / sqrt(N)."""
-    script = SCRIPT.parent / "loss_gradients.py"
+    """scripts/models/loss_gradients.py, which chose x4-gan's L1 weight: L1's gradient (sign / N) has norm 1 / sqrt(N)."""
+    script = SCRIPT.parents[1] / "models" / "loss_gradients.py"
     sets = ("data.crop=32", "data.batch_size=2", "data.crop_tries=1", "loss.vgg_weights=random", "loss.pixel_weight=1000")
     done = subprocess.run(
         [
             sys.executable,
             str(script),
             "-c",
-            str(SCRIPT.parents[1] / "configs" / "x4-gan.toml"),
+            str(SCRIPT.parents[2] / "configs" / "x4-gan.toml"),
             "--data",
             str(tiny_dataset),
             *(a for s in sets for a in ("--set", s)),
@@ -105,7 +105,7 @@ def test_loss_gradients_measures_each_losss_pull_on_the_image(tiny_dataset):
         capture_output=True,
         text=True,
         check=True,
-        cwd=SCRIPT.parents[1],
+        cwd=SCRIPT.parents[2],
     )
     rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in done.stdout.splitlines()[1:]}
     assert set(rows) == {"pixel", "perceptual", "adversarial"}

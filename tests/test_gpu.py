@@ -1,5 +1,5 @@
 """What only a GPU runs: the fp16 default, the yuv420p conversion on the device, cuDNN, the memory
-plan against the GPU's free memory. Skipped without CUDA; ``scripts/check_gpu.sh`` runs these and
+plan against the GPU's free memory. Skipped without CUDA; ``scripts/gpu/check_gpu.sh`` runs these and
 the other CUDA tests on a lent GPU machine. (The first GPU run of vsrgan found every GPU job
 failing before its first frame: an fp16 model fed a float32 tensor. No CPU test could see it.)
 

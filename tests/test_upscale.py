@@ -91,7 +91,7 @@ def test_still_image_with_alpha(tmp_path):
 def test_real_clips(tmp_path, name, frames, audio):
     src = SAMPLES / name
     if not src.is_file():
-        pytest.skip(f"{src} missing: run scripts/fetch_samples.sh")
+        pytest.skip(f"{src} missing: run scripts/data/fetch_samples.sh")
     dst = tmp_path / "out.mp4"
     upscale(src, dst, model="bicubic", preset="ultrafast", progress=False)
     assert probe(dst).num_frames == frames
@@ -102,7 +102,7 @@ def test_real_clips(tmp_path, name, frames, audio):
 def test_real_clip_through_a_generator_weights_file(tmp_path):
     src = SAMPLES / "sample.mp4"
     if not src.is_file():
-        pytest.skip(f"{src} missing: run scripts/fetch_samples.sh")
+        pytest.skip(f"{src} missing: run scripts/data/fetch_samples.sh")
     torch.manual_seed(0)
     weights = save_generator(Generator(scale=2, num_blocks=1, num_features=8), tmp_path / "g.safetensors")
     dst = tmp_path / "out.mp4"

@@ -1,4 +1,4 @@
-"""scripts/convert_vgg16_onnx.py on a tiny Keras-style (NHWC, Caffe-convention) VGG built with onnx.helper."""
+"""scripts/data/convert_vgg16_onnx.py on a tiny Keras-style (NHWC, Caffe-convention) VGG built with onnx.helper."""
 
 import importlib.util
 import zipfile
@@ -13,7 +13,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "convert_vgg16_onnx.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "data" / "convert_vgg16_onnx.py"
 spec = importlib.util.spec_from_file_location("convert_vgg16_onnx", SCRIPT)
 convert = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(convert)

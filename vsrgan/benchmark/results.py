@@ -1,7 +1,7 @@
 """What ``vsrgan bench`` measured, as typed records, and the text table people read.
 
 :class:`BenchResult` is what :func:`vsrgan.benchmark.bench.bench` returns; ``to_dict()`` is the
-JSON it writes (``--json``), which ``scripts/bench_summary.py`` and BENCHMARKS.md read.
+JSON it writes (``--json``), which ``scripts/bench/bench_summary.py`` and BENCHMARKS.md read.
 """
 
 import os

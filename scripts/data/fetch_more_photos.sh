@@ -9,7 +9,7 @@
 #                       explore_farm_animals (9), explore_world_music (9), details (5 *_background.webp)
 #   digikam-data        /usr/share/digikam/about/images/body-background.jpg (4032x3024)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/data/photos}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

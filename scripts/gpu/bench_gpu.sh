@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 6's GPU numbers in one command, on the lent GPU machine (see BENCHMARKS.md):
 #
-#   bash scripts/bench_gpu.sh [SIZE ...]          # default: 270p 540p
+#   bash scripts/gpu/bench_gpu.sh [SIZE ...]          # default: 270p 540p
 #
 # For each size, the 16-block x4 generators with random weights (pixelshuffle and nearest):
 # eager with the two reference pipelines, then torch.compile'd without them (the references
@@ -12,11 +12,11 @@
 # On an H200 each eager run with references takes 60-95 s and each compiled one 50-75 s
 # (2026-11-26): the default 8 runs need two calls of the device tool, one size each.
 #
-# That machine has PyTorch but no PyAV: scripts/gpu_env.sh installs it from .whl/. Run
-# scripts/check_gpu.sh first: it checks in about a minute that the GPU paths work at all.
+# That machine has PyTorch but no PyAV: scripts/gpu/gpu_env.sh installs it from .whl/. Run
+# scripts/gpu/check_gpu.sh first: it checks in about a minute that the GPU paths work at all.
 # Knobs, for a quick check anywhere: MODELS, MODES, FRAMES, BATCH, DEVICE, PYTHON.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=${OUT:-runs/bench}
 python=${PYTHON:-python3}
@@ -30,7 +30,7 @@ mkdir -p "$out"
 log=$out/bench-gpu.log
 : >"$log"
 
-. scripts/gpu_env.sh
+. scripts/gpu/gpu_env.sh
 
 {
     echo "bench_gpu: $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo 'no git') on $(nproc) CPUs"
@@ -63,7 +63,7 @@ for size in "${sizes[@]}"; do
 done
 
 if compgen -G "$runs/*.json" >/dev/null; then
-    "$python" scripts/bench_summary.py --json "$out/bench-gpu.json" "$runs"/*.json | tee "$out/bench-gpu.md"
+    "$python" scripts/bench/bench_summary.py --json "$out/bench-gpu.json" "$runs"/*.json | tee "$out/bench-gpu.md"
 fi
 if [ ${#failed[@]} -gt 0 ]; then
     echo "bench_gpu: failed: ${failed[*]} (see $log)" >&2

@@ -1,6 +1,6 @@
 """How hard each loss of the GAN stage pulls on the output image: for choosing the loss weights.
 
-    python scripts/loss_gradients.py -c configs/x4-gan.toml --data data/train-x4 [--checkpoint RUN/checkpoints/step_N.pt]
+    python scripts/models/loss_gradients.py -c configs/x4-gan.toml --data data/train-x4 [--checkpoint RUN/checkpoints/step_N.pt]
 
 Runs the config's generator (its ``train.init``, or a checkpoint's EMA generator) on one batch of
 the config's crops and prints, for the pixel, perceptual and adversarial losses unweighted, the value

