@@ -1,6 +1,7 @@
 """The models that ship inside the package: listed, the default, and better than bicubic on photos
 they never saw (scikit-image's; never used for training)."""
 
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,35 @@ def photo_pair(name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def upscaled(method: str, lr: torch.Tensor) -> torch.Tensor:
     return frames.to_tensor(frames.to_numpy(Upscaler(load_model(method), device="cpu")(lr)))
+
+
+def card_numbers(name: str) -> dict:
+    """The numbers a bundled model's card states, read back from its text."""
+    card = read_metadata(WEIGHTS_DIR / BUNDLED[name][0])[CARD_KEY]
+    found = re.search(r"^(\d+)k parameters, ([\d,]+) steps, .*PSNR-Y ([\d.]+) dB on astronaut/coffee/chelsea \(([+-][\d.]+) dB over bicubic\)", card)
+    assert found, card
+    params, steps, psnr, gain = found.groups()
+    return {"params": int(params), "steps": int(steps.replace(",", "")), "psnr": float(psnr), "gain": float(gain)}
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_a_cards_numbers_are_its_models(name):
+    """Each card's parameter count, steps and photo scores, recomputed here from the weights."""
+    path = WEIGHTS_DIR / BUNDLED[name][0]
+    if not path.is_file():
+        pytest.skip(f"the bundled {name} weights are not installed")
+    stated = card_numbers(name)
+    model = load_model(name)
+    assert stated["params"] == round(sum(p.numel() for p in model.parameters()) / 1000)
+    assert stated["steps"] == int(read_metadata(path)["vsrgan.step"])
+    psnr = {"model": [], "bicubic": []}
+    for photo in ("astronaut", "coffee", "chelsea"):
+        hr, lr = photo_pair(photo)
+        for method, key in ((name, "model"), ("bicubic", "bicubic")):
+            psnr[key].append(metrics.psnr(upscaled(method, lr), hr, crop_border=4).item())
+    mean = {k: sum(v) / 3 for k, v in psnr.items()}
+    assert abs(mean["model"] - stated["psnr"]) <= 0.006
+    assert abs(mean["model"] - mean["bicubic"] - stated["gain"]) <= 0.006
 
 
 def detail(x: torch.Tensor) -> float:

@@ -15,6 +15,8 @@ def test_training_imports_without_pyav():
         "    probe('x.mp4')\n"
         "except VideoError as e:\n"
         "    assert 'PyAV is not installed' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('probe ran without PyAV')\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
