@@ -51,6 +51,7 @@ def upscale(
     progress: bool = True,
     backend: str = "auto",
     threads: int | None = None,
+    denoise: float | None = None,
 ) -> Path:
     """Upscale a video or a still image (chosen by the suffixes; an animated PNG into a video
     suffix is a video); return the output path.
@@ -60,7 +61,7 @@ def upscale(
     """
     input, output = Path(input), Path(output)
     options = ModelOptions(model=model, scale=scale, tile=tile, batch_size=batch_size, device=device,
-                           precision=precision, backend=backend, threads=threads)
+                           precision=precision, backend=backend, threads=threads, denoise=denoise)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
     if is_image(input) != is_image(output) and not animation_to_video(input, output):

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .options import add_model_run_args, add_video_output_args
+from .options import add_denoise_arg, add_model_run_args, add_video_output_args
 
 
 def add_evaluate_parser(subparsers) -> None:
@@ -88,6 +88,7 @@ def add_compare_parser(subparsers) -> None:
     p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")
     p.add_argument("--wipe-period", type=float, default=6.0, help="seconds for the wipe's divider to sweep across and back (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=0.0, help="only the first S seconds of the input, audio cut to match (0: all)")
+    add_denoise_arg(p)
     add_model_run_args(p)
     add_video_output_args(p)
     p.set_defaults(run=run_compare)
@@ -101,6 +102,6 @@ def run_compare(args) -> None:
         args.input, args.output, model=args.model or default_model(), layout=args.layout, input_is_lr=args.input_is_lr,
         scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec, crf=args.crf,
-        preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
+        preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet, denoise=args.denoise,
     )
     print(f"wrote {args.output}", file=sys.stderr)

@@ -38,6 +38,13 @@ def add_model_run_args(p, *, batch_size: int | None = 4) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
 
 
+def add_denoise_arg(p) -> None:
+    """--denoise: between a model and its real-world twin (upscale and compare)."""
+    p.add_argument("--denoise", type=float, default=None, metavar="S",
+                   help="0..1: blend the weights of the clean x4 (0) and x4-real (1), for compressed or noisy video; "
+                   "with -m x4 or x4-real (default: off, the model as it is)")
+
+
 def add_video_output_args(p) -> None:
     """How the output video is encoded and written (upscale and compare)."""
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import VsrganError
-from .options import add_backend_args, add_model_run_args, add_video_output_args
+from .options import add_backend_args, add_denoise_arg, add_model_run_args, add_video_output_args
 
 
 def add_upscale_parser(subparsers) -> None:
@@ -30,6 +30,7 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-o", "--output", help="output file or folder (instead of the last positional)")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
+    add_denoise_arg(p)
     add_model_run_args(p, batch_size=None)
     add_backend_args(p)
     add_video_output_args(p)
@@ -67,7 +68,7 @@ def run_upscale(args) -> None:
         input, output, model=args.model, scale=args.scale, tile=args.tile,
         batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
-        backend=args.backend, threads=args.threads,
+        backend=args.backend, threads=args.threads, denoise=args.denoise,
     )
     print(f"wrote {output}", file=sys.stderr)
 
@@ -97,7 +98,7 @@ def model_options(args):
     from ..inference.upscaler import ModelOptions
 
     return ModelOptions(model=args.model, scale=args.scale, tile=args.tile, batch_size=args.batch_size, device=args.device,
-                        precision=args.precision, backend=args.backend, threads=args.threads)
+                        precision=args.precision, backend=args.backend, threads=args.threads, denoise=args.denoise)
 
 
 def encode_options(args):

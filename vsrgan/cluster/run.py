@@ -80,7 +80,7 @@ def check_video_request(input: Path, output: Path, *, overwrite: bool) -> None:
 
 def pack_model_checked(options: ModelOptions) -> dict:
     """``options``' model as plain data for the object store (:func:`worker.pack_model`), its scale checked."""
-    net = load_model(options.model_name, scale=options.scale)
+    net = load_model(options.model_name, scale=options.scale, denoise=options.denoise)  # a blend travels as its own weights
     if options.scale is not None and net.scale != options.scale:
         raise ConfigError(f"model '{options.model_name}' upscales x{net.scale}; asked for x{options.scale}")
     return pack_model(net)

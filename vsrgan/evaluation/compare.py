@@ -85,6 +85,7 @@ def compare(
     pix_fmt: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    denoise: float | None = None,
 ) -> Path:
     """Write a labelled comparison video of ``input`` (bicubic vs ``model``) to ``output``; return its path.
 
@@ -102,7 +103,7 @@ def compare(
     if is_image(input) or is_image(output):
         raise InputError(f"compare makes a video from a video; got '{input}' -> '{output}' (for photos use 'vsrgan evaluate')")
     check_output(output, overwrite=overwrite, inputs=(input,))
-    network = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile)
+    network = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile, denoise=denoise)
     s = network.scale
     bicubic = Upscaler(Bicubic(scale=s), device=network.device, precision="fp32")
 
@@ -116,7 +117,7 @@ def compare(
     labels = [
         f"{'input' if input_is_lr else f'downscaled x{s}'} {w // s}x{h // s} (nearest)",
         f"bicubic x{s}",
-        f"network: {model_label(model)}",
+        f"network: {model_label(model)}" + (f", denoise {denoise:g}" if denoise is not None else ""),
     ]
     if not input_is_lr:
         labels.insert(0, f"original {w}x{h}")

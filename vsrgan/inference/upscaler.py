@@ -35,6 +35,7 @@ class ModelOptions:
     precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
     backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: eager, the measured fastest
     threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.inference.threads); None: every core
+    denoise: float | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend); None: off
 
     def __post_init__(self):
         if self.tile < 0:
@@ -43,6 +44,8 @@ class ModelOptions:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if self.denoise is not None and not 0 <= self.denoise <= 1:
+            raise ConfigError(f"--denoise must be between 0 (the clean model) and 1 (its real-world twin), got {self.denoise}")
 
     @property
     def model_name(self) -> str:
@@ -108,12 +111,12 @@ class Upscaler:
                       threads=options.thread_budget().model)
         if model is not None:
             return cls(model, **kwargs)
-        return cls.from_name(options.model_name, scale=options.scale, **kwargs)
+        return cls.from_name(options.model_name, scale=options.scale, denoise=options.denoise, **kwargs)
 
     @classmethod
-    def from_name(cls, name: str, *, scale: int | None = None, **kwargs) -> "Upscaler":
-        """Build from a ``--model`` value: ``bicubic``, a bundled name, or a weights path."""
-        model = load_model(name, scale=scale)
+    def from_name(cls, name: str, *, scale: int | None = None, denoise: float | None = None, **kwargs) -> "Upscaler":
+        """Build from a ``--model`` value: ``bicubic``, a bundled name, or a weights path (``denoise``: see ModelOptions)."""
+        model = load_model(name, scale=scale, denoise=denoise)
         if scale is not None and model.scale != scale:
             raise ConfigError(f"model '{name}' upscales x{model.scale}; asked for x{scale}")
         return cls(model, **kwargs)

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from .bicubic import Bicubic
+from .blend import blend
 from .compact import CompactGenerator
 from .discriminator import Discriminator
 from .generator import Generator, GeneratorConfig, build_generator
@@ -21,6 +22,8 @@ BUNDLED = {
     "x4-real": ("x4-real.safetensors", "x4 fine-tuned on compressed, blurred and noisy input (H.264, MPEG-2/4, JPEG): for real video"),
 }
 CARD_KEY = "vsrgan.card"
+# --denoise S blends a model's clean and real-world weights: name -> (clean at S = 0, twin at S = 1)
+DENOISE_PAIRS = {"x4": ("x4", "x4-real"), "x4-real": ("x4", "x4-real")}
 
 
 def available_models() -> dict[str, str]:
@@ -44,8 +47,14 @@ def model_label(model: str) -> str:
     return Path(model).stem if model.endswith(".safetensors") else model
 
 
-def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Module:
-    """``"bicubic"``, a bundled model's name, or a path to a ``.safetensors`` generator."""
+def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: float | None = None) -> nn.Module:
+    """``"bicubic"``, a bundled model's name, or a path to a ``.safetensors`` generator; with
+    ``denoise`` (0..1), the blend of the model's pair in :data:`DENOISE_PAIRS` at that strength."""
+    if denoise is not None:
+        if name not in DENOISE_PAIRS:
+            raise ConfigError(f"--denoise needs a model with a real-world twin ({', '.join(DENOISE_PAIRS)}); '{model_label(name)}' has none")
+        clean, real = DENOISE_PAIRS[name]
+        return blend(load_model(clean, device=device), load_model(real, device=device), denoise)
     if name == "bicubic":
         return Bicubic(scale=scale or 4).to(device)
     if name in BUNDLED:
@@ -66,12 +75,14 @@ def load_model(name: str, *, scale: int | None = None, device="cpu") -> nn.Modul
 __all__ = [
     "BUNDLED",
     "CARD_KEY",
+    "DENOISE_PAIRS",
     "Bicubic",
     "CompactGenerator",
     "Discriminator",
     "Generator",
     "GeneratorConfig",
     "available_models",
+    "blend",
     "build_generator",
     "default_model",
     "load_generator",

@@ -1,0 +1,115 @@
+"""--denoise: the clean model and its real-world twin blended weight by weight."""
+
+import copy
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+import torch
+from conftest import make_clip, perturbed
+
+import vsrgan.models
+from vsrgan import upscale
+from vsrgan.cluster.run import pack_model_checked
+from vsrgan.errors import ConfigError
+from vsrgan.inference.upscaler import ModelOptions, Upscaler
+from vsrgan.models import GeneratorConfig, blend, build_generator, load_model, save_generator
+
+TINY = GeneratorConfig(arch="compact", skip="bicubic", num_blocks=2, num_features=8)
+
+
+@pytest.fixture
+def pair(tmp_path, monkeypatch):
+    """Real x4 and x4-real weight files as the bundled pair: a tiny network, and a fine-tune of it
+    (its weights moved a little, along another direction)."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    clean = perturbed(build_generator(TINY), 0.05)
+    real = copy.deepcopy(clean)
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in real.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.03)
+    save_generator(clean, folder / "x4.safetensors")
+    save_generator(real, folder / "x4-real.safetensors")
+    monkeypatch.setattr(vsrgan.models, "WEIGHTS_DIR", folder)
+    return folder
+
+
+def outputs(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return Upscaler(model, device="cpu", precision="fp32")(x)
+
+
+def test_the_ends_are_the_two_models_and_the_middle_lies_between(pair):
+    x = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(0))
+    clean, real = outputs(load_model("x4"), x), outputs(load_model("x4-real"), x)
+    assert torch.equal(outputs(load_model("x4", denoise=0), x), clean)
+    assert torch.equal(outputs(load_model("x4", denoise=1), x), real)
+    assert torch.equal(outputs(load_model("x4-real", denoise=0), x), clean)  # either name reaches the pair
+    distances = []
+    for s in (0.25, 0.5, 0.75):
+        mixed = outputs(load_model("x4", denoise=s), x)
+        low, high = torch.minimum(clean, real) - 0.5 / 255, torch.maximum(clean, real) + 0.5 / 255  # within rounding to 8 bits
+        assert ((mixed >= low) & (mixed <= high)).float().mean() > 0.95
+        distances.append(((mixed - clean).square().mean().item(), (mixed - real).square().mean().item()))
+    to_clean, to_real = zip(*distances)
+    assert list(to_clean) == sorted(to_clean) and list(to_real) == sorted(to_real, reverse=True)  # monotone in S
+
+
+def test_blended_weights_are_the_line_between(pair):
+    a, b = load_model("x4"), load_model("x4-real")
+    mixed = blend(a, b, 0.3).state_dict()
+    for name, value in a.state_dict().items():
+        assert torch.allclose(mixed[name], 0.7 * value + 0.3 * b.state_dict()[name], atol=1e-6)
+
+
+def test_a_video_at_zero_is_the_clean_models_video(pair, tmp_path):
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=6, width=40, height=24)
+    lossless = dict(codec="ffv1", crf=None, preset=None)  # libx264 with threads need not give the same bits twice
+
+    def decoded(path):
+        with av.open(str(path)) as c:
+            return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+    for model, denoise, name in (("x4", None, "clean"), ("x4", 0.0, "zero"), ("x4-real", None, "real"), ("x4", 1.0, "one"), ("x4", 0.5, "half")):
+        upscale(src, tmp_path / f"{name}.mkv", model=model, denoise=denoise, progress=False, **lossless)
+    clean, real, half = decoded(tmp_path / "clean.mkv"), decoded(tmp_path / "real.mkv"), decoded(tmp_path / "half.mkv")
+    assert len(clean) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(tmp_path / "zero.mkv"), clean))
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(tmp_path / "one.mkv"), real))
+    assert not all(np.array_equal(a, b) for a, b in zip(half, clean))
+
+
+def test_the_cluster_path_ships_the_blend(pair):
+    packed = pack_model_checked(ModelOptions(model="x4", denoise=0.5))  # what every segment task rebuilds
+    expected = blend(load_model("x4"), load_model("x4-real"), 0.5).state_dict()
+    assert packed["state"].keys() == expected.keys()
+    assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
+
+
+def test_options_refuse_a_strength_outside_zero_to_one():
+    with pytest.raises(ConfigError, match="between 0"):
+        ModelOptions(model="x4", denoise=1.5)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "x4-gan", "--denoise", "0.5"], "'x4-gan' has none"),
+    (["-m", "bicubic", "--denoise", "0.5"], "'bicubic' has none"),
+    (["--denoise", "-0.2"], "between 0"),
+])
+def test_the_cli_says_what_denoise_needs_in_one_line(tmp_path, args, message):
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=2)
+    run = subprocess.run([sys.executable, "-m", "vsrgan", "upscale", str(src), str(tmp_path / "out.mp4"), *args], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert run.stderr.strip().count("\n") == 0 and message in run.stderr, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_a_missing_twin_is_named(pair):
+    (pair / "x4-real.safetensors").unlink()
+    with pytest.raises(Exception, match="x4-real"):
+        load_model("x4", denoise=0.5)
