@@ -23,8 +23,9 @@ MEAN = "mean over clips"
 
 def scores(result) -> dict:
     """``psnr_y``: condition -> clip (and the mean over clips) -> method -> {psnr_y, gain over bicubic};
-    ``least_gain``: condition -> model -> the clip where it gains least, and that gain."""
-    table, least = {}, {}
+    ``least_gain``: condition -> model -> the clip where it gains least, and that gain; ``tof``:
+    condition -> method -> tOF (lower: steadier) averaged over the clips."""
+    table, least, tof = {}, {}, {}
     for c in result.conditions:
         rows = {}
         for clip, means in result.per_source.items():
@@ -33,7 +34,8 @@ def scores(result) -> dict:
         least[c] = {m: min(({"clip": clip, "gain": row[m]["gain"]} for clip, row in rows.items()), key=lambda x: x["gain"]) for m in result.methods[1:]}
         rows[MEAN] = {m: {k: sum(row[m][k] for row in rows.values()) / len(rows) for k in ("psnr_y", "gain")} for m in result.methods}
         table[c] = rows
-    return {"psnr_y": table, "least_gain": least}
+        tof[c] = {m: sum(means[label(m, c)]["tof"] for means in result.per_source.values()) / len(result.per_source) for m in result.methods}
+    return {"psnr_y": table, "least_gain": least, "tof": tof}
 
 
 def markdown(result, scored: dict) -> str:
@@ -51,6 +53,9 @@ def markdown(result, scored: dict) -> str:
     lines += ["", "| condition | " + " | ".join(f"{m}: least gain" for m in models) + " |", "| --- |" + " --- |" * len(models)]
     for c, worst in scored["least_gain"].items():
         lines.append(f"| {c} | " + " | ".join(f"{worst[m]['clip']} ({worst[m]['gain']:+.2f} dB)" for m in models) + " |")
+    lines += ["", "| condition | " + " | ".join(f"{m} tOF" for m in result.methods) + " |", "| --- |" + " ---: |" * len(result.methods)]
+    for c, row in scored["tof"].items():
+        lines.append(f"| {c} | " + " | ".join(f"{row[m]:.3f}" for m in result.methods) + " |")
     return "\n".join(lines)
 
 
@@ -61,6 +66,7 @@ def main() -> None:
     parser.add_argument("--clips", type=Path, default=Path("data/samples"), help="folder with the sample clips (scripts/data/fetch_samples.sh)")
     parser.add_argument("--held-out", type=float, default=0.15, help="the clips' held-out tail (default: %(default)s)")
     parser.add_argument("--every", type=int, default=5, help="score every N-th held-out frame (default: %(default)s)")
+    parser.add_argument("--max-frames", type=int, default=0, help="at most N scored frames per clip (0: all); with --every 1, consecutive frames for tOF")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -70,12 +76,13 @@ def main() -> None:
         degrade=CONDITIONS,
         held_out=args.held_out,
         every=args.every,
+        max_frames=args.max_frames,
         device=args.device,
         progress=True,
     )
     scored = scores(result)
     frames = {s["name"]: s["samples"] for s in result.sources}
-    settings = {"models": args.models, "methods": result.methods, "held_out": args.held_out, "every": args.every, "frames": frames}
+    settings = {"models": args.models, "methods": result.methods, "held_out": args.held_out, "every": args.every, "max_frames": args.max_frames, "frames": frames}
     args.out.write_text(json.dumps({"settings": settings, **scored}, indent=1) + "\n")
     print(markdown(result, scored))
 
