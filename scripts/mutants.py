@@ -40,10 +40,10 @@ class Mutant:
 MUTANTS = [
     Mutant("tile-overlap", "frame path", "vsrgan/inference/tiling.py",
            "y0, y1 = max(top - pad, 0), min(bottom + pad, h)", "y0, y1 = max(top - pad + 1, 0), min(bottom + pad, h)",
-           ("tests/test_models.py", "tests/test_memory.py"), "a tile's top margin one pixel short of the receptive radius"),
+           ("tests/test_frames.py",), "a tile's top margin one pixel short of the receptive radius"),
     Mutant("uint8-truncate", "frame path", "vsrgan/io/frames.py",
            "t = tensor.detach().mul_(255).round_()", "t = tensor.detach().mul_(255).floor_()",
-           ("tests/test_video.py", "tests/test_upscale.py"), "floats truncated to uint8 instead of rounded"),
+           ("tests/test_frames.py",), "floats truncated to uint8 instead of rounded"),
     Mutant("audio-packet-dropped", "frame path", "vsrgan/io/passthrough.py",
            "            packet.stream = out\n            output.mux(packet)",
            "            packet.stream = out\n            if packet.pts != 0:\n                output.mux(packet)",

@@ -1,0 +1,29 @@
+"""The one uint8 <-> float conversion (vsrgan.io.frames) and exact tiling (vsrgan.inference.tiling)."""
+
+import numpy as np
+import torch
+
+from vsrgan.inference.tiling import tiled_forward
+from vsrgan.io import frames
+
+
+def test_uint8_round_trip_is_exact_and_rounds_to_nearest():
+    images = np.random.default_rng(0).integers(0, 256, (2, 7, 9, 3), dtype=np.uint8)
+    assert np.array_equal(frames.to_numpy(frames.to_tensor(images)), images)
+    levels = torch.tensor([0.4, 0.6, 1.45, 1.55, 254.6, 254.4]) / 255  # below and above halves
+    got = frames.to_numpy(levels.view(1, 1, 1, 6).expand(1, 3, 1, 6).clone())[0, 0, :, 0]
+    assert got.tolist() == [0, 1, 1, 2, 255, 254]
+
+
+def test_tiles_with_exactly_the_receptive_radius_equal_the_whole():
+    """k 3x3 convs see k pixels around: tiles with a k-pixel margin give the untiled result, k - 1 does not."""
+    torch.manual_seed(0)
+    k = 3
+    net = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(k)], torch.nn.PixelShuffle(1))
+    x = torch.rand(1, 3, 29, 31)
+    with torch.no_grad():
+        whole = net(x)
+        exact = tiled_forward(net, x, scale=1, tile=8, pad=k)
+        short = tiled_forward(net, x, scale=1, tile=8, pad=k - 1)
+    assert torch.allclose(exact, whole, atol=1e-6)
+    assert not torch.allclose(short, whole, atol=1e-4)
