@@ -4,11 +4,17 @@ Each tile is cut with a margin of ``pad`` input pixels on every side that has im
 When ``pad`` is at least the model's receptive radius, every output pixel sees exactly the
 input it would see untiled, so the stitched result equals the untiled one up to floating-point
 rounding (the convolution algorithm may differ between tile sizes).
+
+Every window starts on an even pixel (its margin grows by one where it would not): a network
+that works on 2x2 cells (:class:`~vsrgan.models.halfres.HalfResGenerator`) then sees the same
+cells in a tile as in the whole frame; for the others a wider margin changes nothing.
 """
 
 from collections.abc import Callable
 
 import torch
+
+ALIGN = 2  # windows start on multiples of this, in input pixels
 
 
 def tile_starts(length: int, tile: int) -> list[int]:
@@ -36,8 +42,8 @@ def tiled_forward(
         for left in tile_starts(w, tile):
             bottom, right = min(top + tile, h), min(left + tile, w)
             # the window with its margin, clipped to the image
-            y0, y1 = max(top - pad, 0), min(bottom + pad, h)
-            x0, x1 = max(left - pad, 0), min(right + pad, w)
+            y0, y1 = max(top - pad, 0) // ALIGN * ALIGN, min(bottom + pad, h)
+            x0, x1 = max(left - pad, 0) // ALIGN * ALIGN, min(right + pad, w)
             y = model(x[:, :, y0:y1, x0:x1])  # (N, C, s*(y1-y0), s*(x1-x0))
             if out is None:
                 out = y.new_empty(n, y.shape[1], h * scale, w * scale)

@@ -62,7 +62,7 @@ class RepConv(nn.Module):
         return conv
 
 
-def _plain_conv(cin: int, cout: int) -> nn.Conv2d:
+def plain_conv(cin: int, cout: int) -> nn.Conv2d:
     conv = nn.Conv2d(cin, cout, 3, padding=1)
     nn.init.kaiming_normal_(conv.weight, a=PRELU_SLOPE, nonlinearity="leaky_relu")
     nn.init.zeros_(conv.bias)
@@ -78,11 +78,11 @@ class CompactGenerator(nn.Module):
         c = config
         self.scale = c.scale
         f = c.num_features
-        self.head = _plain_conv(c.in_channels, f)
+        self.head = plain_conv(c.in_channels, f)
         self.head_act = nn.PReLU(f, init=PRELU_SLOPE)
         layers: list[nn.Module] = []
         for _ in range(c.num_blocks):
-            layers += [RepConv(f) if c.reparam else _plain_conv(f, f), nn.PReLU(f, init=PRELU_SLOPE)]
+            layers += [RepConv(f) if c.reparam else plain_conv(f, f), nn.PReLU(f, init=PRELU_SLOPE)]
         self.body = nn.Sequential(*layers)
         self.tail = nn.Conv2d(f, c.out_channels * c.scale**2, 3, padding=1)
         nn.init.normal_(self.tail.weight, std=1e-3)
@@ -109,13 +109,18 @@ class CompactGenerator(nn.Module):
         from dataclasses import replace
 
         plain = CompactGenerator(replace(self.config, reparam=False)).to(self.tail.weight)
-        state = {}
-        for name, module in self.named_modules():
-            if isinstance(module, RepConv):
-                conv = module.fused()
-                state[f"{name}.weight"], state[f"{name}.bias"] = conv.weight, conv.bias
-        for key, value in self.state_dict().items():
-            if ".conv3." not in key and ".conv1." not in key:
-                state[key] = value
-        plain.load_state_dict(state)
+        plain.load_state_dict(folded_state(self))
         return plain.train(self.training)
+
+
+@torch.no_grad()
+def folded_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s state dict with each :class:`RepConv` replaced by its folded conv3x3: the state
+    dict of the same network built with plain convolutions where the RepConvs are."""
+    repconvs = {name: module for name, module in model.named_modules() if isinstance(module, RepConv)}
+    inside = tuple(f"{name}." for name in repconvs)
+    state = {key: value for key, value in model.state_dict().items() if not key.startswith(inside)}
+    for name, module in repconvs.items():
+        conv = module.fused()
+        state[f"{name}.weight"], state[f"{name}.bias"] = conv.weight, conv.bias
+    return state

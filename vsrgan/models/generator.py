@@ -25,8 +25,12 @@ from torch import nn
 from ..errors import ConfigError
 from .bicubic import Bicubic
 from .compact import CompactGenerator
+from .halfres import HalfResGenerator
+from .rlfn import RlfnGenerator
+from .span import SpanGenerator
 
-ARCHS = ("srresnet", "compact")
+ARCHS = ("srresnet", "compact", "span", "rlfn", "halfres")
+OVER_BICUBIC = ("compact", "span", "rlfn", "halfres")  # the CPU nets: always the residual over bicubic, reparam allowed
 UPSAMPLE_MODES = ("nearest", "pixelshuffle")
 SKIPS = ("none", "bicubic")
 
@@ -42,8 +46,10 @@ class GeneratorConfig:
     in_channels: int = 3
     out_channels: int = 3
     skip: str = "none"  # "none" (paper) or "bicubic": learn the residual over a bicubic upscale
-    arch: str = "srresnet"  # "srresnet" (this module) or "compact" (models/compact.py: num_blocks plain convs, always over bicubic)
-    reparam: bool = False  # compact: train with 1x1 and identity branches, folded away on export
+    arch: str = "srresnet"  # "srresnet" (this module), or a CPU net, always over bicubic: "compact" (models/compact.py:
+    # num_blocks plain convs), "span" (span.py: num_blocks blocks of 3 convs + parameter-free attention),
+    # "rlfn" (rlfn.py: num_blocks blocks of 3 convs + ESA), "halfres" (halfres.py: compact's body at half resolution)
+    reparam: bool = False  # the CPU nets: train with 1x1 and identity branches, folded away on export
 
     def __post_init__(self):
         if self.scale not in (2, 4):
@@ -54,12 +60,14 @@ class GeneratorConfig:
             raise ConfigError(f"skip must be one of {SKIPS}, got {self.skip!r}")
         if self.arch not in ARCHS:
             raise ConfigError(f"arch must be one of {ARCHS}, got {self.arch!r}")
-        if self.arch == "compact" and self.skip != "bicubic":
-            raise ConfigError("arch = compact always learns the residual over bicubic; set skip = bicubic")
-        if self.reparam and self.arch != "compact":
-            raise ConfigError("reparam is for arch = compact only")
+        if self.arch in OVER_BICUBIC and self.skip != "bicubic":
+            raise ConfigError(f"arch = {self.arch} always learns the residual over bicubic; set skip = bicubic")
+        if self.reparam and self.arch not in OVER_BICUBIC:
+            raise ConfigError(f"reparam is for arch = {', '.join(OVER_BICUBIC)}; {self.arch} has no branches to fold")
         if self.num_features < 1 or self.num_blocks < 0:
             raise ConfigError("num_features must be >= 1 and num_blocks >= 0")
+        if self.arch in ("span", "rlfn") and self.num_blocks < 1:
+            raise ConfigError(f"arch = {self.arch} needs num_blocks >= 1, got {self.num_blocks}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,10 +123,15 @@ class Half(nn.Module):
 
 
 def build_generator(config: GeneratorConfig) -> nn.Module:
-    """The network ``config`` describes: :class:`Generator` or :class:`~.compact.CompactGenerator`."""
-    if config.arch == "compact":
-        return CompactGenerator(config)
-    return Generator(config)
+    """The network ``config.arch`` names, built from ``config``."""
+    classes = {
+        "srresnet": Generator,
+        "compact": CompactGenerator,
+        "span": SpanGenerator,
+        "rlfn": RlfnGenerator,
+        "halfres": HalfResGenerator,
+    }
+    return classes[config.arch](config)
 
 
 class Generator(nn.Module):
