@@ -5,6 +5,7 @@ Each must: upscale x4 any size, fold its training branches exactly, rebuild itse
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from vsrgan.errors import ConfigError
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.models import Bicubic, GeneratorConfig, build_generator, load_generator, load_model, save_generator
 from vsrgan.models.compact import RepConv
+from vsrgan.training.config import load_config
 from vsrgan.training.loop import train
 
 ARCHS = ["span", "rlfn", "halfres"]
@@ -108,3 +110,18 @@ def test_a_pretrain_run_exports_the_folded_network(arch, tiny_dataset, tmp_path)
     result = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", *extra))
     exported = load_generator(result.model_path)
     assert exported.config.arch == arch and not exported.config.reparam
+
+
+STUDY = Path(__file__).resolve().parent.parent / "configs" / "study"
+
+
+def test_study_configs_differ_only_in_the_model():
+    configs = {p.stem: load_config(p) for p in sorted(STUDY.glob("*.toml"))}
+    assert set(configs) == {"x4", *ARCHS}
+    control = load_config(STUDY.parent / "x4.toml")
+    assert configs["x4"].model == control.model
+    for name, c in configs.items():
+        assert c.model.arch == ("compact" if name == "x4" else name)
+        assert (c.data, c.loss, c.optim) == (control.data, control.loss, control.optim), name
+        assert c.log == control.log and c.train == replace(control.train, seed=0), name
+        build_generator(c.model.generator())

@@ -1,7 +1,7 @@
 """Cost of the x4 generator candidates beside the bundled x4's shape: parameters, GMAC, time per frame.
 
     python scripts/models/arch_table.py                      # the candidates of configs/study/
-    python scripts/models/arch_table.py --try span:28:4 --try halfres:64:14   # more shapes, arch:features:blocks
+    python scripts/models/arch_table.py --try span:28:4 --try halfres:64:18   # more shapes, arch:features:blocks
 
 Every network is measured in its deployed form (re-parameterised branches folded), with random
 weights, through :class:`vsrgan.inference.upscaler.Upscaler` (eager PyTorch, fp32, channels-last, the CPU
@@ -27,7 +27,7 @@ CANDIDATES = {
     "x4": GeneratorConfig(arch="compact", skip="bicubic", num_features=32, num_blocks=16),
     "span": GeneratorConfig(arch="span", skip="bicubic", num_features=32, num_blocks=4),
     "rlfn": GeneratorConfig(arch="rlfn", skip="bicubic", num_features=32, num_blocks=3),
-    "halfres": GeneratorConfig(arch="halfres", skip="bicubic", num_features=64, num_blocks=14),
+    "halfres": GeneratorConfig(arch="halfres", skip="bicubic", num_features=64, num_blocks=16),
 }
 BUDGET = 1.10
 
