@@ -125,3 +125,18 @@ def test_study_configs_differ_only_in_the_model():
         assert (c.data, c.loss, c.optim) == (control.data, control.loss, control.optim), name
         assert c.log == control.log and c.train == replace(control.train, seed=0), name
         build_generator(c.model.generator())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_onnx_export_keeps_any_size(arch, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from vsrgan.inference.export import export_onnx
+
+    model = perturbed(small(arch, reparam=True)).fused()
+    session = ort.InferenceSession(str(export_onnx(model, tmp_path / "g.onnx")))
+    for h, w in [(16, 20), (13, 11)]:  # exported at one size, run at others, odd ones too
+        x = torch.rand(1, 3, h, w)
+        with torch.no_grad():
+            expected = model(x).clamp(0, 1)
+        got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+        assert got.shape == expected.shape and (got - expected).abs().max() < 1e-5
