@@ -4,17 +4,20 @@ Each must: upscale x4 any size, fold its training branches exactly, rebuild itse
 .safetensors, tile exactly with its receptive radius, and refuse a config it cannot build.
 """
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import perturbed, tiny_train_overrides
+from safetensors.torch import load_file, save_file
 
-from vsrgan.errors import ConfigError
+from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.models import Bicubic, GeneratorConfig, build_generator, load_generator, load_model, save_generator
 from vsrgan.models.compact import RepConv
+from vsrgan.models.weights import CONFIG_KEY, read_metadata
 from vsrgan.training.config import load_config
 from vsrgan.training.loop import train
 
@@ -94,14 +97,27 @@ def test_tiles_stitch_to_the_whole_frame(arch, tile, tmp_path):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_configs_are_checked(arch):
-    with pytest.raises(ConfigError, match="bicubic"):
+    with pytest.raises(ConfigError, match="bicubic") as caught:
         GeneratorConfig(arch=arch, skip="none")
+    assert "\n" not in str(caught.value)  # one line, as the CLI prints it
     with pytest.raises(ConfigError, match="reparam"):
         GeneratorConfig(arch="srresnet", reparam=True)
     GeneratorConfig(arch=arch, skip="bicubic", reparam=True)
     if arch != "halfres":
         with pytest.raises(ConfigError, match="num_blocks"):
             GeneratorConfig(arch=arch, skip="bicubic", num_blocks=0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_weights_file_with_a_bad_config_is_one_line(arch, tmp_path):
+    path = save_generator(small(arch), tmp_path / "g.safetensors")
+    meta = read_metadata(path)
+    config = {**json.loads(meta[CONFIG_KEY]), "skip": "none"}
+    state = load_file(str(path))
+    save_file(state, str(path), metadata={**meta, CONFIG_KEY: json.dumps(config)})
+    with pytest.raises(CheckpointError, match="invalid generator config.*bicubic") as caught:
+        load_generator(path)
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
