@@ -11,13 +11,18 @@ import torch
 from conftest import make_clip, perturbed
 
 import vsrgan.models
-from vsrgan import upscale
-from vsrgan.cluster.run import pack_model_checked
-from vsrgan.errors import ConfigError
+from vsrgan import metrics, upscale
+from vsrgan.cluster.run import pack_model_checked, upscale_on_cluster
+from vsrgan.dataset.degrade import crop_to_multiple, downscale
+from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.inference.upscaler import ModelOptions, Upscaler
-from vsrgan.models import GeneratorConfig, blend, build_generator, load_model, save_generator
+from vsrgan.io import frames
+from vsrgan.io.encoding import EncodeOptions
+from vsrgan.models import BUNDLED, GeneratorConfig, blend, build_generator, load_model, save_generator
 
 TINY = GeneratorConfig(arch="compact", skip="bicubic", num_blocks=2, num_features=8)
+LOSSLESS = dict(codec="ffv1", crf=None, preset=None)  # libx264 with threads need not give the same bits twice
+BUNDLED_PAIR = all((vsrgan.models.WEIGHTS_DIR / BUNDLED[name][0]).is_file() for name in ("x4", "x4-real"))
 
 
 @pytest.fixture
@@ -39,6 +44,15 @@ def pair(tmp_path, monkeypatch):
     return folder
 
 
+def decoded(path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def increasing(values) -> bool:
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
 def outputs(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return Upscaler(model, device="cpu", precision="fp32")(x)
 
@@ -56,7 +70,31 @@ def test_the_ends_are_the_two_models_and_the_middle_lies_between(pair):
         assert ((mixed >= low) & (mixed <= high)).float().mean() > 0.85  # most pixels: the network is not linear in its weights
         distances.append(((mixed - clean).square().mean().item(), (mixed - real).square().mean().item()))
     to_clean, to_real = zip(*distances)
-    assert list(to_clean) == sorted(to_clean) and list(to_real) == sorted(to_real, reverse=True)  # monotone in S
+    assert increasing(to_clean) and increasing(to_real[::-1]), distances  # strictly monotone in S
+
+
+@pytest.mark.skipif(not BUNDLED_PAIR, reason="the bundled x4 and x4-real weights are not installed")
+@pytest.mark.parametrize("photo", ["astronaut", "coffee"])
+def test_the_bundled_pair_on_a_photo_the_middle_lies_between(photo):
+    """The shipped x4 and x4-real on a real photo (scikit-image's, never trained on), as 8-bit frames."""
+    skimage_data = pytest.importorskip("skimage.data")
+    hr = crop_to_multiple(frames.to_tensor(getattr(skimage_data, photo)()), 4)
+    lr = frames.to_tensor(frames.to_numpy(downscale(hr, 4)))[..., :96, :96]
+
+    def frame(s):  # what a video or image file gets: uint8
+        return frames.to_numpy(outputs(load_model("x4", denoise=s), lr)).astype(np.int16)
+
+    clean, real = frame(0), frame(1)
+    assert np.array_equal(clean, frames.to_numpy(outputs(load_model("x4"), lr)))
+    assert np.array_equal(real, frames.to_numpy(outputs(load_model("x4-real"), lr)))
+    to_clean, to_real = [], []
+    for s in (0.25, 0.5, 0.75):
+        mixed = frame(s)
+        between = (mixed >= np.minimum(clean, real) - 1) & (mixed <= np.maximum(clean, real) + 1)  # each rounded once
+        assert between.mean() > 0.99, f"S={s}: {between.mean():.4f} of the pixels between"  # measured 0.996-0.9999
+        to_clean.append(metrics.psnr(frames.to_tensor(mixed.astype(np.uint8)), frames.to_tensor(clean.astype(np.uint8))).item())
+        to_real.append(metrics.psnr(frames.to_tensor(mixed.astype(np.uint8)), frames.to_tensor(real.astype(np.uint8))).item())
+    assert increasing(to_clean[::-1]) and increasing(to_real), (to_clean, to_real)  # strictly monotone in S
 
 
 def test_blended_weights_are_the_line_between(pair):
@@ -69,14 +107,9 @@ def test_blended_weights_are_the_line_between(pair):
 def test_a_video_at_zero_is_the_clean_models_video(pair, tmp_path):
     src = tmp_path / "in.mp4"
     make_clip(src, frames=6, width=40, height=24)
-    lossless = dict(codec="ffv1", crf=None, preset=None)  # libx264 with threads need not give the same bits twice
-
-    def decoded(path):
-        with av.open(str(path)) as c:
-            return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
     for model, denoise, name in (("x4", None, "clean"), ("x4", 0.0, "zero"), ("x4-real", None, "real"), ("x4", 1.0, "one"), ("x4", 0.5, "half")):
-        upscale(src, tmp_path / f"{name}.mkv", model=model, denoise=denoise, progress=False, **lossless)
+        upscale(src, tmp_path / f"{name}.mkv", model=model, denoise=denoise, progress=False, **LOSSLESS)
     clean, real, half = decoded(tmp_path / "clean.mkv"), decoded(tmp_path / "real.mkv"), decoded(tmp_path / "half.mkv")
     assert len(clean) == 6
     assert all(np.array_equal(a, b) for a, b in zip(decoded(tmp_path / "zero.mkv"), clean))
@@ -91,6 +124,20 @@ def test_the_cluster_path_ships_the_blend(pair):
     assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
 
 
+def test_cluster_workers_upscale_with_the_blend(pair, ray_local, tmp_path):
+    """--cluster at S = 0.5, in segments on Ray workers: the frames of the single process at S = 0.5, not at 0."""
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=12, width=40, height=24, gop=4)  # three keyframe segments
+    upscale_on_cluster(src, tmp_path / "cluster.mkv", ModelOptions(model="x4", denoise=0.5, device="cpu"),
+                       encode=EncodeOptions(**LOSSLESS), segment_frames=1, progress=False)
+    for denoise in (0.5, 0.0):
+        upscale(src, tmp_path / f"local-{denoise}.mkv", model="x4", denoise=denoise, device="cpu", progress=False, **LOSSLESS)
+    cluster, half, zero = (decoded(tmp_path / f"{name}.mkv") for name in ("cluster", "local-0.5", "local-0.0"))
+    assert len(cluster) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(cluster, half, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(cluster, zero, strict=True))
+
+
 def test_options_refuse_a_strength_outside_zero_to_one():
     with pytest.raises(ConfigError, match="between 0"):
         ModelOptions(model="x4", denoise=1.5)
@@ -99,7 +146,9 @@ def test_options_refuse_a_strength_outside_zero_to_one():
 @pytest.mark.parametrize("args, message", [
     (["-m", "x4-gan", "--denoise", "0.5"], "'x4-gan' has none"),
     (["-m", "bicubic", "--denoise", "0.5"], "'bicubic' has none"),
+    (["-m", "run/x4.safetensors", "--denoise", "0.5"], "'run/x4.safetensors' has none"),  # a path, even one named x4
     (["--denoise", "-0.2"], "between 0"),
+    (["-m", "bicubic", "--denoise", "0.5", "--cluster", "auto"], "'bicubic' has none"),  # refused before Ray starts
 ])
 def test_the_cli_says_what_denoise_needs_in_one_line(tmp_path, args, message):
     src = tmp_path / "in.mp4"
@@ -112,5 +161,6 @@ def test_the_cli_says_what_denoise_needs_in_one_line(tmp_path, args, message):
 
 def test_a_missing_twin_is_named(pair):
     (pair / "x4-real.safetensors").unlink()
-    with pytest.raises(Exception, match="x4-real"):
+    with pytest.raises(CheckpointError, match="x4-real is not installed .no '.*x4-real.safetensors'.; drop --denoise"):
         load_model("x4", denoise=0.5)
+    load_model("x4")  # the clean model alone still loads

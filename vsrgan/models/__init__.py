@@ -52,8 +52,12 @@ def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: fl
     ``denoise`` (0..1), the blend of the model's pair in :data:`DENOISE_PAIRS` at that strength."""
     if denoise is not None:
         if name not in DENOISE_PAIRS:
-            raise ConfigError(f"--denoise needs a model with a real-world twin ({', '.join(DENOISE_PAIRS)}); '{model_label(name)}' has none")
+            raise ConfigError(f"--denoise needs a model with a real-world twin ({', '.join(DENOISE_PAIRS)}); '{name}' has none")
         clean, real = DENOISE_PAIRS[name]
+        for twin in (clean, real):
+            if not (WEIGHTS_DIR / BUNDLED[twin][0]).is_file():
+                raise CheckpointError(f"--denoise blends {clean} and {real}, but {twin} is not installed "
+                                      f"(no '{WEIGHTS_DIR / BUNDLED[twin][0]}'); drop --denoise")
         return blend(load_model(clean, device=device), load_model(real, device=device), denoise)
     if name == "bicubic":
         return Bicubic(scale=scale or 4).to(device)
