@@ -27,13 +27,10 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import ConfigError
 from ..io import frames as frames_
-from ..io.colour import output_matrix
 
 CODECS = ("clean", "x264", "mpeg2", "mpeg4", "jpeg")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
@@ -96,13 +93,14 @@ def round_trip(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
     if codec.name == "clean":
         return [f.copy() for f in frames]
     if codec.name == "jpeg":
-        return [_jpeg(f, codec.q) for f in frames]
+        return [jpeg(f, codec.q) for f in frames]
     return _video(frames, codec)
 
 
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``uint8 (H, W, 3)`` through a Pillow JPEG encode/decode at ``quality`` (4:2:0 chroma, as video)."""
     buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="JPEG", quality=quality)  # 4:2:0 chroma, as video
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality)
     buf.seek(0)
     with Image.open(buf) as im:
         return np.asarray(im.convert("RGB")).copy()
@@ -140,19 +138,4 @@ def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
     if len(decoded) != len(frames):
         raise RuntimeError(f"{codec.label} returned {len(decoded)} of {len(frames)} frames")  # an FFmpeg defect, not input
     decoded.sort(key=lambda f: f.pts)  # decoders return display order; sorted to be sure
-    return [from_i420(f.to_ndarray(format="yuv420p"))[:h, :w] for f in decoded]
-
-
-def from_i420(planes: np.ndarray) -> np.ndarray:
-    """``uint8 (3H/2, W)`` I420 planes, as :func:`vsrgan.io.frames.to_i420` packs them -> ``uint8 (H, W, 3)``
-    RGB: limited range, the matrix of :func:`vsrgan.io.colour.output_matrix` for the size, chroma
-    upsampled bilinearly from the centres of its 2x2 blocks."""
-    h, w = planes.shape[0] * 2 // 3, planes.shape[1]
-    flat = torch.from_numpy(np.ascontiguousarray(planes)).float().reshape(-1)
-    y = flat[: h * w].view(1, 1, h, w)
-    uv = flat[h * w :].view(1, 2, h // 2, w // 2)
-    uv = F.interpolate(uv, size=(h, w), mode="bilinear", align_corners=False)
-    ycc = torch.cat([(y - 16) / 219, (uv - 128) / 224], dim=1)  # Y in [0, 1], Cb and Cr in [-0.5, 0.5]
-    inverse = torch.linalg.inv(torch.tensor(output_matrix(w, h).rgb_to_ycbcr(), dtype=torch.float64)).float()
-    rgb = torch.einsum("ij,njhw->nihw", inverse, ycc)
-    return frames_.to_numpy(rgb.clamp(0, 1))[0]
+    return [frames_.from_i420(f.to_ndarray(format="yuv420p"))[:h, :w] for f in decoded]

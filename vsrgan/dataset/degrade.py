@@ -10,17 +10,16 @@ parameters are drawn once per image by :func:`sample_degradation` and stored in 
 manifest, so every LR image can be remade exactly.
 """
 
-import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from ..errors import ConfigError
 from ..io import frames
+from .codecs import Codec, round_trip
 
 DEGRADATIONS = ("blur", "noise", "jpeg", "h264")
 BLUR_SIGMA = (0.2, 3.0)  # HR pixels; Real-ESRGAN's first-order range
@@ -122,37 +121,6 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, kernel, groups=x.shape[1])
 
 
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    """``uint8 (H, W, 3)`` through a Pillow JPEG encode/decode at ``quality`` (4:2:0 chroma)."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="JPEG", quality=quality)
-    buf.seek(0)
-    with Image.open(buf) as im:
-        return np.array(im.convert("RGB"))  # a writable copy
-
-
-def h264(image: np.ndarray, crf: int) -> np.ndarray:
-    """``uint8 (H, W, 3)`` through libx264 as a single intra frame (yuv420p) at ``crf``."""
-    import av  # PyAV only where asked for: training machines need not have it
-
-    h, w = image.shape[:2]
-    padded = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")  # yuv420p needs even sizes
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="matroska") as container:
-        stream = container.add_stream("libx264", rate=1)
-        stream.width, stream.height, stream.pix_fmt = padded.shape[1], padded.shape[0], "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        frame = av.VideoFrame.from_ndarray(padded, format="rgb24")
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode():  # flush the encoder's delayed frames
-            container.mux(packet)
-    buf.seek(0)
-    with av.open(buf) as container:
-        decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
-    return np.ascontiguousarray(decoded[:h, :w])
-
-
 def make_lr(hr: np.ndarray, scale: int, degradation: Degradation | None = None) -> np.ndarray:
     """``uint8 (H, W, 3)`` HR -> ``uint8 (H // scale, W // scale, 3)`` LR: blur, downscale, noise,
     round, JPEG, H.264 (each only if its parameter is on)."""
@@ -166,7 +134,7 @@ def make_lr(hr: np.ndarray, scale: int, degradation: Degradation | None = None) 
         x = x + torch.randn(x.shape, generator=g) * (d.noise_sigma / 255)
     lr = frames.to_numpy(x)[0]  # (h, w, 3) uint8, clamped and rounded
     if d.jpeg_quality > 0:
-        lr = jpeg(lr, d.jpeg_quality)
+        lr = round_trip([lr], Codec("jpeg", q=d.jpeg_quality))[0]
     if d.h264_crf > 0:
-        lr = h264(lr, d.h264_crf)
+        lr = round_trip([lr], Codec("x264", crf=d.h264_crf, preset="veryfast"))[0]  # one intra frame
     return lr

@@ -21,7 +21,9 @@ import os
 import shutil
 import tempfile
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +66,6 @@ def make_pool(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # module docstring; the pool's own threads use the cores
     try:
         for split in ("train", "test"):
             (tmp / split / "hr").mkdir(parents=True)
@@ -73,7 +73,7 @@ def make_pool(
         items: list[ManifestItem] = []
         workers = os.cpu_count() or 1
         bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
-        with at_step_boundaries(), ThreadPoolExecutor(max_workers=workers) as pool:
+        with at_step_boundaries(), one_torch_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque = deque()
             for number, base in enumerate(manifest.items):
                 hr = read_image(source / base.hr)
@@ -105,7 +105,6 @@ def make_pool(
         raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
         raise
     finally:
-        torch.set_num_threads(threads)
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "manifest.json"
 
@@ -133,9 +132,16 @@ def remake(source: str | Path, item: ManifestItem, scale: int) -> np.ndarray:
     base = recipe.pop("base", None)
     if base is None:
         raise InputError(f"'{item.lr}' is not a pool sample (its manifest item has no degradation recipe)")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as make_pool made it: float sums split over several threads round differently
-    try:
+    with one_torch_thread():  # as make_pool made it
         return real_lr(read_image(Path(source) / base), scale, RealDegradation.from_dict(recipe))[0]
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """PyTorch on one thread inside the block (module docstring: sums split over threads round differently)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads)

@@ -31,8 +31,8 @@ from PIL import Image
 
 from ..errors import ConfigError
 from ..io import frames
-from .codecs import X264_PRESETS, Codec, round_trip
-from .degrade import downscale, jpeg
+from .codecs import X264_PRESETS, Codec, jpeg, round_trip
+from .degrade import downscale
 
 KERNELS = {"area": Image.Resampling.BOX, "bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 MARGIN = 32  # HR pixels around each window, cut off at the end (a multiple of every scale used)

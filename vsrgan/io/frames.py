@@ -78,3 +78,17 @@ def to_i420(tensor: torch.Tensor) -> torch.Tensor:
     uv = torch.nn.functional.avg_pool2d(yuv[:, 1:], 2)  # (N, 2, H/2, W/2)
     planes = torch.cat([y.reshape(n, -1), uv.reshape(n, -1)], dim=1)  # (N, H*W*3/2)
     return planes.round_().clamp_(0, 255).to(torch.uint8).view(n, h * 3 // 2, w)
+
+
+def from_i420(planes: np.ndarray) -> np.ndarray:
+    """``uint8 (3H/2, W)`` I420 planes, as :func:`to_i420` packs them -> ``uint8 (H, W, 3)`` RGB:
+    its inverse, with chroma upsampled bilinearly from the centres of its 2x2 blocks."""
+    h, w = planes.shape[0] * 2 // 3, planes.shape[1]
+    flat = torch.from_numpy(np.ascontiguousarray(planes)).float().reshape(-1)
+    y = flat[: h * w].view(1, 1, h, w)
+    uv = flat[h * w :].view(1, 2, h // 2, w // 2)
+    uv = torch.nn.functional.interpolate(uv, size=(h, w), mode="bilinear", align_corners=False)
+    ycc = (torch.cat([y, uv], dim=1) - _YUV_OFFSET.view(1, 3, 1, 1)) / _YUV_SCALE.view(1, 3, 1, 1)  # Y in [0, 1], Cb, Cr in [-0.5, 0.5]
+    inverse = torch.linalg.inv(torch.tensor(output_matrix(w, h).rgb_to_ycbcr(), dtype=torch.float64)).float()
+    return to_numpy(torch.einsum("ij,njhw->nihw", inverse, ycc).clamp(0, 1))[0]
+

@@ -26,6 +26,7 @@ at 1e-10 and the network on the bicubic plateau).
 """
 
 import math
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -104,13 +105,19 @@ class CompactGenerator(nn.Module):
     @torch.no_grad()
     def fused(self) -> "CompactGenerator":
         """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
-        if not self.config.reparam:
-            return self
-        from dataclasses import replace
+        return folded(self, CompactGenerator)
 
-        plain = CompactGenerator(replace(self.config, reparam=False)).to(self.tail.weight)
-        plain.load_state_dict(folded_state(self))
-        return plain.train(self.training)
+
+@torch.no_grad()
+def folded(model: nn.Module, build) -> nn.Module:
+    """A re-parameterised generator (``config.reparam``) rebuilt by ``build(config)`` with plain
+    convolutions and its folded weights, in its training mode; a plain one as it is. Every CPU
+    generator's ``fused()``."""
+    if not model.config.reparam:
+        return model
+    plain = build(replace(model.config, reparam=False)).to(model.tail.weight)
+    plain.load_state_dict(folded_state(model))
+    return plain.train(model.training)
 
 
 @torch.no_grad()

@@ -23,14 +23,13 @@ An odd side is padded by one replicated pixel, cut off again before the bicubic 
 Cost per input pixel: ``(108 + 9 F num_blocks + 108 s^2) F / 4`` multiply-adds.
 """
 
-from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .bicubic import Bicubic
-from .compact import PRELU_SLOPE, RepConv, folded_state, plain_conv
+from .compact import PRELU_SLOPE, RepConv, folded, plain_conv
 
 CELL = 2  # the body's grid: CELL x CELL input pixels per position
 
@@ -76,14 +75,9 @@ class HalfResGenerator(nn.Module):
         y = y + self.base.phases(x)  # the residual over bicubic, phase by phase
         return self.shuffle(y)  # (N, 3, sH, sW)
 
-    @torch.no_grad()
     def fused(self) -> "HalfResGenerator":
         """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
-        if not self.config.reparam:
-            return self
-        plain = HalfResGenerator(replace(self.config, reparam=False), act_layer=self.act_layer).to(self.tail.weight)
-        plain.load_state_dict(folded_state(self))
-        return plain.train(self.training)
+        return folded(self, lambda config: HalfResGenerator(config, act_layer=self.act_layer))
 
 
 def _act(act_layer: type[nn.Module], channels: int) -> nn.Module:

@@ -22,7 +22,6 @@ The network::
 :class:`~.compact.RepConv`; :meth:`RlfnGenerator.fused` folds them for export.
 """
 
-from dataclasses import replace
 from functools import partial
 
 import torch
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bicubic import Bicubic
-from .compact import RepConv, folded_state, plain_conv
+from .compact import RepConv, folded, plain_conv
 
 ESA_CHANNELS = 16  # the paper's
 POOL = 7  # ESA's max-pool window
@@ -120,11 +119,6 @@ class RlfnGenerator(nn.Module):
         y = self.tail(y) + self.base.phases(x)  # (N, 3 s^2, H, W): the residual over bicubic
         return self.shuffle(y)  # (N, 3, sH, sW)
 
-    @torch.no_grad()
     def fused(self) -> "RlfnGenerator":
         """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
-        if not self.config.reparam:
-            return self
-        plain = RlfnGenerator(replace(self.config, reparam=False), act_layer=self.act_layer).to(self.tail.weight)
-        plain.load_state_dict(folded_state(self))
-        return plain.train(self.training)
+        return folded(self, lambda config: RlfnGenerator(config, act_layer=self.act_layer))

@@ -17,13 +17,12 @@ identity, the paper's Conv3XC in spirit); :meth:`SpanGenerator.fused` folds them
 Cost per input pixel: ``(27 + 9 F (3 num_blocks + 1) + 4 F + 27 s^2) F`` multiply-adds.
 """
 
-from dataclasses import replace
 
 import torch
 from torch import nn
 
 from .bicubic import Bicubic
-from .compact import RepConv, folded_state, plain_conv
+from .compact import RepConv, folded, plain_conv
 
 
 def _conv(channels: int, *, reparam: bool) -> nn.Module:
@@ -88,11 +87,6 @@ class SpanGenerator(nn.Module):
         y = self.tail(y) + self.base.phases(x)  # (N, 3 s^2, H, W): the residual over bicubic
         return self.shuffle(y)  # (N, 3, sH, sW)
 
-    @torch.no_grad()
     def fused(self) -> "SpanGenerator":
         """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
-        if not self.config.reparam:
-            return self
-        plain = SpanGenerator(replace(self.config, reparam=False), act_layer=self.act_layer).to(self.tail.weight)
-        plain.load_state_dict(folded_state(self))
-        return plain.train(self.training)
+        return folded(self, lambda config: SpanGenerator(config, act_layer=self.act_layer))
