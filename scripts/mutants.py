@@ -39,7 +39,7 @@ class Mutant:
 
 MUTANTS = [
     Mutant("tile-overlap", "frame path", "vsrgan/inference/tiling.py",
-           "y0, y1 = max(top - pad, 0), min(bottom + pad, h)", "y0, y1 = max(top - pad + 1, 0), min(bottom + pad, h)",
+           "y0, y1 = max(top - pad, 0) // ALIGN * ALIGN", "y0, y1 = max(top - pad + 1, 0) // ALIGN * ALIGN",
            ("tests/test_frames.py",), "a tile's top margin one pixel short of the receptive radius"),
     Mutant("uint8-truncate", "frame path", "vsrgan/io/frames.py",
            "t = tensor.detach().mul_(255).round_()", "t = tensor.detach().mul_(255).floor_()",
