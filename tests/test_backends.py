@@ -14,9 +14,9 @@ from vsrgan.inference.pipeline import StageTimes
 from vsrgan.inference.threads import ThreadBudget, plan_threads
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.io import frames
-from vsrgan.io.encoding import EncodeOptions
 from vsrgan.io.video import read_frames
 from vsrgan.models import GeneratorConfig, build_generator, load_model
+from vsrgan.options import JobOptions
 from vsrgan.upscale import upscale_video
 
 
@@ -112,13 +112,12 @@ def test_the_job_reports_each_stages_busy_time_and_keeps_the_frames(tmp_path):
     make_clip(clip, frames=6, width=32, height=24)
     times = StageTimes()
     up = Upscaler(small_compact(), device="cpu")
-    out = upscale_video(up, clip, tmp_path / "out.mp4", batch_size=1, progress=False, threads=1, times=times,
-                        encode=EncodeOptions(preset="ultrafast", crf=0))
+    lossless = JobOptions.of(preset="ultrafast", crf=0, progress=False)
+    out = upscale_video(up, clip, tmp_path / "out.mp4", JobOptions.of(lossless, batch_size=1, threads=1), times=times)
     assert all(times.busy[s] > 0 for s in ("decode", "model", "encode")), times
     assert all(times.cpu[s] >= 0 for s in ("decode", "model", "encode"))
     assert torch.get_num_threads() == 1
-    again = upscale_video(up, clip, tmp_path / "again.mp4", batch_size=2, progress=False, threads=2,
-                          encode=EncodeOptions(preset="ultrafast", crf=0))
+    again = upscale_video(up, clip, tmp_path / "again.mp4", JobOptions.of(lossless, batch_size=2, threads=2))
     assert torch.get_num_threads() == 2
     one, two = [[f.image for f in read_frames(p, threads=t)] for p, t in ((out, 1), (again, 0))]
     assert len(one) == len(two) == 6

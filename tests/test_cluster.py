@@ -20,12 +20,15 @@ import numpy as np
 import pytest
 from conftest import make_audio_only, make_clip, read_pts, stream_summary
 
+from vsrgan.cluster import job as cluster_job
 from vsrgan.cluster import run as cluster_run
+from vsrgan.cluster.job import ClusterOptions
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
 from vsrgan.errors import ConfigError, InputError, VideoError
 from vsrgan.inference.upscaler import ModelOptions
 from vsrgan.io.encoding import EncodeOptions
+from vsrgan.options import JobOptions
 from vsrgan.upscale import upscale
 
 # Lossless (x264 at crf 0): two encodes then decode to the same pictures, so the comparison sees
@@ -33,7 +36,8 @@ from vsrgan.upscale import upscale
 # differ by encoding noise alone (x264's lookahead sees other frames): 38-39 dB on these tiny
 # synthetic frames, measured.
 FAST = EncodeOptions(crf=0, preset="ultrafast")
-BICUBIC_X2 = ModelOptions(model="bicubic", scale=2, device="cpu")
+BICUBIC_X2 = JobOptions(ModelOptions(model="bicubic", scale=2, device="cpu"), FAST, progress=False)
+ONE_FRAME = ClusterOptions(segment_frames=1)  # a segment at every keyframe
 
 
 def vfr_clip(path):
@@ -90,7 +94,7 @@ def assert_same_as_single_process(tmp_path, source, out):
 def test_segments_join_frame_exact_with_audio(ray_local, tmp_path, make):
     source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make(source)
-    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, encode=FAST, segment_frames=1, progress=False)
+    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ONE_FRAME)
     assert not work_folder(out).exists()  # removed on success
     assert_same_as_single_process(tmp_path, source, out)
 
@@ -103,33 +107,32 @@ def test_resume_redoes_nothing_finished(ray_local, tmp_path, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C while joining: every segment finished, no output
-    monkeypatch.setattr(cluster_run, "join_segments", interrupted)
-    options = dict(options=BICUBIC_X2, encode=FAST, segment_frames=1, progress=False)
+    monkeypatch.setattr(cluster_job, "join_segments", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cluster_run.upscale_on_cluster(source, out, **options)
+        cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ONE_FRAME)
     assert not out.exists()
     paths = [segment_path(folder, s) for s in segments]
     paths[1].unlink()  # as if the run had been stopped before these two finished
     paths[3].unlink()
     kept = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths if p.exists()}
     monkeypatch.undo()
-    monkeypatch.setattr(cluster_run, "remove_work_folder", lambda folder: None)  # to look inside afterwards
-    cluster_run.upscale_on_cluster(source, out, **options)
+    monkeypatch.setattr(cluster_job, "remove_work_folder", lambda folder: None)  # to look inside afterwards
+    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ONE_FRAME)
     assert all(p.exists() for p in paths)
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in kept} == kept  # not rewritten
     assert_same_as_single_process(tmp_path, source, out)
     out.unlink()
-    cluster_run.upscale_on_cluster(source, out, **{**options, "encode": EncodeOptions(preset="ultrafast", crf=1)})
+    cluster_run.upscale_on_cluster(source, out, replace(BICUBIC_X2, encode=EncodeOptions(preset="ultrafast", crf=1)), ONE_FRAME)
     assert all((p.stat().st_ino, p.stat().st_mtime_ns) != kept[p] for p in kept)  # another job: made afresh
 
 
 def test_a_bad_file_and_a_failing_segment_are_reported(ray_local, tmp_path):
     with pytest.raises(VideoError, match="no video stream"):
-        cluster_run.upscale_on_cluster(make_audio_only(tmp_path / "a.mp4"), tmp_path / "o.mp4", progress=False)
+        cluster_run.upscale_on_cluster(make_audio_only(tmp_path / "a.mp4"), tmp_path / "o.mp4", JobOptions(progress=False))
     source = tmp_path / "in.mp4"
     cfr_clip(source)
     with pytest.raises(VideoError, match="codec .nope. is not in this FFmpeg build"):  # raised in a worker, reported as itself
-        cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", encode=EncodeOptions(codec="nope"), segment_frames=1, progress=False)
+        cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", JobOptions.of(codec="nope", progress=False), ONE_FRAME)
     assert not (tmp_path / "o.mp4").exists()
 
 
@@ -149,14 +152,14 @@ def test_backend_and_threads_reach_the_workers(ray_local, tmp_path):
     # a backend the test machine lacks fails in the worker, with the single process's line
     if importlib.util.find_spec("openvino") is None:
         with pytest.raises(ConfigError, match="--backend openvino needs the 'openvino' package"):
-            cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", replace(BICUBIC_X2, backend="openvino"), encode=FAST,
-                                           segment_frames=10, progress=False)
+            cluster_run.upscale_on_cluster(source, tmp_path / "o.mp4", JobOptions.of(BICUBIC_X2, backend="openvino"),
+                                           ClusterOptions(segment_frames=10))
         assert not (tmp_path / "o.mp4").exists()
     # ONNX Runtime in tasks of 2 CPUs each (the whole local Ray): the same video as one process
     pytest.importorskip("onnxruntime")
     out = tmp_path / "ort.mp4"
-    cluster_run.upscale_on_cluster(source, out, replace(BICUBIC_X2, backend="onnxruntime", threads=2), encode=FAST,
-                                   segment_frames=10, progress=False)
+    cluster_run.upscale_on_cluster(source, out, JobOptions.of(BICUBIC_X2, backend="onnxruntime", threads=2),
+                                   ClusterOptions(segment_frames=10))
     assert_same_as_single_process(tmp_path, source, out)
 
 
@@ -204,10 +207,9 @@ def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, tmp_path, m
 
     killer = threading.Thread(target=kill_one_mid_segment, daemon=True)
     killer.start()
-    monkeypatch.setattr(cluster_run, "remove_work_folder", lambda folder: None)  # to look inside afterwards
+    monkeypatch.setattr(cluster_job, "remove_work_folder", lambda folder: None)  # to look inside afterwards
     try:
-        cluster_run.upscale_on_cluster(source, out, replace(BICUBIC_X2, scale=4), encode=FAST, segment_frames=12,
-                                       progress=False)
+        cluster_run.upscale_on_cluster(source, out, JobOptions.of(BICUBIC_X2, scale=4), ClusterOptions(segment_frames=12))
     finally:
         stop.set()
         killer.join()
@@ -228,5 +230,5 @@ def test_outputs_without_timestamps_are_refused_before_any_work(tmp_path, suffix
     src = tmp_path / "a.mp4"
     make_clip(src, frames=4)
     with pytest.raises(InputError, match=f"--cluster cannot write '.*out{suffix}'.*write .mkv or .mp4"):
-        cluster_run.check_video_request(src, tmp_path / f"out{suffix}", overwrite=False)
+        cluster_job.check_video_request(src, tmp_path / f"out{suffix}", overwrite=False)
     assert not (tmp_path / f"out{suffix}").exists()

@@ -251,9 +251,10 @@ def test_a_pq_source_with_p3_primaries_keeps_them():
 def test_the_python_api_writes_hdr_in_ten_bits_by_default(tmp_path):
     from vsrgan.inference.upscaler import ModelOptions, Upscaler
     from vsrgan.io.video import probe
+    from vsrgan.options import JobOptions
     from vsrgan.upscale import upscale_video
 
     src, dst = tmp_path / "hdr.mkv", tmp_path / "out.mkv"
     make_hdr_source(src, blocks(64, 32))
-    upscale_video(Upscaler.from_options(ModelOptions(model="bicubic", scale=2, device="cpu")), src, dst, progress=False)
+    upscale_video(Upscaler.from_options(ModelOptions(model="bicubic", scale=2, device="cpu")), src, dst, JobOptions(progress=False))
     assert probe(dst).pix_fmt == "yuv420p10le" and stream_tags(dst)[:3] == (9, 9, colour.PQ)

@@ -12,13 +12,14 @@ from conftest import make_clip, perturbed
 
 import vsrgan.models
 from vsrgan import metrics, upscale
-from vsrgan.cluster.run import pack_model_checked, upscale_on_cluster
+from vsrgan.cluster.job import ClusterJob, ClusterOptions
+from vsrgan.cluster.run import upscale_on_cluster
 from vsrgan.dataset.degrade import crop_to_multiple, downscale
 from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.inference.upscaler import ModelOptions, Upscaler
 from vsrgan.io import frames
-from vsrgan.io.encoding import EncodeOptions
 from vsrgan.models import BUNDLED, GeneratorConfig, blend, build_generator, load_model, save_generator
+from vsrgan.options import JobOptions
 
 TINY = GeneratorConfig(arch="compact", skip="bicubic", num_blocks=2, num_features=8)
 LOSSLESS = dict(codec="ffv1", crf=None, preset=None)  # libx264 with threads need not give the same bits twice
@@ -118,7 +119,7 @@ def test_a_video_at_zero_is_the_clean_models_video(pair, tmp_path):
 
 
 def test_the_cluster_path_ships_the_blend(pair):
-    packed = pack_model_checked(ModelOptions(model="x4", denoise=0.5))  # what every segment task rebuilds
+    packed = ClusterJob.start(JobOptions.of(model="x4", denoise=0.5), ClusterOptions()).packed  # what every segment task rebuilds
     expected = blend(load_model("x4"), load_model("x4-real"), 0.5).state_dict()
     assert packed["state"].keys() == expected.keys()
     assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
@@ -128,8 +129,8 @@ def test_cluster_workers_upscale_with_the_blend(pair, ray_local, tmp_path):
     """--cluster at S = 0.5, in segments on Ray workers: the frames of the single process at S = 0.5, not at 0."""
     src = tmp_path / "in.mp4"
     make_clip(src, frames=12, width=40, height=24, gop=4)  # three keyframe segments
-    upscale_on_cluster(src, tmp_path / "cluster.mkv", ModelOptions(model="x4", denoise=0.5, device="cpu"),
-                       encode=EncodeOptions(**LOSSLESS), segment_frames=1, progress=False)
+    upscale_on_cluster(src, tmp_path / "cluster.mkv", JobOptions.of(model="x4", denoise=0.5, device="cpu", progress=False, **LOSSLESS),
+                       ClusterOptions(segment_frames=1))
     for denoise in (0.5, 0.0):
         upscale(src, tmp_path / f"local-{denoise}.mkv", model="x4", denoise=denoise, device="cpu", progress=False, **LOSSLESS)
     cluster, half, zero = (decoded(tmp_path / f"{name}.mkv") for name in ("cluster", "local-0.5", "local-0.0"))

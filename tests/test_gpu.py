@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import make_clip, read_pts, stream_summary
 
-from vsrgan import ModelOptions, Upscaler, compare, upscale
+from vsrgan import JobOptions, ModelOptions, Upscaler, compare, upscale
 from vsrgan.batch import BatchReport, Item, upscale_batch
 from vsrgan.io.video import probe, read_frames
 from vsrgan.metrics import psnr
@@ -59,7 +59,7 @@ def test_a_batch_of_videos_on_the_gpu(source, tmp_path):
     make_clip(other, width=40, height=30, frames=7)
     items = [Item(input=source, output=tmp_path / "out" / "clip.mp4"), Item(input=other, output=tmp_path / "out" / "other.mp4")]
     (tmp_path / "out").mkdir()
-    report = upscale_batch(items, BatchReport(), ModelOptions(device=DEVICE, precision=PRECISION, batch_size=4), progress=False)
+    report = upscale_batch(items, BatchReport(), JobOptions.of(device=DEVICE, precision=PRECISION, batch_size=4, progress=False))
     assert not report.failed and report.written == [i.output for i in items]
     assert [len(read_pts(i.output)[0]) for i in items] == [10, 7]
 

@@ -15,7 +15,7 @@ Layers, from the bottom:
     api         vsrgan/__init__.py    may import anything but the CLI; nothing imports it
 
 What may live at the package root (ROOT_MODULES): the public API and what every job shares
-(errors, version, metrics, upscale, batch). Media code belongs in io/, model-running code in
+(errors, version, metrics, options, upscale, batch). Media code belongs in io/, model-running code in
 inference/, each other job in its own subpackage.
 
 Inside the core, the module graph decides the order; the test asks only that it has no cycle.
@@ -69,7 +69,7 @@ def imports(name: str) -> set[str]:
 GRAPH = {name: imports(name) for name in MODULES}
 
 
-ROOT_MODULES = {"vsrgan", "vsrgan.__main__", "vsrgan.errors", "vsrgan.version", "vsrgan.metrics", "vsrgan.upscale", "vsrgan.batch"}
+ROOT_MODULES = {"vsrgan", "vsrgan.__main__", "vsrgan.errors", "vsrgan.version", "vsrgan.metrics", "vsrgan.upscale", "vsrgan.batch", "vsrgan.options"}
 BELOW = ("base", "io", "models", "inference", "root")  # each may import itself and those before it
 
 

@@ -12,18 +12,18 @@ redoes it. One progress bar counts the frames of the whole job, with tqdm's rate
 
 import glob
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from .errors import InputError, VsrganError
-from .inference.upscaler import ModelOptions, Upscaler
+from .inference.upscaler import Upscaler
 from .io.atomic import check_output
-from .io.encoding import EncodeOptions
 from .io.images import is_image
 from .io.stop import Stopped
 from .io.video import VideoInfo, probe
+from .options import JobOptions
 from .upscale import upscale_image, upscale_video
 
 # What a folder's videos are, by suffix (a list file or a glob takes any file it names).
@@ -181,20 +181,13 @@ def stopped_note(report: BatchReport, folder: Path) -> str:
     return f"{len(report.written)} outputs were written to '{folder}'; the same command skips them and does the rest"
 
 
-def upscale_batch(
-    items: list[Item],
-    report: BatchReport,
-    options: ModelOptions | None = None,
-    *,
-    encode: EncodeOptions | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> BatchReport:
-    """Upscale every item with the one model ``options`` name, one after the other; failures go into ``report``, which is returned."""
-    options = options or ModelOptions()
-    upscaler = Upscaler.from_options(options)
+def upscale_batch(items: list[Item], report: BatchReport, options: JobOptions | None = None) -> BatchReport:
+    """Upscale every item with the one model ``options.model`` names, one after the other; failures go into ``report``, which is returned."""
+    options = options or JobOptions()
+    upscaler = Upscaler.from_options(options.model)
+    quiet = replace(options, progress=False)  # each video's own bar: the job's one bar counts them all
     expected = {}
-    with Progress(desc=f"{len(items)} files x{upscaler.scale}", enabled=progress) as bar:
+    with Progress(desc=f"{len(items)} files x{upscaler.scale}", enabled=options.progress) as bar:
         for item in items:
             try:
                 expected[item] = 1 if is_image(item.input) else expected_frames(probe(item.input))
@@ -211,13 +204,12 @@ def upscale_batch(
                 bar.advance(frames)
             bar.now(item.input.name)
             try:
-                check_output(item.output, overwrite=overwrite, inputs=(item.input,))
+                check_output(item.output, overwrite=options.overwrite, inputs=(item.input,))
                 if is_image(item.input):
-                    upscale_image(upscaler, item.input, item.output, overwrite=overwrite)
+                    upscale_image(upscaler, item.input, item.output, overwrite=options.overwrite)
                     advance(1)
                 else:
-                    upscale_video(upscaler, item.input, item.output, batch_size=options.batch_size, encode=encode,
-                                  overwrite=overwrite, progress=False, on_frames=advance, threads=options.threads)
+                    upscale_video(upscaler, item.input, item.output, quiet, on_frames=advance)
                 report.written.append(item.output)
             except Stopped as e:
                 raise Stopped(e.signum, note=stopped_note(report, item.output.parent)) from None

@@ -8,7 +8,10 @@ Ctrl-C never leaves a partial file behind.
 """
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +23,12 @@ from .errors import InputError
 from .inference.memory import default_batch_size
 from .inference.pipeline import StageTimes, run_pipeline
 from .inference.threads import use_threads
-from .inference.upscaler import ModelOptions, Upscaler
+from .inference.upscaler import Upscaler
 from .io.atomic import atomic_path, check_output
-from .io.encoding import EncodeOptions
 from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
-from .io.video import probe, read_frames
+from .io.video import Frame, VideoInfo, probe, read_frames
 from .io.writer import VideoWriter, like_source
+from .options import JobOptions
 
 log = logging.getLogger(__name__)
 
@@ -33,46 +36,27 @@ log = logging.getLogger(__name__)
 ANIMATIONS_FFMPEG_READS = (".png",)
 
 
-def upscale(
-    input: str | Path,
-    output: str | Path,
-    *,
-    model: str | None = None,
-    scale: int | None = None,
-    tile: int = 0,
-    batch_size: int | None = None,
-    device: str = "auto",
-    precision: str = "auto",
-    codec: str = "libx264",
-    crf: int = 18,
-    preset: str | None = None,
-    pix_fmt: str | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    backend: str = "auto",
-    threads: int | None = None,
-    denoise: float | None = None,
-) -> Path:
+def upscale(input: str | Path, output: str | Path, options: JobOptions | None = None, **keywords) -> Path:
     """Upscale a video or a still image (chosen by the suffixes; an animated PNG into a video
     suffix is a video); return the output path.
 
-    The model's options are :class:`vsrgan.inference.upscaler.ModelOptions`' (``model`` None: the bundled
-    default, as with ``vsrgan upscale`` without ``-m``), the encoder's :class:`vsrgan.io.encoding.EncodeOptions`'.
+    ``options`` says how (:class:`vsrgan.options.JobOptions`); flat ``keywords`` set its parts
+    (:meth:`JobOptions.of`): ``model`` (None: the bundled default, as with ``vsrgan upscale``
+    without ``-m``), ``scale``, ``tile``, ``batch_size``, ``device``, ``precision``, ``backend``,
+    ``threads``, ``denoise``; ``codec``, ``crf``, ``preset``, ``pix_fmt``; ``overwrite``, ``progress``.
     """
     input, output = Path(input), Path(output)
-    options = ModelOptions(model=model, scale=scale, tile=tile, batch_size=batch_size, device=device,
-                           precision=precision, backend=backend, threads=threads, denoise=denoise)
+    options = JobOptions.of(options, **keywords)
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video or image file")
     if is_image(input) != is_image(output) and not animation_to_video(input, output):
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
-    check_output(output, overwrite=overwrite, inputs=(input,))
-    upscaler = Upscaler.from_options(options)
+    check_output(output, overwrite=options.overwrite, inputs=(input,))
+    upscaler = Upscaler.from_options(options.model)
     if is_image(output):
-        return upscale_image(upscaler, input, output, overwrite=overwrite)
-    encode = EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
-    return upscale_video(upscaler, input, output, batch_size=batch_size, encode=encode, overwrite=overwrite, progress=progress, threads=threads)
+        return upscale_image(upscaler, input, output, overwrite=options.overwrite)
+    return upscale_video(upscaler, input, output, options)
 
 
 def animation_to_video(input: Path, output: Path) -> bool:
@@ -90,49 +74,70 @@ def upscale_video(
     upscaler: Upscaler,
     input: Path,
     output: Path,
+    options: JobOptions | None = None,
     *,
-    batch_size: int | None = None,
-    encode: EncodeOptions | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
     on_frames: Callable[[int], None] | None = None,
-    threads: int | None = None,
     times: StageTimes | None = None,
 ) -> Path:
-    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``encode`` says
-    (default: :class:`EncodeOptions`); audio and subtitles kept.
+    """Upscale the video ``input`` into ``output`` with ``upscaler``, encoded as ``options.encode``
+    says; audio and subtitles kept.
 
-    ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar).
-    ``batch_size`` None: :func:`vsrgan.inference.memory.default_batch_size` (1 on the CPU, 4 on a GPU).
-    ``threads`` sizes the thread budget shared by the model, the encoder and the decoder
-    (:func:`vsrgan.inference.threads.plan_threads`); an ``encode.threads`` other than 0 is kept as given.
+    Of ``options.model`` this takes ``batch_size`` (None: :func:`vsrgan.inference.memory.default_batch_size`,
+    1 on the CPU, 4 on a GPU) and ``threads``, the budget shared by the model, the encoder and the
+    decoder (:func:`vsrgan.inference.threads.plan_threads`; an ``encode.threads`` other than 0 is kept
+    as given). ``on_frames(n)`` is told of every ``n`` frames written (a batch's own progress bar);
     ``times``, if given, gets each stage's busy seconds (:class:`vsrgan.inference.pipeline.StageTimes`).
     """
-    budget = use_threads(threads, device=upscaler.device)
-    batch_size = batch_size or default_batch_size(upscaler.device)
-    encode = (encode or EncodeOptions()).with_threads(budget.encoder)
+    options = options or JobOptions()
+    budget = use_threads(options.model.threads, device=upscaler.device)
     info = probe(input)
+    batch_size = options.model.batch_size or default_batch_size(upscaler.device)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
-    bar = tqdm(
-        total=info.num_frames or None, unit="frame", disable=not progress,
-        desc=f"{input.name} x{s} ({upscaler.backend})", dynamic_ncols=True, delay=0.5,
+    return write_video(
+        input, output, read_frames(input, threads=budget.decoder), partial(frame_stages, upscaler),
+        info=info, size=(info.width * s, info.height * s), batch_size=batch_size,
+        options=replace(options, encode=options.encode.with_threads(budget.encoder)),
+        desc=f"{input.name} x{s} ({upscaler.backend})", total=info.num_frames, on_frames=on_frames, times=times,
     )
+
+
+def write_video(
+    input: Path,
+    output: Path,
+    frames: Iterable[Frame],
+    stages: Callable[[VideoWriter], tuple[Callable, Callable]],
+    *,
+    info: VideoInfo,
+    size: tuple[int, int],
+    batch_size: int,
+    options: JobOptions,
+    desc: str,
+    total: int = 0,
+    source_until: float = math.inf,
+    on_frames: Callable[[int], None] | None = None,
+    times: StageTimes | None = None,
+) -> Path:
+    """The end every video job shares (upscale, compare): ``frames`` of ``input`` through the
+    pipeline's two steps, ``stages(writer)`` = (model step, encoder step), into ``output`` at
+    ``size``, encoded as ``options.encode`` says. Timestamps, audio and subtitles are the input's
+    (up to ``source_until`` seconds on its clock); the file is written beside the output and
+    renamed on success; one progress bar of ``total`` frames (0: unknown)."""
+    bar = tqdm(total=total or None, unit="frame", disable=not options.progress, desc=desc, dynamic_ncols=True, delay=0.5)
 
     def advance(frames: int) -> None:  # called from the encoder's thread
         bar.update(frames)
         if on_frames is not None:
             on_frames(frames)
 
-    with atomic_path(output, overwrite=overwrite) as tmp, bar:
-        writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, **like_source(info), encode=encode,
-                             rotation=info.rotation, source=input, name=output)
+    with atomic_path(output, overwrite=options.overwrite) as tmp, bar:
+        writer = VideoWriter(tmp, width=size[0], height=size[1], **like_source(info), encode=options.encode,
+                             rotation=info.rotation, source=input, source_until=source_until, name=output)
         if info.wide_colour is not None and info.wide_colour.hdr:
             log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
                         "and mastering-display metadata is not copied", input, info.wide_colour.name, writer.encode.pix_fmt)
-        process, write = frame_stages(upscaler, writer)
+        process, write = stages(writer)
         with writer:
-            frames = read_frames(input, threads=budget.decoder)
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)
     return output
 

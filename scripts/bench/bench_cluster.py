@@ -21,12 +21,12 @@ from pathlib import Path
 import av
 import ray
 
-from vsrgan.cluster.run import finish_video, job_settings, pack_model_checked, prepare_video
+from vsrgan.cluster.job import ClusterJob, ClusterOptions
 from vsrgan.cluster.segments import keyframe_index
-from vsrgan.cluster.tasks import open_tasks
 from vsrgan.cluster.workdir import segment_path
 from vsrgan.inference.upscaler import ModelOptions
 from vsrgan.io.encoding import EncodeOptions
+from vsrgan.options import JobOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,16 +84,21 @@ def ray_workers_cpu_seconds() -> float:
     return sum(seconds for pid, seconds in cpu.items() if ours(pid))
 
 
-def run_once(source: Path, work: Path, packed: dict, args) -> dict:
+def cluster_job(args) -> ClusterJob:
+    """The job as the benchmark runs it: ``args.model`` packed once, segments of ``args.gop`` frames, 4 frames a model call on the CPU."""
+    options = JobOptions(ModelOptions(model=args.model, device="cpu", batch_size=4), EncodeOptions(crf=18, preset=args.preset),
+                         overwrite=True, progress=False)
+    return ClusterJob.start(options, ClusterOptions(segment_frames=args.gop))
+
+
+def run_once(source: Path, work: Path, run: ClusterJob) -> dict:
     output = work / "out.mp4"
     output.unlink(missing_ok=True)
-    encode = EncodeOptions(crf=18, preset=args.preset)
     t0 = time.perf_counter()
-    job = prepare_video(source, output, packed=packed, settings=job_settings(encode, ModelOptions()),
-                        segment_frames=args.gop, overwrite=True)
+    job = run.prepare(source, output)
     t1 = time.perf_counter()
     cpu = ray_workers_cpu_seconds()
-    with open_tasks(packed, cluster="auto", options=ModelOptions(device="cpu", batch_size=4), encode=encode) as tasks:
+    with run.running("segments") as (_, tasks):
         tasks.submit(job)
         while tasks.busy:
             for done in tasks.finished():
@@ -102,7 +107,7 @@ def run_once(source: Path, work: Path, packed: dict, args) -> dict:
     t2 = time.perf_counter()
     cpu = ray_workers_cpu_seconds() - cpu
     parts = [segment_path(job.folder, s).stat().st_size for s in job.segments]
-    finish_video(job, overwrite=True)
+    run.finish(job)
     t3 = time.perf_counter()
     return {"plan_s": t1 - t0, "tasks_s": t2 - t1, "cpu_s": cpu, "join_s": t3 - t2, "segments": len(job.segments),
             "frames": sum(s.frames for s in job.segments), "part_bytes": parts,
@@ -126,7 +131,7 @@ def join_sweep(source: Path, work: Path, gop_frames: int, counts: list[int]) -> 
         folder.mkdir()
         parts = [folder / f"{s.name}.mp4" for s in segments]
         for s, part in zip(segments, parts):
-            upscale_segment(pack_model(Bicubic(scale=2)), str(source), s, str(part), options=ModelOptions(device="cpu"), encode=encode)
+            upscale_segment(pack_model(Bicubic(scale=2)), str(source), s, str(part), JobOptions(ModelOptions(device="cpu"), encode))
         size = sum(p.stat().st_size for p in parts) / 1e6
         t0 = time.perf_counter()
         join_segments(parts, source, folder / "joined.mp4")
@@ -150,8 +155,8 @@ def main() -> None:
     try:
         source = work / "in.mp4"
         frames = reencode(args.input, source, args.gop, args.frames)
-        packed = pack_model_checked(ModelOptions(model=args.model))
-        model_bytes = sum(t.numel() * t.element_size() for t in packed.get("state", {}).values())
+        run = cluster_job(args)
+        model_bytes = sum(t.numel() * t.element_size() for t in run.packed.get("state", {}).values())
         index_s = time.perf_counter()
         keyframe_index(source)
         index_s = time.perf_counter() - index_s
@@ -167,7 +172,7 @@ def main() -> None:
                      object_store_memory=200 * 1024**2)
             try:
                 for label in ("cold", "warm"):
-                    r = run_once(source, work, packed, args)
+                    r = run_once(source, work, run)
                     joined = sum(r["part_bytes"]) / 1e6
                     print(f"| {workers} | {label} | {r['segments']} | {r['tasks_s']:.1f} | {r['frames'] / r['tasks_s']:.2f} | "
                           f"{r['segments'] / r['tasks_s']:.3f} | {r['cpu_s']:.1f} | {r['cpu_s'] / r['tasks_s']:.2f} | "

@@ -15,8 +15,9 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..inference.backends import BACKENDS, available_backends
-from ..inference.upscaler import Upscaler
+from ..inference.upscaler import ModelOptions, Upscaler
 from ..io.encoding import EncodeOptions
+from ..options import JobOptions
 from ..upscale import upscale_video
 from .timing import clocked, time_model, timed, warm_up
 
@@ -55,7 +56,8 @@ def max_diff(a: Upscaler, b: Upscaler, frames: np.ndarray) -> int:
 
 def _time_job(upscaler: Upscaler, clip: Path, out: Path, batch_size: int, encode: EncodeOptions, threads: int | None) -> float:
     """Seconds for the real job (vsrgan.upscale.upscale_video) on ``clip`` with ``upscaler``."""
-    return timed(lambda: upscale_video(upscaler, clip, out, batch_size=batch_size, encode=encode, progress=False, threads=threads, overwrite=True), upscaler.device)
+    options = JobOptions(ModelOptions(batch_size=batch_size, threads=threads), encode, overwrite=True, progress=False)
+    return timed(lambda: upscale_video(upscaler, clip, out, options), upscaler.device)
 
 
 def compare_backends(

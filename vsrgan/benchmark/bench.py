@@ -31,13 +31,14 @@ from ..errors import ConfigError
 from ..inference.device import PRECISIONS, pick_device, pick_precision
 from ..inference.pipeline import StageTimes
 from ..inference.threads import use_threads
-from ..inference.upscaler import Upscaler
+from ..inference.upscaler import ModelOptions, Upscaler
 from ..io.atomic import atomic_path, check_output
 from ..io.encoding import EncodeOptions
 from ..io.frames import to_i420, to_tensor
 from ..io.video import read_frames
 from ..io.writer import VideoWriter
 from ..models import Bicubic
+from ..options import JobOptions
 from ..upscale import upscale_video
 from .backends import compare_backends, parse_backends
 from .flops import count_flops
@@ -194,7 +195,7 @@ def bench(
         ))
         say("end-to-end")
         seconds["end_to_end"], cpu["end_to_end"] = clocked(lambda: timed(
-            lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", batch_size=batch_size, encode=encode, progress=False, threads=threads, times=times),
+            lambda: upscale_video(upscaler, clip, tmp / "e2e.mp4", JobOptions(ModelOptions(batch_size=batch_size, threads=threads), encode, progress=False), times=times),
             dev,
         ))
         if references:

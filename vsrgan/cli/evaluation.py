@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .options import add_denoise_arg, add_model_run_args, add_video_output_args
+from .options import add_denoise_arg, add_model_run_args, add_video_output_args, job_options
 
 
 def add_evaluate_parser(subparsers) -> None:
@@ -96,12 +96,7 @@ def add_compare_parser(subparsers) -> None:
 
 def run_compare(args) -> None:
     from ..evaluation.compare import compare
-    from ..models import default_model
 
-    compare(
-        args.input, args.output, model=args.model or default_model(), layout=args.layout, input_is_lr=args.input_is_lr,
-        scale=args.scale, panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds, tile=args.tile,
-        batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec, crf=args.crf,
-        preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet, denoise=args.denoise,
-    )
+    compare(args.input, args.output, job_options(args), layout=args.layout, input_is_lr=args.input_is_lr,
+            panel_height=args.panel_height, wipe_period=args.wipe_period, seconds=args.seconds)
     print(f"wrote {args.output}", file=sys.stderr)

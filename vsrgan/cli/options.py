@@ -63,3 +63,12 @@ def add_backend_args(p, *, default: str = "auto") -> None:
                    "auto: the measured fastest, eager PyTorch (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads shared by the model, the encoder and the decoder (default: every core this process may use)")
+
+
+def job_options(args):
+    """The one :class:`vsrgan.options.JobOptions` a subcommand's flags say: each of the model's and
+    the encoder's options that the subcommand has a flag for, ``--overwrite`` and ``--quiet``."""
+    from ..options import ENCODE_KEYWORDS, MODEL_KEYWORDS, JobOptions
+
+    given = {name: getattr(args, name) for name in MODEL_KEYWORDS + ENCODE_KEYWORDS if hasattr(args, name)}
+    return JobOptions.of(**given, overwrite=args.overwrite, progress=not args.quiet)

@@ -1,5 +1,5 @@
-"""The ``upscale`` and ``models`` subcommands: build their parsers, hand plain keyword arguments
-(and, for many videos or a cluster, :class:`~vsrgan.inference.upscaler.ModelOptions`) to the API."""
+"""The ``upscale`` and ``models`` subcommands: build their parsers, hand the API one
+:class:`~vsrgan.options.JobOptions` (and, with ``--cluster``, a :class:`~vsrgan.cluster.job.ClusterOptions`)."""
 
 import argparse
 import os
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import VsrganError
-from .options import add_backend_args, add_denoise_arg, add_model_run_args, add_video_output_args
+from .options import add_backend_args, add_denoise_arg, add_model_run_args, add_video_output_args, job_options
 
 
 def add_upscale_parser(subparsers) -> None:
@@ -52,41 +52,31 @@ def run_upscale(args) -> None:
     if not inputs or not output:
         raise VsrganError("upscale needs an input and an output, e.g. 'vsrgan upscale in.mp4 out.mp4' "
                           "or 'vsrgan upscale videos/ out/'")
+    options = job_options(args)
     if len(inputs) > 1 or is_batch(inputs[0]) or Path(output).is_dir() or output.endswith(("/", os.sep)):
-        run_batch(args, inputs, output)  # many inputs, or one into a folder
+        run_batch(args, options, inputs, output)  # many inputs, or one into a folder
         return
-    input = inputs[0]
     if args.cluster:
         from ..cluster.run import upscale_on_cluster
 
-        upscale_on_cluster(input, output, model_options(args), cluster=args.cluster, num_cpus=args.num_cpus,
-                           encode=encode_options(args), segment_frames=args.segment_frames, overwrite=args.overwrite,
-                           progress=not args.quiet)
-        print(f"wrote {output}", file=sys.stderr)
-        return
-    upscale(
-        input, output, model=args.model, scale=args.scale, tile=args.tile,
-        batch_size=args.batch_size, device=args.device, precision=args.precision, codec=args.codec,
-        crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, overwrite=args.overwrite, progress=not args.quiet,
-        backend=args.backend, threads=args.threads, denoise=args.denoise,
-    )
+        upscale_on_cluster(inputs[0], output, options, cluster_options(args))
+    else:
+        upscale(inputs[0], output, options)
     print(f"wrote {output}", file=sys.stderr)
 
 
-def run_batch(args, sources: list[str], folder: str) -> None:
+def run_batch(args, options, sources: list[str], folder: str) -> None:
     from ..batch import gather_inputs, plan_batch, upscale_batch
 
-    items, report = plan_batch(gather_inputs(sources), folder, codec=args.codec, overwrite=args.overwrite)
+    items, report = plan_batch(gather_inputs(sources), folder, codec=options.encode.codec, overwrite=options.overwrite)
     for output in report.skipped:
         print(f"vsrgan: skipping '{output}': it exists (--overwrite redoes it)", file=sys.stderr)
-    common = dict(encode=encode_options(args), overwrite=args.overwrite, progress=not args.quiet)
     if items and args.cluster:
         from ..cluster.batch import upscale_batch_on_cluster
 
-        upscale_batch_on_cluster(items, report, model_options(args), cluster=args.cluster, num_cpus=args.num_cpus,
-                                 segment_frames=args.segment_frames, **common)
+        upscale_batch_on_cluster(items, report, options, cluster_options(args))
     elif items:
-        upscale_batch(items, report, model_options(args), **common)
+        upscale_batch(items, report, options)
     for line in report.summary():
         print(f"vsrgan: {line}", file=sys.stderr)
     if report.failed:
@@ -94,17 +84,10 @@ def run_batch(args, sources: list[str], folder: str) -> None:
         raise VsrganError(f"{len(report.failed)} of {total} inputs failed (listed above); the others are in '{folder}'")
 
 
-def model_options(args):
-    from ..inference.upscaler import ModelOptions
+def cluster_options(args):
+    from ..cluster.job import ClusterOptions
 
-    return ModelOptions(model=args.model, scale=args.scale, tile=args.tile, batch_size=args.batch_size, device=args.device,
-                        precision=args.precision, backend=args.backend, threads=args.threads, denoise=args.denoise)
-
-
-def encode_options(args):
-    from ..io.encoding import EncodeOptions
-
-    return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
+    return ClusterOptions(address=args.cluster, num_cpus=args.num_cpus, segment_frames=args.segment_frames)
 
 
 def add_models_parser(subparsers) -> None:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, VsrganError
-from ..inference.upscaler import ModelOptions
-from ..io.encoding import EncodeOptions
+from ..options import JobOptions
 from .segments import Segment
 from .workdir import segment_path
 from .worker import task_options, upscale_segment
@@ -42,7 +41,7 @@ class Finished:
     error: VsrganError | None  # None: the segment is in its file
 
 
-def connect(cluster: str, *, num_cpus: int | None = None) -> bool:
+def connect(address: str, *, num_cpus: int | None = None) -> bool:
     """Join Ray: ``auto`` starts one on this machine, ``ray://host:port`` connects to one; True if we started it.
 
     A Ray already initialised in this process (a notebook, a test) is used as it is.
@@ -53,26 +52,24 @@ def connect(cluster: str, *, num_cpus: int | None = None) -> bool:
         raise ConfigError("--cluster needs Ray: pip install 'vsrgan[cluster]' (or pip install 'ray[default]')") from None
     if ray.is_initialized():
         return False
-    if cluster == "auto":
+    if address == "auto":
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="warning", log_to_driver=False)
         return True
-    if not cluster.startswith("ray://"):
-        raise ConfigError(f"--cluster must be 'auto' or 'ray://host:port', got '{cluster}'")
-    ray.init(address=cluster, logging_level="warning")
+    if not address.startswith("ray://"):
+        raise ConfigError(f"--cluster must be 'auto' or 'ray://host:port', got '{address}'")
+    ray.init(address=address, logging_level="warning")
     return True
 
 
 @contextlib.contextmanager
-def open_tasks(
-    packed_model: dict, *, cluster: str, num_cpus: int | None = None, options: ModelOptions, encode: EncodeOptions,
-) -> Iterator["Tasks"]:
-    """Connect to Ray (:func:`connect`), hold the model in its object store, shut down a Ray we started.
-    Every segment is upscaled as ``options`` and ``encode`` say (:func:`worker.upscale_segment`)."""
-    started = connect(cluster, num_cpus=num_cpus)
+def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto", num_cpus: int | None = None) -> Iterator["Tasks"]:
+    """Connect to Ray at ``address`` (:func:`connect`), hold the model in its object store, shut down
+    a Ray we started. Every segment is upscaled as ``options`` say (:func:`worker.upscale_segment`)."""
+    started = connect(address, num_cpus=num_cpus)
     try:
         import ray
 
-        yield Tasks(ray, packed_model, options, encode)
+        yield Tasks(ray, packed_model, options)
     finally:
         if started:
             ray.shutdown()
@@ -81,14 +78,13 @@ def open_tasks(
 class Tasks:
     """Segments waiting, tasks in flight, and what finished: ``submit`` a video, then take ``finished`` until not ``busy``."""
 
-    def __init__(self, ray, packed_model: dict, options: ModelOptions, encode: EncodeOptions):
+    def __init__(self, ray, packed_model: dict, options: JobOptions):
         self.ray = ray
         resources = ray.cluster_resources()
         gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
-        options = task_options(options)  # each task holds the CPUs its thread budget uses
-        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=options.threads, num_gpus=gpus)(upscale_segment)
+        self.options = task_options(options)  # each task holds the CPUs its thread budget uses
+        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=self.options.model.threads, num_gpus=gpus)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
-        self.settings = dict(options=options, encode=encode)
         self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)
         self.waiting: deque[tuple[VideoJob, Segment]] = deque()
         self.running: dict = {}  # ObjectRef -> (VideoJob, Segment)
@@ -133,7 +129,7 @@ class Tasks:
         while self.waiting and len(self.running) < self.window:
             job, s = self.waiting.popleft()
             ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
-                                   **self.settings)
+                                   self.options)
             self.running[ref] = (job, s)
 
 

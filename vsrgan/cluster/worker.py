@@ -16,13 +16,13 @@ from torch import nn
 from ..errors import VideoError
 from ..inference.memory import default_batch_size
 from ..inference.pipeline import run_pipeline
-from ..inference.upscaler import ModelOptions, Upscaler
+from ..inference.upscaler import Upscaler
 from ..io import colour
 from ..io.atomic import atomic_path
-from ..io.encoding import EncodeOptions
 from ..io.video import Frame, open_input, probe
 from ..io.writer import VideoWriter, like_source
 from ..models import Bicubic, GeneratorConfig, build_generator
+from ..options import JobOptions
 from ..upscale import frame_stages
 from .segments import Segment
 
@@ -83,10 +83,10 @@ def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
                          "the file may be damaged: upscale it without --cluster")
 
 
-def task_options(options: ModelOptions | None) -> ModelOptions:
+def task_options(options: JobOptions | None) -> JobOptions:
     """``options`` as a task runs them: a budget of 1 thread unless told (one task per core)."""
-    options = options or ModelOptions()
-    return replace(options, threads=options.threads or 1)
+    options = options or JobOptions()
+    return replace(options, model=replace(options.model, threads=options.model.threads or 1))
 
 
 def upscale_segment(
@@ -94,21 +94,19 @@ def upscale_segment(
     input: str,
     segment: Segment,
     path: str,
-    *,
-    options: ModelOptions | None = None,
-    encode: EncodeOptions | None = None,
+    options: JobOptions | None = None,
 ) -> int:
     """Upscale ``segment`` of ``input`` into the video file ``path`` (atomically) with the model
-    ``packed_model``, run as ``options`` say (their model and scale are the job's, already packed);
-    return its frame count. ``options.threads``: the CPUs the task holds, shared by the model and
-    the encoder (:mod:`vsrgan.inference.threads`; None: 1)."""
+    ``packed_model``, run and encoded as ``options`` say (its model and scale are the job's, already
+    packed); return its frame count. ``options.model.threads``: the CPUs the task holds, shared by
+    the model and the encoder (:mod:`vsrgan.inference.threads`; None: 1)."""
     input, path = Path(input), Path(path)
     options = task_options(options)
+    encode = options.encode.with_threads(options.model.thread_budget().encoder)
     info = probe(input)
-    upscaler = Upscaler.from_options(options, model=unpack_model(packed_model))
-    encode = (encode or EncodeOptions()).with_threads(options.thread_budget().encoder)
+    upscaler = Upscaler.from_options(options.model, model=unpack_model(packed_model))
     batch_size = upscaler.fit(width=info.width, height=info.height,
-                              batch_size=options.batch_size or default_batch_size(upscaler.device))
+                              batch_size=options.model.batch_size or default_batch_size(upscaler.device))
     s = upscaler.scale
     with atomic_path(path, overwrite=True) as tmp:
         writer = VideoWriter(tmp, width=info.width * s, height=info.height * s, **like_source(info), encode=encode,

@@ -16,21 +16,22 @@ are laid out and labelled on the encoding thread.
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..dataset.degrade import make_lr
 from ..errors import ConfigError, InputError
-from ..inference.pipeline import run_pipeline
+from ..inference.memory import default_batch_size
 from ..inference.upscaler import Upscaler
-from ..io.atomic import atomic_path, check_output
-from ..io.encoding import EncodeOptions
+from ..io.atomic import check_output
 from ..io.images import is_image
 from ..io.video import probe, read_frames
-from ..io.writer import VideoWriter, like_source
-from ..models import Bicubic, default_model, model_label
+from ..io.writer import VideoWriter
+from ..models import Bicubic, model_label
+from ..options import JobOptions
+from ..upscale import write_video
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
 
 
@@ -67,43 +68,35 @@ def render(panels: np.ndarray, labels: list[str], *, layout: str, size: tuple[in
 def compare(
     input: str | Path,
     output: str | Path,
+    options: JobOptions | None = None,
     *,
-    model: str | None = None,
     layout: str = "grid",
     input_is_lr: bool = False,
-    scale: int | None = None,
     panel_height: int | None = None,
     wipe_period: float = 6.0,
     seconds: float = 0.0,
-    tile: int = 0,
-    batch_size: int = 4,
-    device: str = "auto",
-    precision: str = "auto",
-    codec: str = "libx264",
-    crf: int = 18,
-    preset: str | None = None,
-    pix_fmt: str | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    denoise: float | None = None,
+    **keywords,
 ) -> Path:
-    """Write a labelled comparison video of ``input`` (bicubic vs ``model``) to ``output``; return its path.
+    """Write a labelled comparison video of ``input`` (bicubic vs the model) to ``output``; return its path.
 
-    Timestamps, frame rate and audio are the input's; ``seconds`` > 0 keeps only that much from
-    the start, audio included. Panels are the size of the high-resolution frame unless
-    ``panel_height`` is given, shrunk if needed so the video fits 3840x2160.
+    The model runs, and the video is encoded, as ``options`` and flat ``keywords`` say, as for
+    :func:`vsrgan.upscale.upscale` (``model``, ``scale``, ``tile``, ``device``, ``crf`` ...;
+    :meth:`vsrgan.options.JobOptions.of`). Timestamps, frame rate and audio are the input's;
+    ``seconds`` > 0 keeps only that much from the start, audio included. Panels are the size of
+    the high-resolution frame unless ``panel_height`` is given, shrunk if needed so the video fits 3840x2160.
     """
-    input, output, model = Path(input), Path(output), model or default_model()
+    input, output = Path(input), Path(output)
+    options = JobOptions.of(options, **keywords)
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
-    if batch_size < 1 or wipe_period <= 0 or seconds < 0:
-        raise ConfigError(f"--batch-size must be >= 1, --wipe-period > 0 and --seconds >= 0, got {batch_size}, {wipe_period} and {seconds}")
+    if wipe_period <= 0 or seconds < 0:
+        raise ConfigError(f"--wipe-period must be > 0 and --seconds >= 0, got {wipe_period} and {seconds}")
     if not input.exists():
         raise InputError(f"'{input}' does not exist; expected a video file such as .mp4 or .mkv")
     if is_image(input) or is_image(output):
         raise InputError(f"compare makes a video from a video; got '{input}' -> '{output}' (for photos use 'vsrgan evaluate')")
-    check_output(output, overwrite=overwrite, inputs=(input,))
-    network = Upscaler.from_name(model, scale=scale, device=device, precision=precision, tile=tile, denoise=denoise)
+    check_output(output, overwrite=options.overwrite, inputs=(input,))
+    network = Upscaler.from_options(options.model)
     s = network.scale
     bicubic = Upscaler(Bicubic(scale=s), device=network.device, precision="fp32")
 
@@ -114,14 +107,15 @@ def compare(
         h, w = info.height - info.height % s, info.width - info.width % s
         if min(h, w) < s:
             raise InputError(f"'{input}' is {info.width}x{info.height}, too small to shrink x{s}; pass --input-is-lr if it is already small")
+    denoise = options.model.denoise
     labels = [
         f"{'input' if input_is_lr else f'downscaled x{s}'} {w // s}x{h // s} (nearest)",
         f"bicubic x{s}",
-        f"network: {model_label(model)}" + (f", denoise {denoise:g}" if denoise is not None else ""),
+        f"network: {model_label(options.model.model_name)}" + (f", denoise {denoise:g}" if denoise is not None else ""),
     ]
     if not input_is_lr:
         labels.insert(0, f"original {w}x{h}")
-    batch_size = network.fit(width=w // s, height=h // s, batch_size=batch_size)
+    batch_size = network.fit(width=w // s, height=h // s, batch_size=options.model.batch_size or default_batch_size(network.device))
     size = panel_size(layout, 2 if layout == "wipe" else len(labels), w, h, panel_height)
     columns, rows = grid_shape(layout, len(labels))
 
@@ -129,21 +123,18 @@ def compare(
     first = next(frames)
     until = float(first.pts * info.time_base) + seconds if seconds else math.inf  # on the source's clock
     frames = itertools.takewhile(lambda f: not seconds or f.time < seconds, itertools.chain([first], frames))
-    total = min(info.num_frames, math.ceil(seconds * info.frame_rate)) if seconds else info.num_frames
-    bar = tqdm(total=total or None, unit="frame", disable=not progress, desc=f"compare {input.name}", dynamic_ncols=True, delay=0.5)
-    with atomic_path(output, overwrite=overwrite) as tmp, bar:
-        writer = VideoWriter(
-            tmp, width=columns * size[0], height=rows * size[1], **like_source(info),
-            encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), rotation=info.rotation, source=input, source_until=until, name=output,
-        )
 
-        def write(panels: np.ndarray, pts: int) -> None:
-            time = float((pts - first.pts) * info.time_base)
-            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts)
-
+    def stages(writer: VideoWriter) -> tuple[Callable, Callable]:
         def process(batch: np.ndarray) -> np.ndarray:
             return make_panels(batch, network, bicubic, input_is_lr=input_is_lr)
 
-        with writer:
-            run_pipeline(frames, process, write, batch_size=batch_size, on_batch=bar.update)
-    return output
+        def write(panels: np.ndarray, pts: int) -> None:  # laid out and labelled on the encoding thread
+            time = float((pts - first.pts) * info.time_base)
+            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts)
+        return process, write
+
+    return write_video(
+        input, output, frames, stages, info=info, size=(columns * size[0], rows * size[1]), batch_size=batch_size,
+        options=options, desc=f"compare {input.name}", source_until=until,
+        total=min(info.num_frames, math.ceil(seconds * info.frame_rate)) if seconds else info.num_frames,
+    )
