@@ -316,3 +316,14 @@ def test_cluster_packing_is_plain_data_and_round_trips(tmp_path, state):
 def test_model_label_shortens_every_weights_path():
     assert [model_label(m) for m in ("w/RealESRGAN_x4plus.pth", "a/b.pt", "g.safetensors", "x4")] == \
         ["RealESRGAN_x4plus", "b", "g", "x4"]
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "compile"])
+def test_other_backends_match_eager_at_two_sizes(backend):
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    model = random_model(RRDBNet(num_feat=8, num_grow_ch=4, num_block=1, unshuffle=2))  # the pad to whole cells is traced
+    engine, eager = (Upscaler(model, device="cpu", precision="fp32", backend=b) for b in (backend, "eager"))
+    for size in ((21, 17), (30, 26)):
+        x = torch.rand(1, 3, *size)
+        assert (engine(x) - eager(x)).abs().max() < 1e-4
