@@ -91,14 +91,27 @@ def cluster_options(args):
 
 
 def add_models_parser(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list the models --model accepts", description="List the models --model accepts.")
+    p = subparsers.add_parser(
+        "models", help="list the models --model accepts, or inspect a weights file",
+        description="List the models --model accepts; with --inspect, what a weights file holds.",
+        epilog="examples:\n  vsrgan models\n  vsrgan models --inspect RealESRGAN_x4plus.pth",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--inspect", metavar="FILE", default=None,
+                   help="print the architecture detected in FILE (.pth, .pt, .safetensors), its hyper-parameters, scale and parameter count")
     p.set_defaults(run=run_models)
 
 
 def run_models(args) -> None:
-    from ..models import available_models, default_model
+    from ..models import available_models, default_model, describe_model
 
+    if args.inspect is not None:
+        for key, value in describe_model(args.inspect).items():
+            print(f"{key + ':':18s} {value}")
+        return
     for name, description in available_models().items():
         mark = " (default)" if name == default_model() else ""
         print(f"{name:16s} {description}{mark}")
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
+    print(f"{'PATH':16s} another project's .pth, .pt or .safetensors: RRDBNet (ESRGAN, Real-ESRGAN), SRVGGNetCompact "
+          "(realesr-animevideov3, realesr-general-x4v3), MSRResNet (BasicSR); see 'vsrgan models --inspect FILE'")

@@ -1,8 +1,9 @@
 """One segment on one worker: decode from its keyframe, upscale exactly its frames, encode them.
 
 Plain functions: Ray calls :func:`upscale_segment` as a task (:mod:`.run`), a test calls it
-directly. The model arrives as :func:`pack_model`'s plain dict (config + CPU state dict),
-put in Ray's object store once and shared by every task on a machine.
+directly. The model arrives as :func:`pack_model`'s plain dict (config + CPU state dict; another
+project's network as its architecture's name and hyper-parameters + state dict), put in Ray's
+object store once and shared by every task on a machine.
 """
 
 import hashlib
@@ -21,7 +22,8 @@ from ..io import colour
 from ..io.atomic import atomic_path
 from ..io.video import Frame, open_input, probe
 from ..io.writer import VideoWriter, like_source
-from ..models import Bicubic, GeneratorConfig, build_generator
+from ..models import Bicubic, GeneratorConfig, build_generator, is_foreign
+from ..models.foreign import build as build_foreign
 from ..options import JobOptions
 from ..upscale import frame_stages
 from .segments import Segment
@@ -38,15 +40,22 @@ def pack_model(model: nn.Module) -> dict:
     """The model as plain data: what rebuilds it (:func:`unpack_model`), nothing pickled as code."""
     if isinstance(model, Bicubic):
         return {"kind": "bicubic", "scale": int(model.scale)}
+    if is_foreign(model):
+        return {"kind": "foreign", "arch": model.arch, "hparams": dict(model.hparams), "state": cpu_state(model)}
     if model.config.reparam:
         model = model.fused()  # as vsrgan.models.weights.save_generator writes it
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    return {"kind": "generator", "config": model.config.to_dict(), "state": state}
+    return {"kind": "generator", "config": model.config.to_dict(), "state": cpu_state(model)}
+
+
+def cpu_state(model: nn.Module) -> dict:
+    return {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
 
 
 def unpack_model(packed: dict) -> nn.Module:
     if packed["kind"] == "bicubic":
         return Bicubic(scale=packed["scale"])
+    if packed["kind"] == "foreign":
+        return build_foreign(packed["arch"], packed["hparams"], packed["state"], source=f"the packed {packed['arch']}")
     model = build_generator(GeneratorConfig(**packed["config"]))
     model.load_state_dict(packed["state"])
     return model.eval()

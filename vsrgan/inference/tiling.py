@@ -5,16 +5,18 @@ When ``pad`` is at least the model's receptive radius, every output pixel sees e
 input it would see untiled, so the stitched result equals the untiled one up to floating-point
 rounding (the convolution algorithm may differ between tile sizes).
 
-Every window starts on an even pixel (its margin grows by one where it would not): a network
-that works on 2x2 cells (:class:`~vsrgan.models.halfres.HalfResGenerator`) then sees the same
-cells in a tile as in the whole frame; for the others a wider margin changes nothing.
+Every window starts on a multiple of 4 pixels (its margin grows by up to 3 where it would not): a
+network that works on 2x2 or 4x4 cells (:class:`~vsrgan.models.halfres.HalfResGenerator`,
+Real-ESRGAN's x2 and x1 :class:`~vsrgan.models.foreign.rrdb.RRDBNet`, which pixel-unshuffle their
+input) then sees the same cells in a tile as in the whole frame; for the others a wider margin
+changes nothing.
 """
 
 from collections.abc import Callable
 
 import torch
 
-ALIGN = 2  # windows start on multiples of this, in input pixels
+ALIGN = 4  # windows start on multiples of this, in input pixels (the largest cell of a network)
 
 
 def tile_starts(length: int, tile: int) -> list[int]:

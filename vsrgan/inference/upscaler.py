@@ -27,7 +27,7 @@ class ModelOptions:
     """Which model runs, and how: what every upscaling job takes (``vsrgan upscale``'s -m, -s,
     --tile, --batch-size, --device, --precision, --backend and --threads)."""
 
-    model: str | None = None  # bicubic, a bundled model's name or a .safetensors path; None: the bundled default
+    model: str | None = None  # bicubic, a bundled model's name or a weights path (.safetensors, another project's .pth); None: the bundled default
     scale: int | None = None  # must match the model's; None: the model's
     tile: int = 0  # tile size in input pixels; 0: whole frames (tiles anyway if one does not fit in memory)
     batch_size: int | None = None  # frames per model call; None: 1 on the CPU, 4 on a GPU (vsrgan.inference.memory)

@@ -1,4 +1,5 @@
-"""The networks, and :func:`load_model`, which turns a ``--model`` value into one of them."""
+"""The networks, and :func:`load_model`, which turns a ``--model`` value into one of them: ours,
+or another project's weights file (:mod:`.foreign`: ESRGAN, Real-ESRGAN, BasicSR)."""
 
 from pathlib import Path
 
@@ -9,8 +10,9 @@ from .bicubic import Bicubic
 from .blend import blend
 from .compact import CompactGenerator
 from .discriminator import Discriminator
+from .foreign import is_foreign, load_foreign
 from .generator import Generator, GeneratorConfig, build_generator
-from .weights import load_generator, read_metadata, save_generator
+from .weights import CONFIG_KEY, load_generator, read_metadata, save_generator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -22,6 +24,7 @@ BUNDLED = {
     "x4-real": ("x4-real.safetensors", "x4 fine-tuned on compressed, blurred and noisy input (H.264, MPEG-2/4, JPEG): for real video"),
 }
 CARD_KEY = "vsrgan.card"
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")  # a --model value ending so is a weights file
 # --denoise S blends a model's clean and real-world weights: name -> (clean at S = 0, twin at S = 1)
 DENOISE_PAIRS = {"x4": ("x4", "x4-real"), "x4-real": ("x4", "x4-real")}
 
@@ -43,12 +46,12 @@ def default_model() -> str:
 
 
 def model_label(model: str) -> str:
-    """``--model`` as a label: a weights path is shortened to its file stem."""
-    return Path(model).stem if model.endswith(".safetensors") else model
+    """``--model`` as a label: a weights path (.safetensors, .pth, .pt) is shortened to its file stem."""
+    return Path(model).stem if Path(model).suffix.lower() in WEIGHT_SUFFIXES else model
 
 
 def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: float | None = None) -> nn.Module:
-    """``"bicubic"``, a bundled model's name, or a path to a ``.safetensors`` generator; with
+    """``"bicubic"``, a bundled model's name, or a weights path (:func:`load_weights`); with
     ``denoise`` (0..1), the blend of the model's pair in :data:`DENOISE_PAIRS` at that strength."""
     if denoise is not None:
         if name not in DENOISE_PAIRS:
@@ -73,7 +76,35 @@ def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: fl
         if not path.exists():
             known = ", ".join(available_models())
             raise CheckpointError(f"model '{name}' is neither a file nor a known model ({known})")
+    return load_weights(path, device=device)
+
+
+def load_weights(path: Path, *, device="cpu") -> nn.Module:
+    """A weights file: ours (a ``.safetensors`` with vsrgan's config in its metadata) or another
+    project's (``.pth``, ``.pt``, a ``.safetensors`` without it: its architecture detected)."""
+    suffix = path.suffix.lower()
+    if suffix in (".pth", ".pt") or (suffix == ".safetensors" and CONFIG_KEY not in read_metadata(path)):
+        return load_foreign(path, device=device)
     return load_generator(path, device=device)
+
+
+def describe_model(name: str) -> dict[str, str]:
+    """What ``vsrgan models --inspect`` prints about a ``--model`` value: the architecture, its
+    hyper-parameters, the scale, the parameter count and the receptive radius (tiles' overlap)."""
+    model = load_model(name)
+    if is_foreign(model):
+        arch, hparams = model.arch, model.hparams
+    elif isinstance(model, Bicubic):
+        arch, hparams = "bicubic", {}
+    else:
+        arch, hparams = f"vsrgan {model.config.arch}", model.config.to_dict()
+    return {
+        "architecture": arch,
+        "hyper-parameters": ", ".join(f"{k}={v}" for k, v in hparams.items()) or "none",
+        "scale": f"x{model.scale}",
+        "parameters": f"{sum(p.numel() for p in model.parameters()):,}",
+        "receptive radius": f"{model.receptive_radius} input pixels",
+    }
 
 
 __all__ = [
@@ -89,8 +120,11 @@ __all__ = [
     "blend",
     "build_generator",
     "default_model",
+    "describe_model",
+    "is_foreign",
     "load_generator",
     "load_model",
+    "load_weights",
     "model_label",
     "save_generator",
 ]
