@@ -3,8 +3,8 @@ flat keywords routed to the part they belong to, and the same pixels whichever w
 
 import numpy as np
 import pytest
-
 from conftest import make_clip, stream_summary
+
 from vsrgan import JobOptions, ModelOptions, compare, upscale
 from vsrgan.cli import build_parser
 from vsrgan.cli.options import job_options

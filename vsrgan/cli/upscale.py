@@ -28,7 +28,7 @@ def add_upscale_parser(subparsers) -> None:
                         "(files, a folder, a quoted glob, a .txt list of paths) and an output folder")
     p.add_argument("-i", "--input", help="input (instead of the first positional)")
     p.add_argument("-o", "--output", help="output file or folder (instead of the last positional)")
-    p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a .safetensors path (default: %(default)s -> the bundled default)")
+    p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a weights file: ours (.safetensors) or ESRGAN / Real-ESRGAN / BasicSR (.pth, .pt; see 'vsrgan models --inspect FILE') (default: the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
     add_denoise_arg(p)
     add_model_run_args(p, batch_size=None)
