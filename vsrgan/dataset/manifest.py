@@ -8,10 +8,15 @@ An item names one HR/LR pair (paths relative to the dataset folder) and where it
 """
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.atomic import raise_if_no_space
 
 MANIFEST_FORMAT = "vsrgan-dataset/1"
 
@@ -72,3 +77,25 @@ def manifest_json(manifest: Manifest) -> str:
     """The text of manifest.json: the format tag, the scale, prepare's settings, then the items."""
     data = {"format": MANIFEST_FORMAT, "scale": manifest.scale, **manifest.settings, "items": [item.to_dict() for item in manifest.items]}
     return json.dumps(data, indent=1)
+
+
+@contextmanager
+def staged_dataset(out: Path, scale: int) -> Iterator[Path]:
+    """A dataset written whole or not at all: a staging folder beside ``out`` with the layout's
+    folders (``SPLIT/hr``, ``SPLIT/lr_xSCALE``) made, renamed onto ``out`` (replacing it) only if
+    the block succeeds, removed otherwise; a full disk is one line (DiskFullError)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        for split in ("train", "test"):  # made here, not by the writers: none can recreate a removed folder
+            (tmp / split / "hr").mkdir(parents=True)
+            (tmp / split / f"lr_x{scale}").mkdir()
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)  # the callers checked: a vsrgan dataset, and --overwrite was given
+        tmp.replace(out)
+    except OSError as e:
+        raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -18,8 +18,6 @@ per image is made once in minutes and every step then costs what a clean step co
 """
 
 import os
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +30,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
-from ..io.atomic import raise_if_no_space
 from ..io.images import read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
 from .crops import texture
-from .manifest import Manifest, ManifestItem, manifest_json, read_manifest
+from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
 from .realistic import RealDegradation, real_lr, sample_real
 
 REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
@@ -64,12 +61,7 @@ def make_pool(
     if out.resolve() == source.resolve():
         raise InputError(f"'{out}' is the source dataset; choose another folder")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        for split in ("train", "test"):
-            (tmp / split / "hr").mkdir(parents=True)
-            (tmp / split / f"lr_x{scale}").mkdir()
+    with staged_dataset(out, scale) as tmp:
         items: list[ManifestItem] = []
         workers = os.cpu_count() or 1
         bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
@@ -98,14 +90,6 @@ def make_pool(
         bar.close()
         settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "degradations": ["real"]}
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    except OSError as e:
-        raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out / "manifest.json"
 
 

@@ -23,8 +23,6 @@ so an interrupted run (Ctrl-C, SIGTERM, SIGHUP) or a full disk leaves no half da
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +34,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError, VideoError
-from ..io.atomic import raise_if_no_space
 from ..io.images import image_files, read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
-from .manifest import Manifest, ManifestItem, manifest_json
+from .manifest import Manifest, ManifestItem, manifest_json, staged_dataset
 
 FOLDER_TEST_FRACTION = 0.1  # held out of image folders when no test_fraction is given
 
@@ -79,12 +76,7 @@ def prepare(
     if out.exists() and not overwrite:
         raise InputError(f"dataset '{out}' already exists; pass --overwrite to replace it")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        for split in ("train", "test"):  # made here, not by the writers: none can recreate a removed tmp
-            (tmp / split / "hr").mkdir(parents=True)
-            (tmp / split / f"lr_x{scale}").mkdir()
+    with staged_dataset(out, scale) as tmp:
         items = []
         workers = os.cpu_count() or 1
         # A signal is acted on between two frames, by this thread, never inside the pool's own
@@ -127,14 +119,6 @@ def prepare(
             "seed": seed,
         }
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
-        if out.exists():
-            shutil.rmtree(out)  # checked above: a vsrgan dataset, and --overwrite was given
-        tmp.replace(out)
-    except OSError as e:
-        raise_if_no_space(e, out.parent, f"the dataset '{out.name}'", kind="dataset")
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out / "manifest.json"
 
 
