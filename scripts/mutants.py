@@ -50,7 +50,7 @@ MUTANTS = [
            ("tests/test_passthrough.py", "tests/test_upscale.py"), "the first copied audio packet lost"),
     Mutant("pts-shift", "frame path", "vsrgan/io/writer.py",
            "        if not self.constant_rate:\n            return pts", "        if not self.constant_rate:\n            return pts + 1",
-           ("tests/test_upscale.py",), "every frame shown one tick late"),
+           ("tests/test_frames.py", "tests/test_upscale.py"), "every frame shown one tick late"),
     Mutant("hd-matrix", "frame path", "vsrgan/io/colour.py",
            "return BT709 if width >= 1280 or height > 576 else BT601", "return BT709 if width > 1280 or height > 720 else BT601",
            ("tests/test_colour.py",), "720p taken for SD: the wrong YUV matrix"),

@@ -27,3 +27,25 @@ def test_tiles_with_exactly_the_receptive_radius_equal_the_whole():
         short = tiled_forward(net, x, scale=1, tile=8, pad=k - 1)
     assert torch.allclose(exact, whole, atol=1e-6)
     assert not torch.allclose(short, whole, atol=1e-4)
+
+
+def test_every_frame_keeps_its_timestamp_to_the_tick(tmp_path):
+    """The writer's pts are the caller's, to the tick, where the container keeps the time base
+    (Matroska: 1/1000): a variable-rate run with B-frames, decoded back in display order.
+    (test_upscale's end-to-end check allows a tick of the coarser base; a one-tick shift passes it.)"""
+    from fractions import Fraction
+
+    from conftest import read_pts
+    from vsrgan.io.encoding import EncodeOptions
+    from vsrgan.io.writer import VideoWriter
+
+    given = [0, 40, 80, 120, 200, 233, 300, 420, 421, 500]
+    out = tmp_path / "vfr.mkv"
+    rng = np.random.default_rng(0)
+    with VideoWriter(out, width=32, height=24, time_base=Fraction(1, 1000), frame_rate=Fraction(25),
+                     encode=EncodeOptions(preset="ultrafast", crf=30)) as writer:
+        for pts in given:
+            writer.write(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), pts)
+    pts, time_base = read_pts(out)
+    assert time_base == Fraction(1, 1000)
+    assert pts == given  # decoded in display order
