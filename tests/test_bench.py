@@ -155,3 +155,34 @@ def test_encode_timing_with_yuv420p_planes_as_on_a_gpu(tmp_path):
     seconds = time_encode(tmp_path / "e.mp4", width=64, height=48, frames=5, encode=EncodeOptions(codec="libx264", preset="ultrafast", crf=23), i420=True)
     assert seconds > 0
     assert probe(tmp_path / "e.mp4").num_frames == 5
+
+
+class Brighter(torch.nn.Module):
+    """bicubic x2, then ``steps``/255 brighter: a network whose distance from bicubic is known."""
+
+    scale, receptive_radius = 2, 2
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.bicubic, self.steps = Bicubic(scale=2), steps
+
+    def forward(self, x):
+        return self.bicubic(x) + self.steps / 255
+
+
+def test_each_backend_is_checked_against_the_reference_not_itself(tmp_path):
+    """compare_backends' max diff is |backend - reference|: with a reference 3/255 brighter than the
+    network, eager must report 3 (an eager-vs-itself check would say 0, as the bench's own run does)."""
+    from vsrgan.benchmark.backends import compare_backends
+    from vsrgan.inference.upscaler import Upscaler
+
+    clip = tmp_path / "in.mp4"
+    make_clip(clip, frames=2, width=32, height=24)
+    frames = np.stack([pattern(32, 24, i) for i in range(2)]) // 2  # darker than 252: no clipping at 255
+    reference = Upscaler(Brighter(3), device="cpu", precision="fp32")
+    results, skipped = compare_backends(
+        Bicubic(scale=2), ["eager"], reference=reference, clip=clip, check_frames=frames, workdir=tmp_path,
+        sizes=[1], batch_size=1, encode=EncodeOptions(preset="ultrafast"), threads=1, model_threads=1,
+    )
+    assert not skipped
+    assert results["eager"].max_diff == 3
