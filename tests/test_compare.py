@@ -8,7 +8,8 @@ import torch
 from conftest import make_clip, read_pts, stream_summary
 
 from vsrgan.errors import CheckpointError, ConfigError, InputError
-from vsrgan.evaluation.compare import compare, make_panels
+from vsrgan.dataset.degrade import make_lr
+from vsrgan.evaluation.compare import compare
 from vsrgan.evaluation.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.io.video import probe, read_frames
@@ -38,11 +39,16 @@ def frames_of(path):
 
 
 def expected_panels(clip, model="bicubic", *, input_is_lr=False):
-    """The panels computed straight from the decoded input: (N, P, H, W, 3)."""
+    """The panels computed here, straight from the decoded input, not by compare's own make_panels:
+    (N, P, H, W, 3). The LR frame is the training degradation's (make_lr), shown with each pixel
+    as a 4x4 block; bicubic and the network enlarge that LR frame."""
     network = Upscaler.from_name(str(model), scale=4, device="cpu")
     bicubic = Upscaler(Bicubic(scale=4), device="cpu")
-    batch = np.stack([f.image for f in read_frames(clip)])
-    return make_panels(batch, network, bicubic, input_is_lr=input_is_lr).astype(np.int16)
+    hr = np.stack([f.image for f in read_frames(clip)])
+    lr = hr if input_is_lr else np.stack([make_lr(f, 4) for f in hr])
+    blocks = lr.repeat(4, axis=1).repeat(4, axis=2)
+    panels = [blocks, bicubic.upscale_frames(lr), network.upscale_frames(lr)]
+    return np.stack(panels if input_is_lr else [hr, *panels], axis=1).astype(np.int16)
 
 
 def mean_diff(a, b) -> float:
