@@ -46,7 +46,7 @@ class BenchConfig:
     codec: str
     preset: str | None
     crf: int | None
-    backend: str = "eager"  # eager, compile, onnxruntime or openvino (vsrgan.inference.backends)
+    backend: str = "eager"  # eager, compile, onnxruntime, openvino or ncnn (vsrgan.inference.backends)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Which engine runs the network: ``--backend eager|compile|onnxruntime|openvino``.
+"""Which engine runs the network: ``--backend eager|compile|onnxruntime|openvino|ncnn``.
 
 Every backend is a function with the Upscaler's contract, ``(N, 3, H, W)`` float in ``[0, 1]``
 -> ``(N, 3, sH, sW)`` float (clamped afterwards by the Upscaler), so tiling, batching and the
@@ -8,10 +8,12 @@ pipeline do not know which one runs::
     compile      torch.compile of it (compiled, with static shapes, on the first call of each shape)
     onnxruntime  the model exported to ONNX (vsrgan.inference.export), run by ONNX Runtime on the CPU
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
+    ncnn         the model written as ncnn files (vsrgan.inference.export_ncnn), run by ncnn on the CPU,
+                 fp32, frame by frame; the compact networks and bicubic only
     auto         the measured default: eager (what ``vsrgan upscale`` runs)
 
-ONNX Runtime and OpenVINO are optional extras (``pip install vsrgan[onnxruntime]`` /
-``vsrgan[openvino]``), imported only when chosen; a missing one is one error line. Each runs with
+ONNX Runtime, OpenVINO and ncnn are optional extras (``pip install vsrgan[onnxruntime]`` /
+``vsrgan[openvino]`` / ``vsrgan[ncnn]``), imported only when chosen; a missing one is one error line. Each runs with
 the thread budget's model threads (:mod:`vsrgan.inference.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
 
@@ -20,6 +22,8 @@ ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the
 default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
 540p eager 0.79, OpenVINO 0.83, compile 0.73, ONNX Runtime 0.51 (BENCHMARKS.md, all within 1/255
 of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.inference.heap`).
+ncnn (BENCHMARKS.md, measured under load) is a wash for the bundled x4 at 270p (0.9-1.5x of eager's
+speed across runs) and 1.3-2x faster on a wider compact net (64 features): a backend, not ``auto``.
 """
 
 import copy
@@ -33,9 +37,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from .export import export_onnx
+from .export_ncnn import export_ncnn, load_ncnn, ncnn_graph, run_net
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
-EXTRAS = {"onnxruntime": "onnxruntime", "openvino": "openvino"}  # backend -> the package (and vsrgan extra) it needs
+EXTRAS = {"onnxruntime": "onnxruntime", "openvino": "openvino", "ncnn": "ncnn"}  # backend -> the package (and vsrgan extra) it needs
 
 
 def _import(backend: str):
@@ -94,8 +99,23 @@ def openvino(model: nn.Module, *, threads: int) -> Forward:
     return _numpy_forward(lambda x: request.infer({"input": x})["output"].copy())
 
 
-BACKENDS: dict[str, Callable[..., Forward]] = {"eager": eager, "compile": compiled, "onnxruntime": onnxruntime, "openvino": openvino}
-CPU_ONLY = ("onnxruntime", "openvino")
+def ncnn(model: nn.Module, *, threads: int) -> Forward:
+    _import("ncnn")
+    model = _float_copy(model)
+    try:
+        ncnn_graph(model)
+    except ConfigError as e:
+        raise ConfigError(f"--backend ncnn: {e}; use --backend eager") from None
+    with tempfile.TemporaryDirectory(prefix="vsrgan-ncnn-") as tmp:
+        param, weights = export_ncnn(model, tmp, name="model")
+        net = load_ncnn(param, weights, threads=threads)
+    return _numpy_forward(lambda x: np.stack([run_net(net, frame) for frame in x]))  # ncnn runs one frame at a time
+
+
+BACKENDS: dict[str, Callable[..., Forward]] = {
+    "eager": eager, "compile": compiled, "onnxruntime": onnxruntime, "openvino": openvino, "ncnn": ncnn,
+}
+CPU_ONLY = ("onnxruntime", "openvino", "ncnn")
 
 
 def pick_backend(name: str, device: torch.device) -> str:
