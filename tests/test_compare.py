@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import make_clip, read_pts, stream_summary
 
-from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.dataset.degrade import make_lr
+from vsrgan.errors import CheckpointError, ConfigError, InputError
 from vsrgan.evaluation.compare import compare
 from vsrgan.evaluation.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
 from vsrgan.inference.upscaler import Upscaler

@@ -36,6 +36,7 @@ def test_every_frame_keeps_its_timestamp_to_the_tick(tmp_path):
     from fractions import Fraction
 
     from conftest import read_pts
+
     from vsrgan.io.encoding import EncodeOptions
     from vsrgan.io.writer import VideoWriter
 
