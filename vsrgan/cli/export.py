@@ -15,7 +15,7 @@ def add_export_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("output", help="the .onnx file to write")
-    p.add_argument("-m", "--model", default=None, help="a bundled model name, bicubic, or a weights file (.safetensors, .pth, .pt) (default: the bundled default)")
+    p.add_argument("-m", "--model", default=None, help="a bundled model name, bicubic, or a weights file (.safetensors, .pth, .pt, ncnn .param) (default: the bundled default)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.set_defaults(run=run_export)
