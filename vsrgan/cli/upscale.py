@@ -28,7 +28,7 @@ def add_upscale_parser(subparsers) -> None:
                         "(files, a folder, a quoted glob, a .txt list of paths) and an output folder")
     p.add_argument("-i", "--input", help="input (instead of the first positional)")
     p.add_argument("-o", "--output", help="output file or folder (instead of the last positional)")
-    p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a weights file: ours (.safetensors) or ESRGAN / Real-ESRGAN / BasicSR (.pth, .pt; see 'vsrgan models --inspect FILE') (default: the bundled default)")
+    p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a weights file: ours (.safetensors) or ESRGAN / Real-ESRGAN / BasicSR (.pth, .pt, or ncnn's .param with its .bin; see 'vsrgan models --inspect FILE') (default: the bundled default)")
     p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
     add_denoise_arg(p)
     add_model_run_args(p, batch_size=None)
@@ -98,7 +98,7 @@ def add_models_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--inspect", metavar="FILE", default=None,
-                   help="print the architecture detected in FILE (.pth, .pt, .safetensors), its hyper-parameters, scale and parameter count")
+                   help="print the architecture detected in FILE (.pth, .pt, .safetensors, ncnn .param), its hyper-parameters, scale and parameter count")
     p.set_defaults(run=run_models)
 
 
@@ -115,3 +115,5 @@ def run_models(args) -> None:
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
     print(f"{'PATH':16s} another project's .pth, .pt or .safetensors: RRDBNet (ESRGAN, Real-ESRGAN), SRVGGNetCompact "
           "(realesr-animevideov3, realesr-general-x4v3), MSRResNet (BasicSR); see 'vsrgan models --inspect FILE'")
+    print(f"{'PATH.param':16s} Real-ESRGAN's ncnn files (.param, the .bin beside it), as realesrgan-ncnn-vulkan ships "
+          "them: realesr-animevideov3 (x2, x3, x4), realesrgan-x4plus, realesrgan-x4plus-anime")

@@ -1,5 +1,6 @@
 """The networks, and :func:`load_model`, which turns a ``--model`` value into one of them: ours,
-or another project's weights file (:mod:`.foreign`: ESRGAN, Real-ESRGAN, BasicSR)."""
+or another project's weights file (:mod:`.foreign`: ESRGAN, Real-ESRGAN, BasicSR; Real-ESRGAN's ncnn
+``.param`` + ``.bin`` pairs too)."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from .bicubic import Bicubic
 from .blend import blend
 from .compact import CompactGenerator
 from .discriminator import Discriminator
-from .foreign import is_foreign, load_foreign
+from .foreign import is_foreign, load_foreign, load_ncnn
 from .generator import Generator, GeneratorConfig, build_generator
 from .weights import CONFIG_KEY, load_generator, read_metadata, save_generator
 
@@ -24,7 +25,7 @@ BUNDLED = {
     "x4-real": ("x4-real.safetensors", "x4 fine-tuned on compressed, blurred and noisy input (H.264, MPEG-2/4, JPEG): for real video"),
 }
 CARD_KEY = "vsrgan.card"
-WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")  # a --model value ending so is a weights file
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".param")  # a --model value ending so is a weights file (.param: ncnn's)
 # --denoise S blends a model's clean and real-world weights: name -> (clean at S = 0, twin at S = 1)
 DENOISE_PAIRS = {"x4": ("x4", "x4-real"), "x4-real": ("x4", "x4-real")}
 
@@ -81,8 +82,11 @@ def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: fl
 
 def load_weights(path: Path, *, device="cpu") -> nn.Module:
     """A weights file: ours (a ``.safetensors`` with vsrgan's config in its metadata) or another
-    project's (``.pth``, ``.pt``, a ``.safetensors`` without it: its architecture detected)."""
+    project's (``.pth``, ``.pt``, a ``.safetensors`` without it: its architecture detected; an ncnn
+    ``.param``, its ``.bin`` beside it: converted)."""
     suffix = path.suffix.lower()
+    if suffix == ".param":
+        return load_ncnn(path, device=device)
     if suffix in (".pth", ".pt") or (suffix == ".safetensors" and CONFIG_KEY not in read_metadata(path)):
         return load_foreign(path, device=device)
     return load_generator(path, device=device)
