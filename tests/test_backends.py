@@ -83,10 +83,19 @@ def test_unknown_backends_and_devices_are_refused():
         build_backend("onnxruntime", small_compact(), device=torch.device("cuda"), threads=1)
 
 
-def test_bf16_is_detected_from_the_cpus_flags():
-    with open("/proc/cpuinfo") as f:
-        flags = f.read()
-    assert cpu_has_bf16() == (" avx512_bf16" in flags or " amx_bf16" in flags)
+def test_bf16_is_detected_from_the_cpus_flags(tmp_path):
+    """Native bf16 is a whole flag on a 'flags' line, not a word anywhere in the file."""
+    cases = {
+        "flags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16 avx512_vnni\n": True,
+        "flags\t\t: fpu sse2 avx2 amx_tile amx_bf16 amx_int8\n": True,
+        "flags\t\t: fpu sse2 avx2 fma avx512f avx512bw\n": False,  # AVX-512 without BF16: emulated
+        "flags\t\t: fpu sse2 avx2 fma\nbugs\t\t: avx512_bf16\n": False,  # the word, on another line
+        "flags\t\t: fpu sse2 xavx512_bf16x\n": False,  # part of another flag
+    }
+    for i, (text, native) in enumerate(cases.items()):
+        (tmp_path / f"cpuinfo{i}").write_text("processor\t: 0\n" + text)
+        assert cpu_has_bf16(tmp_path / f"cpuinfo{i}") is native, text
+    assert cpu_has_bf16(tmp_path / "missing") is False
 
 
 def test_the_thread_budget_comes_from_the_core_count_and_can_be_overridden():

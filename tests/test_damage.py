@@ -2,6 +2,7 @@
 warning where the decoder conceals the damage; never a traceback, never FFmpeg's wording alone.
 And a full disk: one line, the partial file removed, a non-zero exit."""
 
+import errno
 import os
 import resource
 import signal
@@ -150,3 +151,27 @@ def test_prepare_on_a_full_disk(tmp_path):
     assert result.returncode == 1, result.stderr
     assert lines(result) == [f"vsrgan: error: no space left on '{tmp_path}' while writing the dataset 'data'; the partial dataset was removed"]
     assert leftovers(tmp_path, {"imgs"}) == []
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
+def test_a_full_disk_by_any_name_is_one_line_and_no_partial_output(tmp_path, code):
+    """ENOSPC (a full disk), EDQUOT (a quota) and EFBIG (a file size limit, which the tests above
+    provoke with ulimit) are one DiskFullError, for a file (atomic_path) and for a dataset folder
+    (staged_dataset), and nothing half-written stays behind."""
+    from vsrgan.dataset.manifest import staged_dataset
+    from vsrgan.errors import DiskFullError
+    from vsrgan.io.atomic import atomic_path
+
+    full = OSError(code, os.strerror(code))
+    with pytest.raises(DiskFullError, match=f"no space left on '{tmp_path}' while writing 'out.mp4'; the partial output was removed"):
+        with atomic_path(tmp_path / "out.mp4") as tmp:
+            tmp.write_bytes(b"half a video")
+            raise full
+    with pytest.raises(DiskFullError, match="while writing the dataset 'data'; the partial dataset was removed"):
+        with staged_dataset(tmp_path / "data", scale=4) as tmp:
+            (tmp / "train" / "hr" / "a.png").write_bytes(b"half an image")
+            raise full
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(PermissionError):  # any other error is itself, not a full disk
+        with atomic_path(tmp_path / "out.mp4"):
+            raise PermissionError(errno.EACCES, "denied")

@@ -145,10 +145,11 @@ def available_backends() -> list[str]:
     return names
 
 
-def cpu_has_bf16() -> bool:
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); otherwise bf16 is emulated and slower than fp32."""
     try:  # torch.backends.cpu.get_cpu_capability() stops at "AVX512": the kernel's flags say more
-        flags = Path("/proc/cpuinfo").read_text()
+        lines = cpuinfo.read_text().splitlines()
     except OSError:
         return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    flags = {word for line in lines if line.startswith("flags") for word in line.partition(":")[2].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
