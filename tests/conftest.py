@@ -2,6 +2,9 @@
 
 import math
 import os
+import select
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,6 +12,8 @@ import av
 import numpy as np
 import pytest
 import torch
+
+from vsrgan.io import events as job_events
 
 # Real clips the project's scripts fetch (scripts/data/fetch_samples.sh); tests that need them skip
 # when they are absent, so the suite never needs the network.
@@ -246,10 +251,76 @@ def perturbed(model: torch.nn.Module, scale: float = 0.05) -> torch.nn.Module:
     return model.eval()
 
 
+class Events:
+    """The milestones vsrgan processes announce (:mod:`vsrgan.io.events`) on the FIFO ``path``, open
+    for reading while in the ``with`` block: a test waits for the job to reach a point, then acts.
+
+    The test holds a write end too, so the FIFO never reads as ended between two writers, and
+    :meth:`end` (from another thread: the job exited, or the call running it returned) wakes a
+    :meth:`wait` that would otherwise wait for a milestone that will never come.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        if not path.exists():
+            os.mkfifo(path)
+        self.env = {job_events.VARIABLE: str(path)}  # for the job's environment
+
+    def __enter__(self) -> "Events":
+        self._read = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self._write = os.open(self.path, os.O_WRONLY)
+        self._lines = b""
+        self._closing = threading.Lock()  # end() from another thread never writes to a closed (or reused) fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._closing:
+            os.close(self._write)
+            self._write = None
+        os.close(self._read)
+
+    def end(self, why: str) -> None:
+        with self._closing:
+            if self._write is not None:
+                os.write(self._write, f"ended {why}\n".encode())
+
+    def wait(self, milestone: str, timeout: float = 300) -> int:
+        """Block until a process reaches ``milestone``; return its pid. Fails if :meth:`end` comes
+        first; the timeout only turns a hung job into a failure, it never decides when to act."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._lines:
+                line, self._lines = self._lines.split(b"\n", 1)
+                name, _, rest = line.decode().partition(" ")
+                if name == milestone:
+                    return int(rest)
+                assert name != "ended", f"{rest} before {milestone}"
+            readable, _, _ = select.select([self._read], [], [], max(0.0, deadline - time.monotonic()))
+            assert readable, f"no {milestone} in {timeout:g} s"
+            self._lines += os.read(self._read, 4096)
+
+
+@pytest.fixture
+def events(tmp_path_factory):
+    """An :class:`Events` FIFO outside ``tmp_path`` (tests list what a job left there), open for reading."""
+    with Events(tmp_path_factory.mktemp("events") / "events.fifo") as e:
+        yield e
+
+
 @pytest.fixture(scope="module")
-def ray_local():
-    """A local Ray of 2 workers for one test module (skipped where Ray, the extra vsrgan[cluster], is absent)."""
+def ray_events(tmp_path_factory) -> Events:
+    """The milestones of :func:`ray_local`'s workers: ``with ray_events:`` to hear them (unread, they are dropped)."""
+    return Events(tmp_path_factory.mktemp("ray-events") / "events.fifo")
+
+
+@pytest.fixture(scope="module")
+def ray_local(ray_events):
+    """A local Ray of 2 workers for one test module (skipped where Ray, the extra vsrgan[cluster], is absent);
+    its workers announce their milestones to :func:`ray_events`."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
+    with pytest.MonkeyPatch.context() as mp:  # Ray's processes inherit it; this one does not keep it
+        for name, value in ray_events.env.items():
+            mp.setenv(name, value)
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False, logging_level="error")
     yield ray
     ray.shutdown()

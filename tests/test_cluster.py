@@ -4,7 +4,6 @@ The Ray tests run on a local Ray of 2 workers, started once for the module; they
 is not installed (it is the optional extra vsrgan[cluster]).
 """
 
-import contextlib
 import importlib.util
 import os
 import signal
@@ -163,60 +162,32 @@ def test_backend_and_threads_reach_the_workers(ray_local, tmp_path):
     assert_same_as_single_process(tmp_path, source, out)
 
 
-def ray_workers_writing(folder):
-    """(pid, path) of this test's Ray workers that are running a segment task and hold one of its
-    temporary files in ``folder`` open: a segment caught half-written. Only descendants of this
-    process are looked at (the Ray the fixture started), never anyone else's processes."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-    def ours(pid):
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-        return False
-
-    found = []
-    for pid in filter(ours, parents):
-        with contextlib.suppress(OSError):
-            if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::upscale_segment"):
-                continue
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith(str(folder)) and ".partial" in target:
-                    found.append((pid, target))
-    return found
-
-
-def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, tmp_path, monkeypatch):
+def test_a_killed_worker_is_retried_and_the_join_is_exact(ray_local, ray_events, tmp_path, monkeypatch):
     source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make_clip(source, width=160, height=120, frames=48, audio=True, gop=12)  # 4 segments of 12 frames, 640x480 out
     folder = work_folder(out).resolve()
-    killed, stop = [], threading.Event()
+    killed = []
 
-    def kill_one_mid_segment():
-        while not stop.wait(0.01):  # polls /proc for the event "a worker is writing a segment", then kills it
-            for pid, target in ray_workers_writing(folder):
-                os.kill(pid, signal.SIGKILL)
-                killed.append((pid, target))
-                return
+    def kill_one_mid_segment():  # the moment a worker has given a segment's first frame to its encoder
+        pid = ray_events.wait("frame-written")
+        assert pid != os.getpid()  # a Ray worker (only they have the variable set), never this process
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
 
-    killer = threading.Thread(target=kill_one_mid_segment, daemon=True)
-    killer.start()
     monkeypatch.setattr(cluster_job, "remove_work_folder", lambda folder: None)  # to look inside afterwards
-    try:
-        cluster_run.upscale_on_cluster(source, out, JobOptions.of(BICUBIC_X2, scale=4), ClusterOptions(segment_frames=12))
-    finally:
-        stop.set()
-        killer.join()
-    assert len(killed) == 1, "no worker was caught writing a segment"
-    (pid, target), = killed
+    with ray_events:
+        killer = threading.Thread(target=kill_one_mid_segment, daemon=True)
+        killer.start()
+        try:
+            cluster_run.upscale_on_cluster(source, out, JobOptions.of(BICUBIC_X2, scale=4), ClusterOptions(segment_frames=12))
+        finally:
+            ray_events.end("the job finished")
+            killer.join()
+    assert len(killed) == 1, "no worker started a segment"
+    [pid] = killed
     assert not Path(f"/proc/{pid}").exists()
-    assert Path(target).exists()  # the killed attempt's temporary file, never renamed into a part
+    # the killed attempt's temporary file, never renamed into a part
+    assert len(list(folder.glob(".part-*.partial.mp4"))) == 1, sorted(p.name for p in folder.iterdir())
     assert sorted(p.name for p in folder.glob("part-*.mp4")) == [f"part-{i:05d}.mp4" for i in range(4)]
     assert read_pts(out) == read_pts(source)
     assert stream_summary(out)["audio"] == stream_summary(source)["audio"]

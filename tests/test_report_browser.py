@@ -127,12 +127,19 @@ def test_dragging_on_the_picture_moves_the_split(page):
     assert clip.startswith("inset(0px 2") and clip.endswith("% 0px 0px)")  # about 25% clipped on the right
 
 
+def transitions_done(element) -> None:
+    """Wait until every CSS transition in ``element`` has ended (its Animation's ``finished``
+    promise, an event), not for a guessed length of time. Asking for the animations first brings
+    the styles up to date, so a transition the last click started is among them."""
+    element.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+
+
 def test_zoom_enlarges_the_detail_and_back(page):
     figure = page.locator("figure.compare").first
     image = figure.locator(".layer.right img")
     before = image.bounding_box()
     figure.locator("button.zoom").click()
-    page.wait_for_timeout(400)  # the CSS transition
+    transitions_done(figure)  # the CSS transition of the transform
     after = image.bounding_box()
     assert after["width"] > 1.5 * before["width"]
     stage = figure.locator(".stage").bounding_box()  # the enlarged picture still fills the view
@@ -141,7 +148,7 @@ def test_zoom_enlarges_the_detail_and_back(page):
     assert "zoomed" in figure.get_attribute("class")
     keep("zoomed.png", figure.screenshot())
     figure.locator("button.zoom").click()
-    page.wait_for_timeout(400)
+    transitions_done(figure)
     assert image.bounding_box()["width"] == pytest.approx(before["width"], abs=1)
     assert page.problems == []
 

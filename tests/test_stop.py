@@ -1,18 +1,19 @@
 """SIGTERM and SIGHUP (what ``timeout``, ``docker stop``, systemd and schedulers send, and a closed
 terminal) stop every job the way Ctrl-C does: nothing half-written, exit 128 + the signal, one line.
 
-Each test signals only once the job has visibly done part of its work (the first encoded frames
-on disk, a PNG in the partial dataset, a progress line, a logged training step), on inputs long
-enough that the rest takes far longer than the signal does to arrive: no sleeps, no timing.
+Each test signals the moment the job announces that it has done part of its work
+(:mod:`vsrgan.io.events`: the first frame given to the encoder, a dataset frame saved, a frame
+scored, a training step taken), on inputs long enough that the rest takes far longer than the
+signal does to arrive: no sleeps, no polls.
 """
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 import torch
@@ -28,11 +29,12 @@ def default_sighup():
 
 
 class Job:
-    """A CLI job in a subprocess, its stderr collected as it comes."""
+    """A CLI job in a subprocess that announces its milestones to ``events``, its stderr collected as it comes."""
 
-    def __init__(self, *args):
+    def __init__(self, events, *args):
+        self.events = events
         self.proc = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=default_sighup)
+                                     preexec_fn=default_sighup, env={**os.environ, **events.env})
         self.stderr = ""
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -40,22 +42,17 @@ class Job:
     def _read(self):
         while chunk := self.proc.stderr.read(1):
             self.stderr += chunk
+        self.events.end("the job ended")  # its stderr closed: it exited
 
-    def signal_when(self, ready, signum, what):
-        deadline = time.monotonic() + 240
-        while not ready():
-            assert self.proc.poll() is None, f"the job ended before {what}: {self.stderr}"
-            assert time.monotonic() < deadline, f"never saw {what}"
-            time.sleep(0.02)
+    def signal_at(self, milestone, signum):
+        try:
+            assert self.events.wait(milestone) == self.proc.pid
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {self.stderr}") from None
         self.proc.send_signal(signum)
         self.proc.wait(timeout=120)
         self.reader.join(timeout=10)
         return self.proc.returncode, [line for line in re.split(r"[\r\n]", self.stderr) if line.strip()]
-
-
-def encoded(folder, prefix):
-    """True once a temporary output in ``folder`` holds encoded frames (a small header first, then the muxer's 32 KB blocks)."""
-    return lambda: any(p.name.startswith(prefix) and p.stat().st_size > 4096 for p in folder.iterdir() if ".partial" in p.name)
 
 
 def names(folder):
@@ -70,25 +67,24 @@ def long_clip(tmp_path_factory):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_upscale_stopped_by_a_signal_leaves_nothing(tmp_path, long_clip, signum):
-    job = Job("upscale", long_clip, tmp_path / "out.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
-    code, lines = job.signal_when(encoded(tmp_path, ".out."), signum, "encoded frames")
+def test_upscale_stopped_by_a_signal_leaves_nothing(tmp_path, long_clip, events, signum):
+    job = Job(events, "upscale", long_clip, tmp_path / "out.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
+    code, lines = job.signal_at("frame-written", signum)
     assert code == 128 + signum
     assert lines == [f"vsrgan: stopped by {signal.Signals(signum).name}; no output was written"]
     assert names(tmp_path) == []
 
 
-def test_compare_stopped_by_sigterm_leaves_nothing(tmp_path, long_clip):
-    job = Job("compare", long_clip, tmp_path / "cmp.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
-    code, lines = job.signal_when(encoded(tmp_path, ".cmp."), signal.SIGTERM, "encoded frames")
+def test_compare_stopped_by_sigterm_leaves_nothing(tmp_path, long_clip, events):
+    job = Job(events, "compare", long_clip, tmp_path / "cmp.mp4", "-m", "bicubic", "--batch-size", "1", "--preset", "slow", "-q")
+    code, lines = job.signal_at("frame-written", signal.SIGTERM)
     assert code == 143 and lines == ["vsrgan: stopped by SIGTERM; no output was written"]
     assert names(tmp_path) == []
 
 
-def test_evaluate_out_stopped_by_sigterm_writes_no_report(tmp_path, long_clip):
-    job = Job("evaluate", long_clip, "--out", tmp_path / "report", "--device", "cpu")
-    scored = re.compile(r"evaluate long\.mp4:.*?\b[1-9]\d*(/\d+ |frame)")
-    code, lines = job.signal_when(lambda: scored.search(job.stderr), signal.SIGTERM, "a scored frame")
+def test_evaluate_out_stopped_by_sigterm_writes_no_report(tmp_path, long_clip, events):
+    job = Job(events, "evaluate", long_clip, "--out", tmp_path / "report", "--device", "cpu")
+    code, lines = job.signal_at("frame-scored", signal.SIGTERM)
     assert code == 143 and lines[-1] == "vsrgan: stopped by SIGTERM; no output was written"
     assert not (tmp_path / "report").exists() or names(tmp_path / "report") == []
 
@@ -109,20 +105,18 @@ def test_an_interrupted_report_is_removed(tmp_path, monkeypatch, tiny_dataset):
     assert not (tmp_path / "report").exists()  # the folder it made, removed again
 
 
-def test_prepare_stopped_by_sigterm_leaves_no_half_dataset(tmp_path, long_clip):
-    job = Job("prepare", long_clip, "-o", tmp_path / "data", "--every", "1", "--test-fraction", "0.2", "-q")
-    some_png = lambda: any(tmp_path.glob(".data.*.partial/*/hr/*.png"))  # noqa: E731
-    code, lines = job.signal_when(some_png, signal.SIGTERM, "a written frame")
+def test_prepare_stopped_by_sigterm_leaves_no_half_dataset(tmp_path, long_clip, events):
+    job = Job(events, "prepare", long_clip, "-o", tmp_path / "data", "--every", "1", "--test-fraction", "0.2", "-q")
+    code, lines = job.signal_at("pair-written", signal.SIGTERM)
     assert code == 143 and lines == ["vsrgan: stopped by SIGTERM; no output was written"]
     assert names(tmp_path) == []
 
 
-def test_train_stopped_by_sigterm_checkpoints_at_a_step_boundary(tmp_path, tiny_dataset):
+def test_train_stopped_by_sigterm_checkpoints_at_a_step_boundary(tmp_path, tiny_dataset, events):
     out = tmp_path / "run"
     settings = tiny_train_overrides(tiny_dataset, out, "train.steps=100000", "log.log_every=1", "log.val_every=100000", "log.ckpt_every=100000")
-    job = Job("train", *[arg for s in settings for arg in ("--set", s)])
-    logged = lambda: (out / "metrics.jsonl").is_file() and '"loss/' in (out / "metrics.jsonl").read_text()  # noqa: E731
-    code, lines = job.signal_when(logged, signal.SIGTERM, "a logged step")
+    job = Job(events, "train", *[arg for s in settings for arg in ("--set", s)])
+    code, lines = job.signal_at("step-done", signal.SIGTERM)
     assert code == 143, job.stderr
     [checkpoint] = sorted((out / "checkpoints").glob("step_*.pt"))
     step = int(checkpoint.stem.split("_")[1])

@@ -34,6 +34,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError, VideoError
+from ..io import events
 from ..io.images import image_files, read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
 from .degrade import check_degradations, crop_to_multiple, make_lr, sample_degradation, shrink
@@ -129,6 +130,7 @@ def _write_pair(root: Path, item: ManifestItem, image: np.ndarray, scale: int, d
     lr = make_lr(hr, scale, degradation)
     for relative, array in ((item.hr, hr), (item.lr, lr)):
         Image.fromarray(array).save(root / relative, compress_level=1)  # lossless; level 1: fast, a bit larger
+    events.reached("pair-written")
 
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:

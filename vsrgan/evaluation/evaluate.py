@@ -27,7 +27,7 @@ from ..dataset.degrade import make_lr
 from ..dataset.manifest import read_manifest
 from ..errors import ConfigError, InputError
 from ..inference.upscaler import Upscaler
-from ..io import frames
+from ..io import events, frames
 from ..io.images import image_files, read_image
 from ..models import Bicubic, model_label
 from .degraded import degraded_samples
@@ -257,6 +257,7 @@ def evaluate_source(
             result.showcases[key] = Showcase(sample, outputs, detail(sample.hr))
         shape = sample.hr.shape if shape in (None, sample.hr.shape) else "various"
         prev, prev_outputs, count = sample, outputs, count + 1
+        events.reached("frame-scored")
     if count == 0:
         raise InputError(f"'{path}' gave no frames to score")
     width, height = (shape[1], shape[0]) if shape != "various" else (None, None)

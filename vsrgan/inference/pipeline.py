@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..io import events
 from ..io import stop as signals
 from ..io.video import Frame
 
@@ -126,6 +127,8 @@ def run_pipeline(
             for p, image in zip(pts, images):
                 times.timed("encode", write, image, p)
                 written += 1
+                if written == 1:
+                    events.reached("frame-written")
             if on_batch is not None:
                 on_batch(len(pts))
 

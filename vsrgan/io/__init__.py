@@ -6,5 +6,6 @@ are; ``colour`` decides the Y'CbCr matrix a frame is read and written with; ``da
 truncated input; ``images`` reads and writes still images (16-bit, ICC profiles, EXIF
 orientation); ``frames`` is the one place where ``uint8 (H, W, 3)`` frames become float ``(N, 3,
 H, W)`` tensors and back; ``atomic`` writes every output beside its target and renames it on
-success; ``stop`` turns Ctrl-C, SIGTERM and SIGHUP into a clean stop at a frame boundary.
+success; ``stop`` turns Ctrl-C, SIGTERM and SIGHUP into a clean stop at a frame boundary;
+``events`` announces milestones (``VSRGAN_EVENTS``) for the tests that stop a job midway.
 """

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from ..dataset.crops import Split, batches
 from ..errors import InputError
 from ..inference.device import autocast_dtype, pick_device
+from ..io import events
 from ..io.stop import Stopped, at_step_boundaries, requested
 from ..models import Generator, save_generator
 from .checkpoint import latest_checkpoint, load_checkpoint, plain, rng_state, save_checkpoint, write
@@ -139,6 +140,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
                         validate_and_keep_best(cfg, nets, progress, clock, runlog, bar, val_data, device, run)
                     if due["ckpt_every"]:
                         save_checkpoint(checkpoint_state(cfg, nets, progress, clock), run / "checkpoints", keep=cfg.log.keep)
+                events.reached("step-done")
                 if last:
                     break
             signum = requested() if progress.step < steps else None  # not stopped by a signal after the last step
