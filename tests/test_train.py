@@ -209,6 +209,21 @@ def test_time_limit_stops_checkpointed_and_resume_finishes(tiny_dataset, tmp_pat
     assert done.step == 5
 
 
+def test_a_cpu_budget_counts_the_whole_run_and_a_spent_one_takes_no_step(tiny_dataset, tmp_path, caplog):
+    """train.cpu_hours: the run's own CPU time, earlier chunks included (the study's equal budget);
+    resumed with the budget spent, not one step more; with a larger one, it goes on."""
+    run = tmp_path / "run"
+    cut = train(None, overrides=tiny_train_overrides(tiny_dataset, run, "train.steps=6", "train.cpu_hours=1e-9"))
+    assert cut.step == 1 and "stopped at step 1 of 6 after train.cpu_hours=1e-09" in caplog.text
+    spent = load_checkpoint(run / "checkpoints" / "step_00000001.pt")["spent"]["cpu"]
+    assert spent > 0
+    again = train(None, overrides=tiny_train_overrides(tiny_dataset, run, "train.steps=6", "train.cpu_hours=1e-9"), resume=True)
+    assert again.step == 1
+    assert all(torch.equal(a, b) for a, b in zip(again.generator.state_dict().values(), cut.generator.state_dict().values()))
+    more = train(None, overrides=tiny_train_overrides(tiny_dataset, run, "train.steps=6", f"train.cpu_hours={spent / 3600 + 1}"), resume=True)
+    assert more.step == 6
+
+
 def test_resume_without_a_checkpoint_says_so(tmp_path):
     with pytest.raises(InputError, match="nothing to resume"):
         train(None, overrides=[f"train.out={tmp_path}"], resume=True)

@@ -24,6 +24,7 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--stage", choices=["pretrain", "gan"], help="pretrain (pixel loss) or gan (train.stage)")
     p.add_argument("--steps", type=int, help="optimizer steps in total (train.steps)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes with a checkpoint; --resume continues (train.minutes)")
+    p.add_argument("--cpu-hours", type=float, help="stop once the run has used this much CPU time in all, with a checkpoint (train.cpu_hours)")
     p.add_argument("--init", help="gan: the pretrained generator, .pt checkpoint or .safetensors (train.init)")
     p.add_argument("--vgg-weights", help="VGG weights for the perceptual loss: a .pth/.safetensors path, auto, download or random (loss.vgg_weights)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (train.device)")
@@ -33,7 +34,7 @@ def add_train_parser(subparsers) -> None:
 
 
 # flag -> config key: the flags are shorthands for --set
-FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "minutes": "train.minutes", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
+FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "minutes": "train.minutes", "cpu_hours": "train.cpu_hours", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
 
 
 def run_train(args) -> None:

@@ -130,6 +130,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the generator and discriminator
     ema_decay: float = 0.999  # exponential moving average of the generator (0: off); the exported weights
     minutes: float = 0.0  # stop after this many minutes, checkpointed (--resume continues); 0: no limit
+    cpu_hours: float = 0.0  # stop once the whole run (earlier chunks too) has used this much CPU time; 0: no limit
 
     def __post_init__(self):
         _check(self.stage in ("pretrain", "gan"), f"train.stage must be pretrain or gan, got {self.stage!r}")
@@ -141,6 +142,7 @@ class TrainConfig:
         _check(self.precision in ("auto", "fp32", "bf16", "fp16"), f"train.precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
         _check(0 <= self.ema_decay < 1, "train.ema_decay must be in [0, 1)")
         _check(self.minutes >= 0, "train.minutes must be >= 0 (0: no limit)")
+        _check(self.cpu_hours >= 0, "train.cpu_hours must be >= 0 (0: no limit)")
 
 
 @dataclass

@@ -115,7 +115,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.toml").write_text(to_toml(cfg))
-    clock = Clock(progress.spent, minutes=cfg.train.minutes, world=world, device=device)
+    clock = Clock(progress.spent, minutes=cfg.train.minutes, cpu_hours=cfg.train.cpu_hours, world=world, device=device)
     bar = tqdm(total=steps, initial=progress.step, unit="step", disable=rank != 0 or not cfg.log.progress, dynamic_ncols=True)
     with RunLog(run, clock, tensorboard=cfg.log.tensorboard, enabled=rank == 0) as runlog, bar:
         if rank == 0:
@@ -125,7 +125,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         nets.train()
         clock.start()
         with at_step_boundaries():  # a signal ends the loop after the step it arrives in, with a checkpoint
-            for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=steps, device=device, num_workers=cfg.data.num_workers):
+            stop = progress.step if checkpoint is not None and clock.budget_spent() else steps  # resumed with its CPU-hours spent: not one step more
+            for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=stop, device=device, num_workers=cfg.data.num_workers):
                 lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
                 hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
                 losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
@@ -151,7 +152,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         where = f"'{run / 'checkpoints'}'" if rank == 0 else "the run folder"
         raise Stopped(signum, note=f"checkpoint of step {progress.step} saved in {where}; --resume continues")
     if progress.step < steps and rank == 0:
-        log.warning("stopped at step %d of %d after train.minutes=%g; --resume continues", progress.step, steps, cfg.train.minutes)
+        limit = f"train.cpu_hours={cfg.train.cpu_hours:g}" if clock.budget_spent() else f"train.minutes={cfg.train.minutes:g}"
+        log.warning("stopped at step %d of %d after %s; --resume continues", progress.step, steps, limit)
     return TrainResult(model_path=model_path, generator=nets.ema, step=progress.step, metrics=progress.metrics)
 
 

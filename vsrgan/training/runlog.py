@@ -18,11 +18,12 @@ TIME_CHECK_EVERY = 20  # under DDP, steps between agreeing to stop (time limit o
 
 
 class Clock:
-    """CPU-hours and wall-hours of a run, earlier chunks (``spent``, seconds) included, and its time limit."""
+    """CPU-hours and wall-hours of a run, earlier chunks (``spent``, seconds) included, and its limits:
+    ``minutes`` of this chunk's wall time, ``cpu_hours`` of the whole run's CPU time (0: none)."""
 
-    def __init__(self, spent: dict[str, float], *, minutes: float, world: int, device: torch.device):
+    def __init__(self, spent: dict[str, float], *, minutes: float, world: int, device: torch.device, cpu_hours: float = 0.0):
         self.spent = spent
-        self.minutes, self.world, self.device = minutes, world, device
+        self.minutes, self.cpu_hours, self.world, self.device = minutes, cpu_hours, world, device
         self.cpu_started, self.wall_started = time.process_time(), time.monotonic()
         self.loop_started = self.wall_started
 
@@ -41,14 +42,19 @@ class Clock:
         """What a checkpoint stores as ``spent``."""
         return {key: value * 3600 for key, value in self.hours().items()}
 
+    def budget_spent(self) -> bool:
+        """Whether the run has used its ``train.cpu_hours`` (CPU time is this process's, all threads:
+        a budget that other work on the machine does not eat, unlike wall minutes)."""
+        return self.cpu_hours > 0 and self.hours()["cpu"] >= self.cpu_hours
+
     def should_stop(self, step: int, *, signalled: bool = False) -> bool:
-        """Whether to stop after ``step``: ``train.minutes`` has passed since this chunk started, or
-        a signal asked to stop (``signalled``, :mod:`vsrgan.io.stop`).
+        """Whether to stop after ``step``: ``train.minutes`` has passed since this chunk started, the
+        run's ``train.cpu_hours`` are spent, or a signal asked to stop (``signalled``, :mod:`vsrgan.io.stop`).
 
         One process reads the host clock: no device round-trip. Under DDP every process must stop
         at the same step, so every ``TIME_CHECK_EVERY`` steps they agree on rank 0's clock and any
         rank's signal (an all-reduce, the only sync this adds)."""
-        late = self.minutes > 0 and time.monotonic() - self.loop_started > self.minutes * 60
+        late = (self.minutes > 0 and time.monotonic() - self.loop_started > self.minutes * 60) or self.budget_spent()
         if self.world == 1:
             return late or signalled
         if step % TIME_CHECK_EVERY:
