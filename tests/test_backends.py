@@ -133,3 +133,29 @@ def test_the_job_reports_each_stages_busy_time_and_keeps_the_frames(tmp_path):
     # lossless: the budget changes the speed, not the pixels (but for float rounding: oneDNN sums in another order)
     diff = max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(one, two))
     assert diff <= 2, diff
+
+
+def test_auto_picks_ncnn_for_wide_compact_networks_on_the_cpu_only():
+    """auto: ncnn where it was measured faster (a compact net of 64 features, fp32, CPU), eager for
+    our 32-feature x4, for any precision but fp32, for a network ncnn cannot write (SPAN), and off the CPU."""
+    from vsrgan.inference.backends import pick_backend
+
+    pytest.importorskip("ncnn")
+    cpu = torch.device("cpu")
+    wide = perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=64, num_blocks=2))).fused()
+    narrow = perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=32, num_blocks=2))).fused()
+    span = build_generator(GeneratorConfig(arch="span", skip="bicubic", num_features=64, num_blocks=1)).fused()
+    assert pick_backend("auto", cpu, wide) == "ncnn"
+    assert pick_backend("auto", cpu, narrow) == "eager"
+    assert pick_backend("auto", cpu, wide, torch.bfloat16) == "eager"
+    assert pick_backend("auto", cpu, span) == "eager"
+    assert pick_backend("auto", torch.device("cuda"), wide) == "eager"
+    assert pick_backend("eager", cpu, wide) == "eager"
+    # what auto picked gives eager's pixels, whole frames and tiles alike
+    frames = np.stack([pattern(37, 29, i) for i in range(2)])
+    auto, eager = (Upscaler(wide, device="cpu", backend=b) for b in ("auto", "eager"))
+    assert auto.backend == "ncnn"
+    tiled = Upscaler(wide, device="cpu", backend="auto", tile=16)
+    for up in (auto, tiled):
+        diff = np.abs(up.upscale_frames(frames).astype(int) - eager.upscale_frames(frames).astype(int)).max()
+        assert diff <= 1

@@ -10,23 +10,26 @@ pipeline do not know which one runs::
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
     ncnn         the model written as ncnn files (vsrgan.inference.export_ncnn), run by ncnn on the CPU,
                  fp32, frame by frame; the compact networks and bicubic only
-    auto         the measured default: eager (what ``vsrgan upscale`` runs)
+    auto         the measured fastest (what ``vsrgan upscale`` runs): ncnn for compact networks of 64
+                 features or more in fp32 on the CPU where ncnn is installed, eager otherwise
 
 ONNX Runtime, OpenVINO and ncnn are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]`` / ``vsrgan[ncnn]``), imported only when chosen; a missing one is one error line. Each runs with
 the thread budget's model threads (:mod:`vsrgan.inference.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
 
-Why ``auto`` is eager: on the idle 2-core development machine (AMD EPYC, AVX2) no other backend
-ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the rule for a
-default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
+Why ``auto`` is eager for our networks: on the idle 2-core development machine (AMD EPYC, AVX2) no
+other backend ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the
+rule for a default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
 540p eager 0.79, OpenVINO 0.83, compile 0.73, ONNX Runtime 0.51 (BENCHMARKS.md, all within 1/255
 of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.inference.heap`).
-ncnn (BENCHMARKS.md, measured under load) is a wash for the bundled x4 at 270p (0.9-1.5x of eager's
-speed across runs) and 1.3-2x faster on a wider compact net (64 features): a backend, not ``auto``.
+ncnn (BENCHMARKS.md, measured under load, side by side) is a wash for the bundled x4 at 270p
+(0.9-1.5x of eager's speed across runs) but 1.3-2x faster on a compact net of 64 features, such as
+Real-ESRGAN's realesr-animevideov3 (1.37x model only, 1.31x end to end at 270p): ``auto`` picks it there.
 """
 
 import copy
+import importlib.util
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,9 +121,31 @@ BACKENDS: dict[str, Callable[..., Forward]] = {
 CPU_ONLY = ("onnxruntime", "openvino", "ncnn")
 
 
-def pick_backend(name: str, device: torch.device) -> str:
-    """``auto`` -> ``eager`` (the measured fastest, see above) on every device; any other name as given."""
-    return "eager" if name == "auto" else name
+# From this many features on, ncnn runs a compact network faster than eager PyTorch on the CPU (measured
+# 1.3-2x at 64, BENCHMARKS.md); at our x4's 32 it is a wash, so auto keeps eager there.
+NCNN_MIN_FEATURES = 64
+
+
+def pick_backend(name: str, device: torch.device, model: nn.Module | None = None, dtype: torch.dtype = torch.float32) -> str:
+    """``auto`` -> the measured fastest engine for ``model`` on ``device`` at ``dtype``: ncnn for a
+    compact network of at least :data:`NCNN_MIN_FEATURES` features in fp32 on the CPU, where the
+    ``ncnn`` package is installed (Real-ESRGAN's SRVGGNetCompact models, a wide CompactGenerator);
+    eager PyTorch for everything else (see above). Any other name as given."""
+    if name != "auto":
+        return name
+    if device.type == "cpu" and dtype == torch.float32 and model is not None and _features(model) >= NCNN_MIN_FEATURES \
+            and importlib.util.find_spec("ncnn") is not None:
+        try:
+            ncnn_graph(model)  # a network the ncnn writer knows
+            return "ncnn"
+        except ConfigError:
+            pass
+    return "eager"
+
+
+def _features(model: nn.Module) -> int:
+    """The width of a network's first convolution (0: none)."""
+    return next((m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)), 0)
 
 
 def build_backend(name: str, model: nn.Module, *, device: torch.device, threads: int) -> Forward:

@@ -100,7 +100,7 @@ class Upscaler:
         self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
-        self.backend = pick_backend(backend, self.device)
+        self.backend = pick_backend(backend, self.device, self.model, self.dtype)
         self.run = build_backend(self.backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
 
     @classmethod
