@@ -16,9 +16,12 @@ def test_uint8_round_trip_is_exact_and_rounds_to_nearest():
 
 
 def test_tiles_with_exactly_the_receptive_radius_equal_the_whole():
-    """k 3x3 convs see k pixels around: tiles with a k-pixel margin give the untiled result, k - 1 does not."""
+    """k 3x3 convs see k pixels around: tiles with a k-pixel margin give the untiled result, k - 1 does not.
+    Windows start on multiples of tiling.ALIGN (4), which widens a margin up to the next multiple: with
+    k = 5 and tiles of 8, the window of the tile at 8 starts at 3 // 4 * 4 = 0, right where one pixel
+    less margin would round it to 4, so a margin one short shows on every side."""
     torch.manual_seed(0)
-    k = 3
+    k = 5
     net = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(k)], torch.nn.PixelShuffle(1))
     x = torch.rand(1, 3, 29, 31)
     with torch.no_grad():
