@@ -83,6 +83,16 @@ MUTANTS = [
     Mutant("denoise-reversed", "frame path", "vsrgan/models/blend.py",
            "torch.lerp(a[name].float(), b[name].float(), strength)", "torch.lerp(a[name].float(), b[name].float(), 1 - strength)",
            ("tests/test_denoise.py",), "--denoise 0.25 gives three quarters of the twin"),
+    Mutant("threads-to-encoder", "frame path", "vsrgan/options.py",
+           'ENCODE_KEYWORDS = tuple(f.name for f in fields(EncodeOptions) if f.name != "threads")',
+           "ENCODE_KEYWORDS = tuple(f.name for f in fields(EncodeOptions))",
+           ("tests/test_options.py",), "a job's --threads budget also pins the encoder's threads"),
+    Mutant("auto-ncnn-narrow", "frame path", "vsrgan/inference/backends.py",
+           "NCNN_MIN_FEATURES = 64", "NCNN_MIN_FEATURES = 32",
+           ("tests/test_backends.py",), "--backend auto runs the 32-feature x4 in ncnn, where it was measured no faster"),
+    Mutant("budget-overrun", "training", "vsrgan/training/loop.py",
+           "stop = progress.step if checkpoint is not None and clock.budget_spent() else steps", "stop = steps",
+           ("tests/test_train.py",), "a run resumed with its CPU-hours spent trains one more step"),
 ]
 
 
