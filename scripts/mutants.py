@@ -93,6 +93,19 @@ MUTANTS = [
     Mutant("budget-overrun", "training", "vsrgan/training/loop.py",
            "stop = progress.step if checkpoint is not None and clock.budget_spent() else steps", "stop = steps",
            ("tests/test_train.py",), "a run resumed with its CPU-hours spent trains one more step"),
+    Mutant("last-batch-dropped", "frame path", "vsrgan/inference/pipeline.py",
+           "        if batch and not _put(q_in, batch, stop):", "        if False and batch and not _put(q_in, batch, stop):",
+           ("tests/test_pipeline.py", "tests/test_upscale.py"), "the last, partial batch of a video never upscaled"),
+    Mutant("ssim-constant", "evaluation", "vsrgan/metrics.py",
+           "SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2", "SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.3 * 255) ** 2",
+           ("tests/test_metrics.py",), "SSIM's C2 ten times too large: every score nearer 1"),
+    Mutant("ema-swapped", "training", "vsrgan/training/steps.py",
+           "        e.lerp_(p, 1 - decay)", "        e.lerp_(p, decay)",
+           ("tests/test_train.py",), "the EMA keeps 0.1% of itself each step: it is the raw network"),
+    Mutant("segment-frames-short", "cluster", "vsrgan/cluster/segments.py",
+           "        last = len(pts) if end is None else bisect.bisect_left(pts, end)",
+           "        last = len(pts) - 1 if end is None else bisect.bisect_left(pts, end)",
+           ("tests/test_cluster.py",), "the last segment counted one frame short"),
 ]
 
 

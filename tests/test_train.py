@@ -337,3 +337,21 @@ def test_a_raising_step_closes_the_run_log(tiny_dataset, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="step failed"):
         train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2"))
     assert closed == [True]
+
+
+def test_the_ema_moves_a_small_step_toward_the_network():
+    """update_ema with decay d: ema <- d * ema + (1 - d) * network, for every parameter; buffers are
+    copied; ema_decay warms up as (1 + step) / (10 + step) before it reaches the configured decay."""
+    from vsrgan.training.steps import ema_decay, update_ema
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    ema = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    network[1].running_mean.fill_(0.5)
+    before = [p.clone() for p in ema.parameters()]
+    update_ema(ema, network, 0.9)
+    for e, old, p in zip(ema.parameters(), before, network.parameters(), strict=True):
+        assert torch.allclose(e, 0.9 * old + 0.1 * p, atol=1e-7)
+    assert torch.equal(ema[1].running_mean, network[1].running_mean)
+    assert ema_decay(0.999, 0) == pytest.approx(0.1) and ema_decay(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay(0.999, 100_000) == 0.999
