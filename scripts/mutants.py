@@ -106,6 +106,15 @@ MUTANTS = [
            "        last = len(pts) if end is None else bisect.bisect_left(pts, end)",
            "        last = len(pts) - 1 if end is None else bisect.bisect_left(pts, end)",
            ("tests/test_cluster.py",), "the last segment counted one frame short"),
+    Mutant("rotation-dropped", "frame path", "vsrgan/io/writer.py",
+           "                self.stream.set_display_rotation(rotation)", "                pass",
+           ("tests/test_upscale.py", "tests/test_video.py"), "a phone video's rotation not written: it plays sideways"),
+    Mutant("input-overwritten", "frame path", "vsrgan/io/atomic.py",
+           "        if path.resolve() == source.resolve():", "        if False:",
+           ("tests/test_cli.py", "tests/test_upscale.py", "tests/test_damage.py"), "an output path that is the input is accepted"),
+    Mutant("cosine-flat", "training", "vsrgan/training/loop.py",
+           "factor = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step / steps, 1.0)))", "factor = 1.0",
+           ("tests/test_train.py",), "the cosine schedule never decays"),
 ]
 
 
