@@ -167,6 +167,12 @@ def read_pts(path: Path) -> tuple[list[int], Fraction]:
         return [f.pts for f in c.decode(s)], s.time_base
 
 
+def decoded(path: Path) -> list[np.ndarray]:
+    """Every frame of ``path``'s video as uint8 RGB, in display order, decoded by PyAV itself."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
 def stream_summary(path: Path) -> dict:
     """Types, codecs and durations (seconds) of every stream, by decoding/demuxing the file."""
     ends = {}

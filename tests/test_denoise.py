@@ -4,11 +4,10 @@ import copy
 import subprocess
 import sys
 
-import av
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, perturbed
+from conftest import decoded, make_clip, perturbed
 
 import vsrgan.models
 from vsrgan import metrics, upscale
@@ -43,11 +42,6 @@ def pair(tmp_path, monkeypatch):
     save_generator(real, folder / "x4-real.safetensors")
     monkeypatch.setattr(vsrgan.models, "WEIGHTS_DIR", folder)
     return folder
-
-
-def decoded(path) -> list[np.ndarray]:
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
 def increasing(values) -> bool:

@@ -3,7 +3,7 @@ flat keywords routed to the part they belong to, and the same pixels whichever w
 
 import numpy as np
 import pytest
-from conftest import make_clip, stream_summary
+from conftest import decoded, make_clip, stream_summary
 
 from vsrgan import JobOptions, ModelOptions, compare, upscale
 from vsrgan.cli import build_parser
@@ -11,11 +11,6 @@ from vsrgan.cli.options import job_options
 from vsrgan.cluster.job import ClusterOptions
 from vsrgan.errors import ConfigError
 from vsrgan.io.encoding import EncodeOptions
-from vsrgan.io.video import read_frames
-
-
-def decoded(path) -> list[np.ndarray]:
-    return [f.image for f in read_frames(path)]
 
 
 def test_flat_keywords_go_to_the_part_they_belong_to():
