@@ -133,6 +133,8 @@ STUDY = Path(__file__).resolve().parent.parent / "configs" / "study"
 
 def test_study_configs_differ_only_in_the_model():
     configs = {p.stem: load_config(p) for p in sorted(STUDY.glob("*.toml"))}
+    extra = configs.pop("x4-extra")  # the data study: x4 on more photos, same test split (prepare_extra.sh)
+    assert extra == replace(configs["x4"], data=replace(configs["x4"].data, root="data/train-x4-extra"))
     assert set(configs) == {"x4", *ARCHS}
     control = load_config(STUDY.parent / "x4.toml")
     assert configs["x4"].model == control.model

@@ -28,6 +28,8 @@ for name in "${names[@]}"; do
   resume=()
   ls "training/study/$name"/checkpoints/step_*.pt >/dev/null 2>&1 && resume=(--resume)
   echo "== $name: up to $budget CPU-hours, at most $left minutes ($(date -u +%H:%M))"
-  vsrgan train -c "configs/study/$name.toml" --data data/train-x4 --out "training/study/$name" \
+  data=(--data data/train-x4)  # unless the config names its own dataset (x4-extra: scripts/models/prepare_extra.sh)
+  grep -q '^root *=' "configs/study/$name.toml" && data=()
+  vsrgan train -c "configs/study/$name.toml" "${data[@]}" --out "training/study/$name" \
     --cpu-hours "$budget" --minutes "$left" "${resume[@]}"
 done
