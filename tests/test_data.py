@@ -14,6 +14,8 @@ from vsrgan.dataset.crops import CropSampler, Split, StepDataset, centre_crop, l
 from vsrgan.dataset.degrade import Degradation, downscale, make_lr
 from vsrgan.dataset.prepare import held_out, prepare
 from vsrgan.errors import ConfigError, InputError, VideoError
+from vsrgan.training.config import Config, DataConfig
+from vsrgan.training.setup import load_data
 
 
 def png(path) -> np.ndarray:
@@ -188,6 +190,20 @@ def test_dataloader_workers_give_the_same_batches():
 def test_sampler_rejects_images_smaller_than_the_crop():
     with pytest.raises(ConfigError, match="img0.*smaller than the crop 64"):
         CropSampler(blocky_split(), crop=64, scale=4, batch_size=2, augment=False, seed=0)
+
+
+def test_small_images_left_out_only_when_asked(tiny_dataset):
+    split = blocky_split()  # HR 40-56 x 56
+    kept = split.at_least(48)
+    assert kept.files == ["img2", "img3", "img4"] and all(torch.equal(a, b) for a, b in zip(kept.hr, split.hr[2:]))
+    assert all(torch.equal(a, b) for a, b in zip(kept.lr, split.lr[2:]))
+    lr, hr = CropSampler(kept, crop=48, scale=4, batch_size=6, augment=False, seed=0)(0)
+    assert hr.shape == (6, 3, 48, 48) and lr.shape == (6, 3, 12, 12)
+    with pytest.raises(ConfigError, match="data.small"):
+        DataConfig(small="drop")
+    cfg = Config(data=DataConfig(root=str(tiny_dataset), crop=64, small="skip"))  # its images are 48x64
+    with pytest.raises(ConfigError, match="every training image .* smaller than the crop 64"):
+        load_data(cfg, 0, 1, torch.device("cpu"))
 
 
 def test_load_split_and_centre_crop(tiny_dataset):

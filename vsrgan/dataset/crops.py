@@ -38,6 +38,11 @@ class Split:
     def to(self, device: torch.device | str) -> "Split":
         return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files)
 
+    def at_least(self, side: int) -> "Split":
+        """The pairs whose HR image is at least ``side`` pixels on both axes."""
+        keep = [i for i, hr in enumerate(self.hr) if min(hr.shape[1:]) >= side]
+        return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep])
+
 
 def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0) -> Split:
     """Decode the pairs of ``split`` ("train" or "test") once; ``limit`` > 0 keeps that many, evenly spaced."""
@@ -79,7 +84,7 @@ class CropSampler:
             raise ConfigError(f"crop {crop} must be a multiple of scale {scale}")
         for hr, file in zip(data.hr, data.files):
             if min(hr.shape[1:]) < crop:
-                raise ConfigError(f"'{file}' is {hr.shape[2]}x{hr.shape[1]}, smaller than the crop {crop}; lower data.crop")
+                raise ConfigError(f"'{file}' is {hr.shape[2]}x{hr.shape[1]}, smaller than the crop {crop}; lower data.crop or set data.small = \"skip\"")
         self.data = data
         self.crop, self.scale, self.batch_size, self.augment, self.tries = crop, scale, batch_size, augment, tries
         self.seed, self.rank, self.world_size = seed, rank, world_size

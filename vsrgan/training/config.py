@@ -43,10 +43,13 @@ class DataConfig:
     crop_tries: int = 1  # texture-aware crops: draw this many positions per image, keep the most textured
     # (highest gradient energy of the LR crop); 1: plain random crops. Photos have large flat areas
     # (sky, blur) that teach a x4 model nothing; 4 makes most crops hold edges and texture.
+    small: str = "error"  # training images smaller than the crop: "error" stops the run naming one, "skip"
+    # leaves them out (large crops beside a small clip, e.g. 256 and carphone's 176x144)
 
     def __post_init__(self):
         _check(self.crop > 0 and self.batch_size > 0, "data.crop and data.batch_size must be positive")
         _check(self.crop_tries >= 1, "data.crop_tries must be >= 1")
+        _check(self.small in ("error", "skip"), f"data.small must be error or skip, got {self.small!r}")
         _check(self.loader in ("auto", "device", "workers"), f"data.loader must be auto, device or workers, got {self.loader!r}")
         _check(self.num_workers >= 0 and self.val_images >= 0 and self.val_crop >= 0, "data.num_workers, val_images and val_crop must be >= 0")
 

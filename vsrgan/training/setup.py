@@ -7,6 +7,7 @@ checkpoint's weights, optimizer states and random state.
 
 import copy
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,13 @@ def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple
     """Every image decoded once; validation pairs on rank 0 only."""
     c, scale = cfg, cfg.model.scale
     train_data = load_split(c.data.root, "train", scale)
+    if c.data.small == "skip":
+        kept = train_data.at_least(c.data.crop)
+        if not kept.hr:
+            raise ConfigError(f"every training image of '{c.data.root}' is smaller than the crop {c.data.crop}; lower data.crop")
+        if rank == 0 and len(kept.hr) < len(train_data.hr):
+            print(f"vsrgan train: left out {len(train_data.hr) - len(kept.hr)} of {len(train_data.hr)} training images, smaller than the crop {c.data.crop} (data.small = \"skip\")", file=sys.stderr)
+        train_data = kept
     if c.data.loader == "device" or (c.data.loader == "auto" and device.type == "cuda"):
         train_data = train_data.to(device)
     sampler = CropSampler(
