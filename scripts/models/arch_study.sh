@@ -4,6 +4,9 @@
 #
 #   nice -n 10 bash scripts/models/arch_study.sh MINUTES [CPU_HOURS [NAME...]]   # defaults: 1.0; x4 span rlfn halfres
 #
+# NAME is a config under configs/study/ (also x4-extra, the data study, and polish/base, polish/extra,
+# polish/extra-c256, fine-tunes of the bundled x4); a config that names its own data.root trains on it.
+#
 # Each run stops when it has used CPU_HOURS of CPU time in all (train.cpu_hours: this process's CPU
 # time, which other work on a shared machine does not eat, unlike wall minutes); the whole call stops,
 # checkpointed, after MINUTES of wall time, and the same command continues where it stopped (a
