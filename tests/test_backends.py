@@ -8,14 +8,15 @@ import torch
 from conftest import make_clip, pattern, perturbed
 
 from vsrgan.errors import ConfigError
-from vsrgan.inference.backends import BACKENDS, EXTRAS, available_backends, build_backend, cpu_has_bf16, pick_backend
+from vsrgan.inference.backends import AUTO_TABLE, BACKENDS, EXTRAS, auto_row, available_backends, build_backend, cpu_has_bf16, pick_backend
 from vsrgan.inference.memory import default_batch_size
 from vsrgan.inference.pipeline import StageTimes
 from vsrgan.inference.threads import ThreadBudget, plan_threads
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.io import frames
 from vsrgan.io.video import read_frames
-from vsrgan.models import GeneratorConfig, build_generator, load_model
+from vsrgan.models import Bicubic, GeneratorConfig, build_generator, load_model
+from vsrgan.models.foreign.srvgg import SRVGGNetCompact
 from vsrgan.options import JobOptions
 from vsrgan.upscale import upscale_video
 
@@ -69,10 +70,9 @@ def test_a_missing_package_is_one_line(name):
     assert name not in available_backends()
 
 
-def test_auto_is_eager_everywhere():
+def test_auto_is_eager_off_the_table_and_other_names_are_kept():
     assert pick_backend("auto", torch.device("cpu")) == "eager"
-    assert Upscaler(small_compact(), device="cpu", backend="auto").backend == "eager"
-    assert pick_backend("auto", torch.device("cuda")) == "eager"
+    assert pick_backend("auto", torch.device("cuda"), small_compact()) == "eager"
     assert pick_backend("onnxruntime", torch.device("cpu")) == "onnxruntime"
 
 
@@ -135,27 +135,77 @@ def test_the_job_reports_each_stages_busy_time_and_keeps_the_frames(tmp_path):
     assert diff <= 2, diff
 
 
-def test_auto_picks_ncnn_for_wide_compact_networks_on_the_cpu_only():
-    """auto: ncnn where it was measured faster (a compact net of 64 features, fp32, CPU), eager for
-    our 32-feature x4, for any precision but fp32, for a network ncnn cannot write (SPAN), and off the CPU."""
-    from vsrgan.inference.backends import pick_backend
+def compact(features: int):
+    return perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=features, num_blocks=2))).fused()
 
-    pytest.importorskip("ncnn")
-    cpu = torch.device("cpu")
-    wide = perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=64, num_blocks=2))).fused()
-    narrow = perturbed(build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=32, num_blocks=2))).fused()
+
+SIZES = {"270p": (480, 270), "540p": (960, 540), "1080p": (1920, 1080)}
+EVERY_ENGINE = ("onnxruntime", "openvino", "ncnn")
+
+
+@pytest.mark.parametrize(("features", "size", "everything", "without_openvino", "without_ncnn"), [
+    (32, "270p", "openvino", "eager", "openvino"),
+    (32, "540p", "ncnn", "ncnn", "openvino"),
+    (32, "1080p", "ncnn", "ncnn", "openvino"),
+    (64, "270p", "ncnn", "ncnn", "openvino"),
+    (64, "540p", "ncnn", "ncnn", "eager"),
+    (64, "1080p", "ncnn", "ncnn", "openvino"),
+])
+def test_auto_follows_the_measured_table(features, size, everything, without_openvino, without_ncnn):
+    """The table's choice for a compact net of each measured width at each measured size, with every
+    engine installed and with one missing (the next in the row, or eager); none installed: eager."""
+    cpu, model, frame = torch.device("cpu"), compact(features), SIZES[size]
+    assert pick_backend("auto", cpu, model, size=frame, installed=EVERY_ENGINE) == everything
+    assert pick_backend("auto", cpu, model, size=frame, installed=("onnxruntime", "ncnn")) == without_openvino
+    assert pick_backend("auto", cpu, model, size=frame, installed=("onnxruntime", "openvino")) == without_ncnn
+    assert pick_backend("auto", cpu, model, size=frame, installed=()) == "eager"
+
+
+def test_auto_rows_are_the_nearest_measured_width_and_size():
+    cpu, narrow, wide = torch.device("cpu"), compact(32), compact(64)
+    assert auto_row(cpu, narrow, torch.float32, (640, 360)) == AUTO_TABLE[32, "270p"]  # nearer 270p than 540p in pixels
+    assert auto_row(cpu, narrow, torch.float32, (1280, 720)) == AUTO_TABLE[32, "540p"]
+    assert auto_row(cpu, narrow, torch.float32, (3840, 2160)) == AUTO_TABLE[32, "1080p"]
+    assert auto_row(cpu, narrow, torch.float32, (200, 40)) == AUTO_TABLE[32, "270p"]  # a small tile
+    assert auto_row(cpu, narrow, torch.float32, None) == AUTO_TABLE[32, "540p"]  # size not known yet
+    assert auto_row(cpu, compact(8), torch.float32, None) == AUTO_TABLE[32, "540p"]
+    assert auto_row(cpu, wide, torch.float32, (960, 540)) == AUTO_TABLE[64, "540p"]
+    assert auto_row(cpu, compact(48), torch.float32, None) == AUTO_TABLE[64, "540p"]
+    assert auto_row(cpu, compact(128), torch.float32, (480, 270)) == AUTO_TABLE[64, "270p"]
+    srvgg = SRVGGNetCompact(num_feat=64, num_conv=2, scale=4)  # Real-ESRGAN's compact net: the 64 row
+    assert auto_row(cpu, srvgg, torch.float32, (1920, 1080)) == AUTO_TABLE[64, "1080p"]
+
+
+def test_auto_is_eager_off_the_cpu_in_other_precisions_and_for_other_networks():
+    cpu, wide = torch.device("cpu"), compact(64)
     span = build_generator(GeneratorConfig(arch="span", skip="bicubic", num_features=64, num_blocks=1)).fused()
-    assert pick_backend("auto", cpu, wide) == "ncnn"
-    assert pick_backend("auto", cpu, narrow) == "eager"
-    assert pick_backend("auto", cpu, wide, torch.bfloat16) == "eager"
-    assert pick_backend("auto", cpu, span) == "eager"
-    assert pick_backend("auto", torch.device("cuda"), wide) == "eager"
-    assert pick_backend("eager", cpu, wide) == "eager"
-    # what auto picked gives eager's pixels, whole frames and tiles alike
+    srresnet = build_generator(GeneratorConfig(arch="srresnet", num_features=64, num_blocks=1))
+    for args in ((cpu, wide, torch.bfloat16), (torch.device("cuda"), wide, torch.float32), (cpu, span, torch.float32),
+                 (cpu, srresnet, torch.float32), (cpu, Bicubic(scale=4), torch.float32), (cpu, None, torch.float32)):
+        assert pick_backend("auto", *args, size=(480, 270), installed=EVERY_ENGINE) == "eager", args
+    assert pick_backend("eager", cpu, wide, installed=EVERY_ENGINE) == "eager"
+    grey = build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=64, num_blocks=2, in_channels=1, out_channels=1))
+    assert pick_backend("auto", cpu, grey, size=(480, 270), installed=EVERY_ENGINE) == "openvino"  # ncnn's writer takes RGB nets only
+    assert pick_backend("auto", cpu, grey, size=(480, 270), installed=("ncnn",)) == "eager"
+
+
+def test_auto_is_picked_again_once_the_frame_size_is_known():
+    """Upscaler.fit settles auto for the size the network sees (the tile, when tiled), and what it
+    picked gives eager's pixels. Which engine that is depends on what is installed here."""
+    cpu, model = torch.device("cpu"), compact(32)
+    up = Upscaler(model, device="cpu", backend="auto")
+    assert up.backend == pick_backend("auto", cpu, up.model, size=None)
+    eager = Upscaler(model, device="cpu")
+    for width, height in ((1920, 1080), (480, 270)):
+        up.fit(width=width, height=height, batch_size=1)
+        assert up.backend == pick_backend("auto", cpu, up.model, size=(width, height))
+    tiled = Upscaler(model, device="cpu", backend="auto", tile=64)
+    tiled.fit(width=1920, height=1080, batch_size=1)
+    assert tiled.backend == pick_backend("auto", cpu, tiled.model, size=(64 + 2 * tiled.pad,) * 2)
     frames = np.stack([pattern(37, 29, i) for i in range(2)])
-    auto, eager = (Upscaler(wide, device="cpu", backend=b) for b in ("auto", "eager"))
-    assert auto.backend == "ncnn"
-    tiled = Upscaler(wide, device="cpu", backend="auto", tile=16)
-    for up in (auto, tiled):
-        diff = np.abs(up.upscale_frames(frames).astype(int) - eager.upscale_frames(frames).astype(int)).max()
-        assert diff <= 1
+    for other in (up, tiled):
+        diff = np.abs(other.upscale_frames(frames).astype(int) - eager.upscale_frames(frames).astype(int)).max()
+        assert diff <= 1, other.backend
+    asked = Upscaler(model, device="cpu", backend="eager")
+    asked.fit(width=1920, height=1080, batch_size=1)
+    assert asked.backend == "eager"  # a backend asked for by name stays

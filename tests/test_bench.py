@@ -10,10 +10,11 @@ import pytest
 import torch
 from conftest import make_clip, pattern
 
+from vsrgan.benchmark.backends import BackendResult, auto_pick
 from vsrgan.benchmark.bench import bench, parse_size
 from vsrgan.benchmark.flops import count_flops
 from vsrgan.benchmark.references import pipes_pipeline, seed_pipeline
-from vsrgan.benchmark.results import STAGES, format_table
+from vsrgan.benchmark.results import STAGES, format_auto, format_table
 from vsrgan.errors import ConfigError, VideoError
 from vsrgan.io.encoding import EncodeOptions
 from vsrgan.io.video import probe, read_frames
@@ -56,7 +57,7 @@ def test_a_tiny_bench_compares_backends_side_by_side(tmp_path, tiny_generator):
     weights = save_generator(tiny_generator, tmp_path / "g.safetensors")
     result = bench(
         model=str(weights), size="32x24", frames=2, batch_size=1, device="cpu", preset="ultrafast", threads=1,
-        backends="eager,onnxruntime,openvino", references=False, progress=False,
+        backends="eager,onnxruntime,openvino", rounds=2, references=False, progress=False,
     )
     assert result.environment.threads == {"model": 1, "encoder": 1, "decoder": 1}
     assert set(result.end_to_end_busy) == {"decode", "model", "encode"} and result.end_to_end_busy["model"] > 0
@@ -66,8 +67,13 @@ def test_a_tiny_bench_compares_backends_side_by_side(tmp_path, tiny_generator):
         assert b.max_diff <= 1 and b.model_only_fps > 0 and b.end_to_end_fps > 0, name
     for why in result.skipped_backends.values():
         assert "pip install 'vsrgan[" in why
+    for name, b in result.backends.items():
+        assert len(b.model_only_rounds) == len(b.end_to_end_rounds) == 2 and b.model_only_fps == pytest.approx(2 / sum(1 / f for f in b.model_only_rounds)), name  # the median (here: mean) round's seconds
+    # auto's pick for this network (an SRResNet: eager), beside the fastest measured
+    fastest = max(b.model_only_fps for b in result.backends.values())
+    assert result.auto.backend == "eager" and result.auto.model_only_ratio == pytest.approx(result.backends["eager"].model_only_fps / fastest)
     table = format_table(result)
-    assert "backend" in table and "max diff" in table and "busy" in table
+    assert "backend" in table and "max diff" in table and "busy" in table and "auto picks eager:" in table
     with pytest.raises(ConfigError, match="unknown backend tensorrt"):
         bench(model="bicubic", size="32x24", frames=1, backends="eager,tensorrt", progress=False)
 
@@ -186,3 +192,43 @@ def test_each_backend_is_checked_against_the_reference_not_itself(tmp_path):
     )
     assert not skipped
     assert results["eager"].max_diff == 3
+
+
+def result(model_fps: float, e2e_fps: float) -> BackendResult:
+    return BackendResult(model_only_fps=model_fps, end_to_end_fps=e2e_fps, max_diff=0, warmup_seconds=0.0)
+
+
+def test_auto_is_set_beside_the_fastest_and_flagged_when_more_than_5_percent_slower():
+    measured = {"eager": result(1.0, 0.8), "openvino": result(1.5, 1.0), "ncnn": result(1.45, 1.1)}
+    near = auto_pick("ncnn", measured)
+    assert (near.fastest_model_only, near.fastest_end_to_end) == ("openvino", "ncnn")
+    assert near.model_only_ratio == pytest.approx(1.45 / 1.5) and near.end_to_end_ratio == 1.0 and not near.slower
+    far = auto_pick("eager", measured)
+    assert far.model_only_ratio == pytest.approx(1 / 1.5) and far.slower
+    assert "more than 5% slower" in format_auto(far) and "slower" not in format_auto(near)
+    unmeasured = auto_pick("ncnn", {"eager": result(1.0, 0.8)})
+    assert unmeasured.model_only_ratio is None and not unmeasured.slower and "not among the measured" in format_auto(unmeasured)
+
+
+def test_backends_take_turns_in_alternating_order(tmp_path):
+    """Each round times every backend, the order reversed every other round, so load drift falls on all alike."""
+    from vsrgan.benchmark.backends import compare_backends
+    from vsrgan.inference.upscaler import Upscaler
+
+    pytest.importorskip("ncnn")
+    clip = tmp_path / "in.mp4"
+    make_clip(clip, frames=2, width=32, height=24)
+    said = []
+    results, _ = compare_backends(
+        Bicubic(scale=2), ["eager", "ncnn"], reference=Upscaler(Bicubic(scale=2), device="cpu"), clip=clip,
+        check_frames=np.stack([pattern(32, 24, 0)]), workdir=tmp_path, sizes=[1, 1], batch_size=1,
+        encode=EncodeOptions(preset="ultrafast"), threads=1, model_threads=1, rounds=3, say=said.append,
+    )
+    rounds = [line for line in said if "round" in line]
+    assert [line.endswith(order) for line, order in zip(rounds, ("(eager, ncnn)", "(ncnn, eager)", "(eager, ncnn)"))] == [True] * 3
+    for b in results.values():
+        assert len(b.model_only_rounds) == 3 and b.model_only_fps == pytest.approx(sorted(b.model_only_rounds)[1])
+    with pytest.raises(ConfigError, match="--rounds must be at least 1, got 0"):
+        compare_backends(Bicubic(scale=2), ["eager"], reference=Upscaler(Bicubic(scale=2), device="cpu"), clip=clip,
+                         check_frames=np.stack([pattern(32, 24, 0)]), workdir=tmp_path, sizes=[1], batch_size=1,
+                         encode=EncodeOptions(), threads=1, model_threads=1, rounds=0)

@@ -3,10 +3,17 @@
 For every backend: model-only fps on the bench's batches, end-to-end fps on the bench's clip, and
 the largest difference from eager's output, in uint8 steps, on the same frames. A backend whose
 package is not installed is reported as such and skipped; the run goes on.
+
+The backends take turns: each round times every backend once (model only, then end to end), the
+order reversed every other round, and each figure is the median round. On a shared machine the
+speeds drift with the other work; taking turns spreads that drift over every backend alike, so the
+ratios between them hold where the absolute speeds do not. :func:`auto_pick` then sets what
+``--backend auto`` would run beside the fastest measured.
 """
 
 import copy
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +28,42 @@ from ..options import JobOptions
 from ..upscale import upscale_video
 from .timing import clocked, time_model, timed, warm_up
 
+AUTO_TOLERANCE = 0.95  # issue 25 part 5: auto's engine at most 5% slower than the fastest installed one
+
 
 @dataclass
 class BackendResult:
-    model_only_fps: float
-    end_to_end_fps: float
+    model_only_fps: float  # the median round
+    end_to_end_fps: float  # the median round
     max_diff: int  # largest |this - eager| over the checked frames, in uint8 steps (1 = 1/255)
     warmup_seconds: float
-    model_only_cpu: float = 0.0  # CPU seconds per frame, model only (user + system): less noisy than fps on a shared machine
-    end_to_end_cpu: float = 0.0  # CPU seconds per frame, end to end
+    model_only_cpu: float = 0.0  # CPU seconds per frame, model only (user + system), median round: less noisy than fps on a shared machine
+    end_to_end_cpu: float = 0.0  # CPU seconds per frame, end to end, median round
+    model_only_rounds: list[float] = field(default_factory=list)  # fps of each round, in round order
+    end_to_end_rounds: list[float] = field(default_factory=list)
+
+
+@dataclass
+class AutoPick:
+    """What ``--backend auto`` runs for this model and frame size, beside the fastest backend measured."""
+
+    backend: str  # auto's choice (vsrgan.inference.backends.pick_backend)
+    fastest_model_only: str  # the measured backend with the highest model-only fps
+    fastest_end_to_end: str
+    model_only_ratio: float | None  # auto's fps / the fastest's (1.0: auto is the fastest); None: auto's backend was not measured
+    end_to_end_ratio: float | None
+    slower: bool  # more than 5% slower than the fastest, model only or end to end (AUTO_TOLERANCE)
+
+
+def auto_pick(auto: str, results: dict[str, BackendResult]) -> AutoPick:
+    """``auto`` (the backend pick_backend chose) set beside the fastest of ``results``."""
+    fastest_model = max(results, key=lambda n: results[n].model_only_fps)
+    fastest_e2e = max(results, key=lambda n: results[n].end_to_end_fps)
+    mine = results.get(auto)
+    model_ratio = mine.model_only_fps / results[fastest_model].model_only_fps if mine else None
+    e2e_ratio = mine.end_to_end_fps / results[fastest_e2e].end_to_end_fps if mine else None
+    slower = mine is not None and min(model_ratio, e2e_ratio) < AUTO_TOLERANCE
+    return AutoPick(auto, fastest_model, fastest_e2e, model_ratio, e2e_ratio, slower)
 
 
 def parse_backends(text: str | None) -> list[str]:
@@ -45,12 +79,12 @@ def parse_backends(text: str | None) -> list[str]:
     return names
 
 
-def max_diff(a: Upscaler, b: Upscaler, frames: np.ndarray) -> int:
-    """Largest per-pixel difference of the two upscalers' uint8 outputs on ``frames`` ``(N, H, W, 3)``."""
+def max_diff(expected: list[np.ndarray], upscaler: Upscaler, frames: np.ndarray) -> int:
+    """Largest per-pixel difference of ``upscaler``'s uint8 output on ``frames`` ``(N, H, W, 3)`` from ``expected`` (one per frame)."""
     diff = 0
-    for frame in frames:
-        ya, yb = a.upscale_frames(frame[None]), b.upscale_frames(frame[None])
-        diff = max(diff, int(np.abs(ya.astype(np.int16) - yb.astype(np.int16)).max()))
+    for frame, want in zip(frames, expected):
+        got = upscaler.upscale_frames(frame[None])
+        diff = max(diff, int(np.abs(got.astype(np.int16) - want.astype(np.int16)).max()))
     return diff
 
 
@@ -73,29 +107,50 @@ def compare_backends(
     encode: EncodeOptions,
     threads: int | None,
     model_threads: int,
+    rounds: int = 3,
     say=lambda stage: None,
 ) -> tuple[dict[str, BackendResult], dict[str, str]]:
-    """Measure each backend in ``names`` beside ``reference`` (the eager upscaler); (results, skipped with why)."""
-    results, skipped = {}, {}
-    height, width = check_frames.shape[1:3]
+    """Measure each backend in ``names`` beside ``reference`` (the eager upscaler), taking turns for
+    ``rounds`` rounds (see the module docstring); (results, skipped with why)."""
+    if rounds < 1:
+        raise ConfigError(f"--rounds must be at least 1, got {rounds}")
+    upscalers, skipped = {}, {}
     for name in names:
         try:
-            upscaler = Upscaler(
+            upscalers[name] = Upscaler(
                 copy.deepcopy(net), device=reference.device, precision="fp32", backend=name, threads=model_threads,
                 channels_last=reference.memory_format == torch.channels_last,
             )
         except ConfigError as e:
             skipped[name] = str(e)
             say(f"backend {name}: skipped ({e})")
-            continue
-        say(f"backend {name}: warm-up, model only, end-to-end")
-        warmup = warm_up(upscaler, width=width, height=height, sizes=sizes)
-        model_seconds, model_cpu = clocked(lambda u=upscaler: time_model(u, width=width, height=height, sizes=sizes))
-        e2e_seconds, e2e_cpu = clocked(lambda u=upscaler, out=workdir / f"e2e-{name}.mp4": _time_job(u, clip, out, batch_size, encode, threads))
-        frames = sum(sizes)
+    height, width = check_frames.shape[1:3]
+    warmup = {}
+    for name, upscaler in upscalers.items():
+        say(f"backend {name}: warm-up")
+        warmup[name] = warm_up(upscaler, width=width, height=height, sizes=sizes)
+    model_only = {name: [] for name in upscalers}  # (wall seconds, CPU seconds) per round
+    end_to_end = {name: [] for name in upscalers}
+    for r in range(rounds):
+        order = list(upscalers) if r % 2 == 0 else list(reversed(upscalers))
+        say(f"backends, round {r + 1} of {rounds}: model only, then end to end ({', '.join(order)})")
+        for name in order:
+            u = upscalers[name]
+            model_only[name].append(clocked(lambda u=u: time_model(u, width=width, height=height, sizes=sizes)))
+        for name in order:
+            u, out = upscalers[name], workdir / f"e2e-{name}.mp4"
+            end_to_end[name].append(clocked(lambda u=u, out=out: _time_job(u, clip, out, batch_size, encode, threads)))
+    say("max diff from eager")
+    expected = [reference.upscale_frames(frame[None]) for frame in check_frames]
+    frames = sum(sizes)
+    results = {}
+    for name, upscaler in upscalers.items():
         results[name] = BackendResult(
-            model_only_fps=frames / model_seconds, end_to_end_fps=frames / e2e_seconds,
-            max_diff=max_diff(reference, upscaler, check_frames), warmup_seconds=warmup,
-            model_only_cpu=model_cpu / frames, end_to_end_cpu=e2e_cpu / frames,
+            model_only_fps=frames / statistics.median(w for w, _ in model_only[name]),
+            end_to_end_fps=frames / statistics.median(w for w, _ in end_to_end[name]),
+            max_diff=max_diff(expected, upscaler, check_frames), warmup_seconds=warmup[name],
+            model_only_cpu=statistics.median(c for _, c in model_only[name]) / frames,
+            end_to_end_cpu=statistics.median(c for _, c in end_to_end[name]) / frames,
+            model_only_rounds=[frames / w for w, _ in model_only[name]], end_to_end_rounds=[frames / w for w, _ in end_to_end[name]],
         )
     return results, skipped

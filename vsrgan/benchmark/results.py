@@ -16,7 +16,7 @@ from ..inference.backends import cpu_has_bf16
 from ..inference.pipeline import StageTimes
 from ..inference.threads import ThreadBudget
 from ..inference.upscaler import Upscaler
-from .backends import BackendResult
+from .backends import AUTO_TOLERANCE, AutoPick, BackendResult
 from .ncnn_ref import NcnnResult
 
 STAGES = ("model_only", "decode_only", "encode_only", "end_to_end", "ref_seed", "ref_pipes")
@@ -82,6 +82,7 @@ class BenchResult:
     end_to_end_cpu: dict[str, float] = field(default_factory=dict)  # the same stages' own threads' CPU seconds
     backends: dict[str, BackendResult] = field(default_factory=dict)  # each compared backend, beside eager
     skipped_backends: dict[str, str] = field(default_factory=dict)  # backend -> why (its package is missing)
+    auto: AutoPick | None = None  # what --backend auto runs here, beside the fastest of the compared backends
     ncnn: NcnnResult | str | None = None  # reference (c), or why it did not run; None without references
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # stage -> CPU seconds (user + system, children too)
 
@@ -103,7 +104,7 @@ def device_name(device: torch.device) -> str:
 
 def report(
     seconds: dict[str, float], *, frames: int, flops: int, upscaler: Upscaler, warmup_seconds: float, load_before: float, config: BenchConfig,
-    budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str], ncnn: NcnnResult | str | None = None,
+    budget: ThreadBudget, times: StageTimes, backends: dict[str, BackendResult], skipped: dict[str, str], auto: AutoPick | None = None, ncnn: NcnnResult | str | None = None,
     cpu: dict[str, float] | None = None,
 ) -> BenchResult:
     """Frames per second, TFLOP/s and the ratios, with what they were measured on."""
@@ -127,7 +128,7 @@ def report(
             "ref_pipes": f"decoder and encoder processes over raw rgb24 pipes; batch 1, {'fp16' if dev.type == 'cuda' else 'fp32'}, eager",
             "bound": "min(model only, encode only)",
         },
-        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped, ncnn=ncnn, cpu_seconds=cpu or {},
+        end_to_end_busy=times.busy, end_to_end_cpu=times.cpu, backends=backends, skipped_backends=skipped, auto=auto, ncnn=ncnn, cpu_seconds=cpu or {},
     )
 
 
@@ -170,4 +171,15 @@ def format_table(result: BenchResult) -> str:
             lines.append(f"{name:14s} {b.model_only_fps:10.3f} {b.end_to_end_fps:10.3f} {b.model_only_cpu:12.3f} {b.end_to_end_cpu:10.3f} {b.max_diff:9d}")
         for name, why in result.skipped_backends.items():
             lines.append(f"{name:14s} skipped: {why}")
+    if result.auto:
+        lines.append(format_auto(result.auto))
     return "\n".join(lines)
+
+
+def format_auto(a: AutoPick) -> str:
+    """One line: auto's backend and its speed beside the fastest measured, flagged when more than 5% slower."""
+    if a.model_only_ratio is None:
+        return f"auto picks {a.backend}: not among the measured backends (fastest: {a.fastest_model_only} model only, {a.fastest_end_to_end} end to end)"
+    flag = f"  ** more than {1 - AUTO_TOLERANCE:.0%} slower than the fastest **" if a.slower else ""
+    return (f"auto picks {a.backend}: {a.model_only_ratio:.2f} of the fastest model only ({a.fastest_model_only}), "
+            f"{a.end_to_end_ratio:.2f} end to end ({a.fastest_end_to_end}){flag}")

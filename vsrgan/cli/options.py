@@ -60,8 +60,8 @@ def add_backend_args(p, *, default: str = "auto") -> None:
     """Which engine runs the model, and the thread budget (upscale and bench)."""
     p.add_argument("--backend", default=default, choices=["auto", "eager", "compile", "onnxruntime", "openvino", "ncnn"],
                    help="engine for the model: eager PyTorch, torch.compile, ONNX Runtime, OpenVINO or ncnn (the last three: CPU, optional extras; "
-                   "ncnn: compact networks only, 1.3-2x eager for 64-feature ones); "
-                   "auto: the measured fastest: ncnn for 64-feature compact networks on the CPU where installed, else eager PyTorch (default: %(default)s)")
+                   "ncnn: compact networks only); auto: the measured fastest installed one for the network and frame size: "
+                   "OpenVINO or ncnn for compact networks on the CPU in fp32, else eager PyTorch (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads shared by the model, the encoder and the decoder (default: every core this process may use)")
 

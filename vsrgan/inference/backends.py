@@ -10,28 +10,28 @@ pipeline do not know which one runs::
     openvino     the same ONNX graph compiled by OpenVINO for the CPU, fp32
     ncnn         the model written as ncnn files (vsrgan.inference.export_ncnn), run by ncnn on the CPU,
                  fp32, frame by frame; the compact networks and bicubic only
-    auto         the measured fastest (what ``vsrgan upscale`` runs): ncnn for compact networks of 64
-                 features or more in fp32 on the CPU where ncnn is installed, eager otherwise
+    auto         the measured fastest installed engine for the network and frame size (what ``vsrgan
+                 upscale`` runs): a small table, :data:`AUTO_TABLE`, for the compact networks in fp32 on
+                 the CPU (OpenVINO or ncnn); eager for everything else
 
 ONNX Runtime, OpenVINO and ncnn are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]`` / ``vsrgan[ncnn]``), imported only when chosen; a missing one is one error line. Each runs with
 the thread budget's model threads (:mod:`vsrgan.inference.threads`). bf16 is a precision, not a backend
 (``--precision bf16``); :func:`cpu_has_bf16` says whether this CPU computes it natively.
 
-Why ``auto`` is eager for our networks: on the idle 2-core development machine (AMD EPYC, AVX2) no
-other backend ran the bundled x4 network 1.2x as fast as eager PyTorch with channels_last, the
-rule for a default. Model only, fps: 270p eager 2.84, OpenVINO 2.89, torch.compile 2.79, ONNX Runtime 2.07;
-540p eager 0.79, OpenVINO 0.83, compile 0.73, ONNX Runtime 0.51 (BENCHMARKS.md, all within 1/255
-of eager). OpenVINO's earlier 2x at 540p was eager's page faults, since fixed (:mod:`vsrgan.inference.heap`).
-ncnn (BENCHMARKS.md, measured under load, side by side) is a wash for the bundled x4 at 270p
-(0.9-1.5x of eager's speed across runs) but 1.3-2x faster on a compact net of 64 features, such as
-Real-ESRGAN's realesr-animevideov3 (1.37x model only, 1.31x end to end at 270p): ``auto`` picks it there.
+Why a table (BENCHMARKS.md, "--backend auto"): on this machine, now a Zen 4 EPYC with AVX-512, the
+fastest engine depends on the network and the frame size. For the 32-feature x4, OpenVINO is 1.5x eager
+at 270p, OpenVINO and ncnn tie at 540p (1.07-1.36x across runs), and ncnn leads at 1080p (1.14-1.26x,
+OpenVINO 1.01-1.08x); ncnn runs a 64-feature compact net (Real-ESRGAN's realesr-animevideov3) 1.2-2.6x as
+fast as eager at every size. On the earlier AVX2 machine eager was as fast as any engine for the x4
+(OpenVINO 1.02-1.05x): the table holds for the CPU it was measured on, and another CPU needs its own runs.
 """
 
 import copy
 import importlib.util
+import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..models.compact import CompactGenerator
+from ..models.foreign.srvgg import SRVGGNetCompact
 from .export import export_onnx
 from .export_ncnn import export_ncnn, load_ncnn, ncnn_graph, run_net
 
@@ -121,26 +123,65 @@ BACKENDS: dict[str, Callable[..., Forward]] = {
 CPU_ONLY = ("onnxruntime", "openvino", "ncnn")
 
 
-# From this many features on, ncnn runs a compact network faster than eager PyTorch on the CPU (measured
-# 1.3-2x at 64, BENCHMARKS.md); at our x4's 32 it is a wash, so auto keeps eager there.
-NCNN_MIN_FEATURES = 64
+# --backend auto, on the CPU in fp32, for the compact networks (ours and Real-ESRGAN's SRVGGNetCompact): by
+# the network's width and the frame size it sees, the engines that ran it faster than eager PyTorch, fastest
+# first. Measured with `vsrgan bench --backends all --batch-size 1` (BENCHMARKS.md, "--backend auto"): the x4
+# (32 features) and realesr-animevideov3-x4 (64), 2 threads, AMD EPYC (Zen 4, AVX-512), a training run beside,
+# every engine taking turns in one process. The comments give model-only fps over eager's (the median round
+# of each run; two or three runs). torch.compile (0.86-1.08x, and it first compiles each shape) and ONNX
+# Runtime (0.62-0.99x) made no list; nor did an engine within a few percent of eager.
+AUTO_TABLE: dict[tuple[int, str], tuple[str, ...]] = {
+    (32, "270p"): ("openvino",),  # openvino 1.49-1.58, ncnn 0.87-0.99
+    (32, "540p"): ("ncnn", "openvino"),  # a tie: ncnn 1.07-1.32, openvino 1.07-1.36; ncnn the steadier end to end
+    (32, "1080p"): ("ncnn", "openvino"),  # ncnn 1.14-1.26, openvino 1.01-1.08
+    (64, "270p"): ("ncnn", "openvino"),  # ncnn 1.22-1.25, openvino 1.10-1.20
+    (64, "540p"): ("ncnn",),  # ncnn 1.50-1.55, openvino 0.99-1.01
+    (64, "1080p"): ("ncnn", "openvino"),  # ncnn 2.59, openvino 1.52
+}
+AUTO_WIDTHS = (32, 64)  # features: a network's row is the nearest measured width
+AUTO_SIZES = {"270p": 480 * 270, "540p": 960 * 540, "1080p": 1920 * 1080}  # input pixels: a frame's row is the nearest
+AUTO_SIZE_UNKNOWN = "540p"  # the row for an Upscaler not yet told its frame size (Upscaler.fit tells it)
 
 
-def pick_backend(name: str, device: torch.device, model: nn.Module | None = None, dtype: torch.dtype = torch.float32) -> str:
-    """``auto`` -> the measured fastest engine for ``model`` on ``device`` at ``dtype``: ncnn for a
-    compact network of at least :data:`NCNN_MIN_FEATURES` features in fp32 on the CPU, where the
-    ``ncnn`` package is installed (Real-ESRGAN's SRVGGNetCompact models, a wide CompactGenerator);
-    eager PyTorch for everything else (see above). Any other name as given."""
+def pick_backend(
+    name: str, device: torch.device, model: nn.Module | None = None, dtype: torch.dtype = torch.float32, *,
+    size: tuple[int, int] | None = None, installed: Collection[str] | None = None,
+) -> str:
+    """``auto`` -> the measured fastest engine for ``model`` on ``device`` at ``dtype`` and frames of
+    ``size`` ``(width, height)`` (what the network sees: a tile, when tiled; None: not known yet): the
+    first of its :data:`AUTO_TABLE` row that is ``installed`` (default: the packages present here) and
+    can run it (ncnn: a network its writer knows), eager PyTorch if none is, and for everything the
+    table does not cover (other networks, other precisions, GPUs). Any other name as given."""
     if name != "auto":
         return name
-    if device.type == "cpu" and dtype == torch.float32 and model is not None and _features(model) >= NCNN_MIN_FEATURES \
-            and importlib.util.find_spec("ncnn") is not None:
-        try:
-            ncnn_graph(model)  # a network the ncnn writer knows
-            return "ncnn"
-        except ConfigError:
-            pass
+    if installed is None:
+        installed = [n for n, package in EXTRAS.items() if importlib.util.find_spec(package) is not None]
+    for engine in auto_row(device, model, dtype, size):
+        if engine in installed and (engine != "ncnn" or _ncnn_writes(model)):
+            return engine
     return "eager"
+
+
+def auto_row(device: torch.device, model: nn.Module | None, dtype: torch.dtype, size: tuple[int, int] | None) -> tuple[str, ...]:
+    """The :data:`AUTO_TABLE` row for this network and frame size; () where auto is eager."""
+    if device.type != "cpu" or dtype != torch.float32 or not isinstance(model, (CompactGenerator, SRVGGNetCompact)):
+        return ()
+    width = _nearest(_features(model), {w: w for w in AUTO_WIDTHS})
+    frames = AUTO_SIZE_UNKNOWN if size is None else _nearest(size[0] * size[1], AUTO_SIZES)
+    return AUTO_TABLE[width, frames]
+
+
+def _nearest(value: int, points: dict) -> object:
+    """The key of ``points`` whose value is nearest ``value`` in ratio (log scale)."""
+    return min(points, key=lambda key: abs(math.log(max(value, 1) / points[key])))
+
+
+def _ncnn_writes(model: nn.Module) -> bool:
+    try:
+        ncnn_graph(model)
+        return True
+    except ConfigError:
+        return False
 
 
 def _features(model: nn.Module) -> int:

@@ -33,7 +33,7 @@ class ModelOptions:
     batch_size: int | None = None  # frames per model call; None: 1 on the CPU, 4 on a GPU (vsrgan.inference.memory)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
     precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
-    backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: eager, the measured fastest
+    backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: the measured fastest installed one for the model and frame size
     threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.inference.threads); None: every core
     denoise: float | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend); None: off
 
@@ -100,8 +100,9 @@ class Upscaler:
         self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
-        self.backend = pick_backend(backend, self.device, self.model, self.dtype)
-        self.run = build_backend(self.backend, self.model, device=self.device, threads=threads or torch.get_num_threads())
+        self.asked_backend, self.threads = backend, threads or torch.get_num_threads()
+        self.backend = pick_backend(backend, self.device, self.model, self.dtype)  # auto: picked again by fit(), which knows the frame size
+        self.run = build_backend(self.backend, self.model, device=self.device, threads=self.threads)
 
     @classmethod
     def from_options(cls, options: ModelOptions, *, model: nn.Module | None = None) -> "Upscaler":
@@ -123,11 +124,16 @@ class Upscaler:
 
     def fit(self, *, width: int, height: int, batch_size: int) -> int:
         """How many ``width x height`` frames to run per call, at most ``batch_size``; if a whole
-        frame does not fit in the device's free memory, switch to tiles (see :mod:`vsrgan.inference.memory`)."""
+        frame does not fit in the device's free memory, switch to tiles (see :mod:`vsrgan.inference.memory`).
+        With ``backend="auto"`` the engine is then picked for the size the network sees (a tile, when tiled)."""
         batch, self.tile = plan(
             self.model, width=width, height=height, dtype=self.dtype, device=self.device,
             batch_size=batch_size, tile=self.tile, pad=self.pad,
         )
+        seen = (min(self.tile + 2 * self.pad, width), min(self.tile + 2 * self.pad, height)) if self.tile else (width, height)
+        backend = pick_backend(self.asked_backend, self.device, self.model, self.dtype, size=seen)
+        if backend != self.backend:
+            self.backend, self.run = backend, build_backend(backend, self.model, device=self.device, threads=self.threads)
         return batch
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
