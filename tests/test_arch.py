@@ -41,6 +41,17 @@ def test_upscales_an_odd_sized_input_x4_starting_near_bicubic(arch):
     assert g.head.weight.grad.abs().mean() > 1e-7  # the gradient reaches the first layer at step one
 
 
+def test_halfres_continues_an_odd_side_by_its_edge():
+    """halfres works on 2x2 cells, so an odd side is padded by one pixel: a repeat of the edge. An odd
+    frame then upscales exactly as the frame with that row and column really repeated does, cropped
+    (black padding would darken the last row and column the network sees)."""
+    g = perturbed(small("halfres"), scale=0.1)
+    x = torch.rand(1, 3, 13, 11)
+    with torch.no_grad():
+        odd = g(x)
+        even = g(torch.nn.functional.pad(x, (0, 1, 0, 1), mode="replicate"))[..., :52, :44]  # (1, 3, 56, 48) cropped
+    assert (odd - even).abs().max() < 1e-5
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_branches_fold_into_the_deployed_network_exactly(arch):
     branchy = perturbed(small(arch, reparam=True), scale=0.1)  # every branch far from its init

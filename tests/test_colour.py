@@ -258,3 +258,23 @@ def test_the_python_api_writes_hdr_in_ten_bits_by_default(tmp_path):
     make_hdr_source(src, blocks(64, 32))
     upscale_video(Upscaler.from_options(ModelOptions(model="bicubic", scale=2, device="cpu")), src, dst, JobOptions(progress=False))
     assert probe(dst).pix_fmt == "yuv420p10le" and stream_tags(dst)[:3] == (9, 9, colour.PQ)
+
+
+def test_an_untagged_full_range_source_keeps_its_levels(tmp_path):
+    """A full-range (pc) source whose header names no matrix, as screen recorders and webcams write
+    them, decodes with its own range: grey 16 stays 16 and 235 stays 235 (read as tv range, 16 and
+    below would crush to black and 235 and above clip to white). Grey needs no matrix."""
+    greys = [0, 16, 64, 128, 200, 235, 255]
+    image = np.repeat(np.repeat(np.array(greys, np.uint8), 8)[None, :, None], 16, axis=0).repeat(3, axis=2)  # bands 8 wide
+    src = tmp_path / "full.mkv"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("ffv1", rate=10)
+        v.width, v.height, v.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        v.codec_context.color_range = colour.FULL
+        f = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p", dst_colorspace="ITU601", dst_color_range="JPEG")
+        f.color_range, f.pts = colour.FULL, 0
+        c.mux(v.encode(f))
+        c.mux(v.encode(None))
+    assert stream_tags(src)[0] == colour.UNSPECIFIED and stream_tags(src)[3] == colour.FULL
+    decoded = next(read_frames(src)).image
+    assert np.abs(decoded[8, 4::8].astype(int) - np.array(greys)[:, None]).max() <= 2  # swscale's bias; tv range: 16 off

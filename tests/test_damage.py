@@ -175,3 +175,20 @@ def test_a_full_disk_by_any_name_is_one_line_and_no_partial_output(tmp_path, cod
     with pytest.raises(PermissionError):  # any other error is itself, not a full disk
         with atomic_path(tmp_path / "out.mp4"):
             raise PermissionError(errno.EACCES, "denied")
+
+
+def test_an_output_is_written_beside_its_target_then_renamed(tmp_path):
+    """atomic_path's temporary file lies in the target's own folder, so the rename never crosses file
+    systems (from /tmp it would fail, or copy half a file where the disk fills); it is hidden, keeps
+    the target's suffix (FFmpeg and Pillow pick the format by it) and the usual permissions, and on
+    success it is the target, with nothing else left."""
+    from vsrgan.io.atomic import atomic_path
+
+    umask = os.umask(0)
+    os.umask(umask)
+    out = tmp_path / "out" / "video.mp4"
+    with atomic_path(out) as tmp:
+        assert tmp.parent == out.parent and tmp.name.startswith(".video.") and tmp.suffix == ".mp4"
+        assert tmp.stat().st_mode & 0o777 == 0o666 & ~umask
+        tmp.write_bytes(b"a whole video")
+    assert list(out.parent.iterdir()) == [out] and out.read_bytes() == b"a whole video"

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, make_image_folder
+from conftest import decoded, make_clip, make_image_folder
 from PIL import Image
 
 from vsrgan import metrics
@@ -67,6 +67,24 @@ def test_bicubic_scores_are_the_training_degradation_scored_independently(report
     row = next(r for r in result.rows if r["item"] == "img000" and r["method"] == "bicubic")
     assert row["psnr_y"] == pytest.approx(metrics.psnr(sr, x, crop_border=4).item(), abs=1e-6)
     assert row["ssim_y"] == pytest.approx(metrics.ssim(sr, x, crop_border=4).item(), abs=1e-6)
+    assert row["psnr_rgb"] == pytest.approx(metrics.psnr(sr, x, crop_border=4, y_channel=False).item(), abs=1e-6)  # the same border
+
+
+def test_temporal_scores_are_the_bicubic_sequence_against_the_ground_truth(report, sources):
+    """Each step's tOF and flicker for bicubic on the clip are vsrgan.metrics' own, computed here from
+    the whole sequences: the output's motion against the ground truth's forward motion (tOF), its
+    change beyond the ground truth's backward motion (flicker)."""
+    result, _ = report
+    hr = decoded(sources / "clip.mp4")  # 64x48: a multiple of the scale already
+    sr = []
+    for image in hr:
+        lr = frames.to_tensor(frames.to_numpy(downscale(frames.to_tensor(image), 4))[0])  # rounded to uint8, as scored
+        sr.append(frames.to_numpy(Bicubic(scale=4)(lr))[0])
+    rows = sorted((r for r in result.rows if r["source"] == "clip" and r["method"] == "bicubic"), key=lambda r: r["index"])
+    assert [r["index"] for r in rows] == [0, 1, 2, 3, 4] and rows[0]["tof"] is None
+    assert [r["tof"] for r in rows[1:]] == pytest.approx(list(metrics.tof(sr, hr)), abs=1e-6)
+    assert [r["flicker"] for r in rows[1:]] == pytest.approx(list(metrics.flicker(sr, hr)), abs=1e-6)
+    assert np.abs(metrics.optical_flow(hr[0], hr[1])).max() > 1  # the bar moves: forward and backward flows differ
 
 
 def test_json_matches_the_csv_means(report):

@@ -7,6 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import perturbed, tiny_train_overrides
@@ -132,14 +133,81 @@ def test_pretrain_then_gan_runs_and_exports_a_usable_model(tiny_dataset, tmp_pat
     assert load_config(run / "config.toml").train.steps == 4
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss/pixel" in r] == [2, 4]
+    scored = {r["step"]: r["val/psnr"] for r in records if "val/psnr" in r}
+    best = load_checkpoint(run / "best.pt")  # the best validation so far, not the latest
+    assert best["best_psnr"] == max(scored.values()) and best["step"] == max(scored, key=scored.get)
     upscaled = Upscaler(load_model(str(pre.model_path)), device="cpu")(torch.rand(1, 3, 8, 10))
     assert upscaled.shape == (1, 3, 32, 40)
 
-    gan = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.stage=gan", f"train.init={pre.model_path}", "loss.adversarial=relativistic"))
+    gan = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "gan", "train.stage=gan", f"train.init={pre.model_path}", "loss.adversarial=relativistic",
+                                                     "optim.lr_d=3e-4"))
     assert gan.step == 4 and gan.model_path.is_file()
+    last = load_checkpoint(tmp_path / "gan" / "checkpoints" / "step_00000004.pt")  # each network at its own rate (constant here)
+    assert last["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-4) and last["opt_d"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
     records = [json.loads(line) for line in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
     assert records[0].items() >= {"step": 0, "val/bicubic_psnr": gan.metrics["bicubic_psnr"], "val/bicubic_ssim": gan.metrics["bicubic_ssim"]}.items()
     assert {"loss/perceptual", "loss/adversarial", "loss/discriminator", "d/real_probability"} <= set(records[1])
+
+
+def y_psnr(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
+    """PSNR on BT.601 luma (MATLAB's rgb2ycbcr, 16-235) of two uint8 (H, W, 3) images, ``border`` pixels
+    cropped from each edge: the literature's convention, computed here without vsrgan."""
+    def y(image: np.ndarray) -> np.ndarray:
+        return 16 + image[..., :3].astype(np.float64) @ np.array([65.481, 128.553, 24.966]) / 255
+    a, b = (y(image)[border:-border, border:-border] for image in (sr, hr))
+    return float(10 * np.log10(255**2 / np.mean((a - b) ** 2)))
+
+
+def test_validation_scores_the_ema_as_papers_do(tiny_dataset, tmp_path):
+    """The validation PSNR is the EMA generator's (what is exported), on Y with ``scale`` pixels cropped
+    from each edge, outputs rounded to uint8; the bicubic baseline is plain bicubic on the same LR."""
+    from vsrgan.dataset.crops import load_split
+
+    run = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=2", "optim.lr=1e-2"))  # the raw net moves away from the EMA
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "step_00000002.pt")
+    raw = build_generator(GeneratorConfig(**checkpoint["generator_config"]))
+    raw.load_state_dict(checkpoint["generator"])
+    test = load_split(tiny_dataset, "test", 4)
+    scores = {"ema": [], "raw": [], "bicubic": []}
+    for lr_u8, hr_u8 in zip(test.lr, test.hr):
+        lr, hr = lr_u8[None].float() / 255, hr_u8.permute(1, 2, 0).numpy()
+        with torch.no_grad():
+            outputs = {"ema": run.generator(lr), "raw": raw.eval()(lr),
+                       "bicubic": torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False)}
+        for name, sr in outputs.items():
+            scores[name].append(y_psnr((sr[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy(), hr, border=4))
+    mean = {name: float(np.mean(values)) for name, values in scores.items()}
+    assert run.metrics["psnr"] == pytest.approx(mean["ema"], abs=1e-6)
+    assert abs(mean["raw"] - mean["ema"]) > 1e-3  # so the check above tells the EMA from the raw network
+    assert run.metrics["bicubic_psnr"] == pytest.approx(mean["bicubic"], abs=1e-3)  # PyTorch's bicubic as a conv: float rounding
+
+
+def test_the_seed_sets_the_initial_weights_and_the_crops(tiny_dataset, tmp_path):
+    """train.seed (not its default 0 here) seeds the networks' init and every crop: two seeds start
+    from different weights and cut different crops; one seed cuts the same crops again."""
+    from vsrgan.training.setup import load_data
+
+    frozen = ("optim.lr=1e-30", "optim.warmup_steps=0", "train.ema_decay=0")  # a step that cannot move the weights
+    runs = [train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / f"seed{seed}", "train.steps=1", f"train.seed={seed}", *frozen))
+            for seed in (1, 2)]
+    apart = max(float((a - b).abs().max()) for a, b in zip(runs[0].generator.parameters(), runs[1].generator.parameters()))
+    assert apart > 1e-3  # the init differs (a zero bias nudged 1e-30 by a step differs by the crops alone)
+    crops = [load_data(load_config(None, tiny_train_overrides(tiny_dataset, tmp_path, f"train.seed={seed}")), 0, 1, torch.device("cpu"))[0](0)[1]
+             for seed in (1, 2, 1)]
+    assert not torch.equal(crops[0], crops[1]) and torch.equal(crops[0], crops[2])
+
+
+def test_resume_takes_the_newest_of_the_kept_checkpoints(tmp_path):
+    """log.keep keeps the newest checkpoints by step (their names are zero-padded, so step 12 sorts
+    after step 4), and --resume continues from the newest of them, not the oldest."""
+    from vsrgan.training.checkpoint import latest_checkpoint, save_checkpoint
+
+    folder = tmp_path / "checkpoints"
+    for step in (2, 4, 10, 12):
+        save_checkpoint({"step": step}, folder, keep=3)
+    assert sorted(p.name for p in folder.iterdir()) == ["step_00000004.pt", "step_00000010.pt", "step_00000012.pt"]
+    newest = latest_checkpoint(folder)
+    assert newest.name == "step_00000012.pt" and load_checkpoint(newest)["step"] == 12
 
 
 def test_gan_init_must_match_the_model(tiny_dataset, tmp_path):

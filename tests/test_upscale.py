@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -46,6 +47,19 @@ def test_bicubic_x4_keeps_frames_timing_and_audio(tmp_path, kind, kwargs):
     upscale(src, dst, model="bicubic", progress=False, preset="ultrafast")
     check_same_timing_and_audio(src, dst, 4)
 
+
+def test_a_variable_rate_clip_upscaled_into_avi_keeps_its_timing(tmp_path):
+    """upscale() hands the writer the source's base rate (like_source): AVI, which counts ticks of
+    one rate, then ticks at the rate the bursts step at (30 fps), and every frame stays at its time.
+    Ticking at the average rate (10 fps) would crowd each burst onto consecutive ticks: drift."""
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.avi"
+    pts = make_clip(src, frames=20, time_base=Fraction(1, 16000), durations=[533] * 9 + [16000])
+    upscale(src, dst, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    with av.open(str(dst)) as c:  # AVI keeps each frame's place in its index (the packet's dts)
+        stream = c.streams.video[0]
+        places = [float(p.dts * stream.time_base) for p in c.demux(stream) if p.size]
+    assert stream.time_base == Fraction(1, 30)
+    assert places == pytest.approx([p / 16000 for p in pts], abs=1 / 30 + 1e-3)
 
 def test_bicubic_output_is_the_bicubic_upscale(tmp_path):
     src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"

@@ -245,6 +245,22 @@ def test_i420_frames_from_the_tensor_path_match_rgb_frames(tmp_path):
         assert diff.max() <= 6 and diff.mean() < 1
 
 
+def test_i420_pads_an_odd_frame_with_its_edge():
+    """An odd-sized frame on the tensor path is padded by repeating its last row and column, as
+    VideoWriter.write pads it: black padding would show as a dark edge and pull the last real
+    column's chroma (averaged 2x2 with the padding) towards grey."""
+    from vsrgan.io import frames
+
+    image = pattern(37, 21, 2)
+    planes = frames.to_i420(frames.to_tensor(image))[0].numpy()
+    assert planes.shape == (33, 38)  # padded to 38x22: Y 22 rows, then U and V of 11x19 each
+    padded = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge")
+    reference = av.VideoFrame.from_ndarray(padded, format="rgb24").reformat(
+        format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG").to_ndarray()  # swscale's, of the edge-padded frame
+    diff = np.abs(reference.astype(int) - planes.astype(int))
+    assert diff[:22].max() <= 1 and diff.max() <= 2 and diff.mean() < 0.2
+
+
 def make_late_clip(path, *, start=5.0, frames=16, audio_seconds=None):
     """A clip whose timestamps start at ``start`` seconds, with AAC audio lasting ``audio_seconds`` (default: as the video)."""
     time_base = Fraction(1, 1000)
