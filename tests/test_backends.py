@@ -206,6 +206,10 @@ def test_auto_is_picked_again_once_the_frame_size_is_known():
     for other in (up, tiled):
         diff = np.abs(other.upscale_frames(frames).astype(int) - eager.upscale_frames(frames).astype(int)).max()
         assert diff <= 1, other.backend
+    unfitted = Upscaler(model, device="cpu", backend="auto")  # called without fit: picked for the input it sees
+    assert unfitted.run is None  # no engine built for the guess
+    unfitted.upscale_frames(frames)
+    assert unfitted.backend == pick_backend("auto", cpu, unfitted.model, size=(37, 29)) and unfitted.run is not None
     asked = Upscaler(model, device="cpu", backend="eager")
     asked.fit(width=1920, height=1080, batch_size=1)
     assert asked.backend == "eager"  # a backend asked for by name stays

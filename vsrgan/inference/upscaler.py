@@ -101,8 +101,10 @@ class Upscaler:
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.asked_backend, self.threads = backend, threads or torch.get_num_threads()
-        self.backend = pick_backend(backend, self.device, self.model, self.dtype)  # auto: picked again by fit(), which knows the frame size
-        self.run = build_backend(self.backend, self.model, device=self.device, threads=self.threads)
+        self.backend = pick_backend(backend, self.device, self.model, self.dtype)  # auto: a guess until the frame size is known
+        # auto's engine is built once the size is known (fit() or the first call), not for the guess; any
+        # other is built now, so that a missing package is an error before any work
+        self.run = None if backend == "auto" else build_backend(self.backend, self.model, device=self.device, threads=self.threads)
 
     @classmethod
     def from_options(cls, options: ModelOptions, *, model: nn.Module | None = None) -> "Upscaler":
@@ -131,12 +133,18 @@ class Upscaler:
             batch_size=batch_size, tile=self.tile, pad=self.pad,
         )
         seen = (min(self.tile + 2 * self.pad, width), min(self.tile + 2 * self.pad, height)) if self.tile else (width, height)
-        backend = pick_backend(self.asked_backend, self.device, self.model, self.dtype, size=seen)
-        if backend != self.backend:
-            self.backend, self.run = backend, build_backend(backend, self.model, device=self.device, threads=self.threads)
+        self._build_engine(*seen)
         return batch
 
+    def _build_engine(self, width: int, height: int) -> None:
+        """The engine for inputs of ``width x height`` (auto: picked for that size), unless it is built already."""
+        backend = pick_backend(self.asked_backend, self.device, self.model, self.dtype, size=(width, height))
+        if self.run is None or backend != self.backend:
+            self.backend, self.run = backend, build_backend(backend, self.model, device=self.device, threads=self.threads)
+
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.run is None:  # auto, called without fit(): picked for the input the network sees (a tile, when tiled)
+            self._build_engine(x.shape[-1], x.shape[-2])
         x = x.to(self.device, self.dtype, memory_format=self.memory_format)
         return self.run(x)
 
