@@ -10,7 +10,7 @@ An item names one HR/LR pair (paths relative to the dataset folder) and where it
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,14 +80,14 @@ def manifest_json(manifest: Manifest) -> str:
 
 
 @contextmanager
-def staged_dataset(out: Path, scale: int) -> Iterator[Path]:
+def staged_dataset(out: Path, scale: int, splits: Iterable[str] = ("train", "test")) -> Iterator[Path]:
     """A dataset written whole or not at all: a staging folder beside ``out`` with the layout's
     folders (``SPLIT/hr``, ``SPLIT/lr_xSCALE``) made, renamed onto ``out`` (replacing it) only if
     the block succeeds, removed otherwise; a full disk is one line (DiskFullError)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        for split in ("train", "test"):  # made here, not by the writers: none can recreate a removed folder
+        for split in splits:  # made here, not by the writers: none can recreate a removed folder
             (tmp / split / "hr").mkdir(parents=True)
             (tmp / split / f"lr_x{scale}").mkdir()
         yield tmp

@@ -61,7 +61,8 @@ def make_pool(
     if out.resolve() == source.resolve():
         raise InputError(f"'{out}' is the source dataset; choose another folder")
 
-    with staged_dataset(out, scale) as tmp:
+    splits = dict.fromkeys(["train", "test", *(item.split for item in manifest.items)])  # e.g. a held-out "test-extra"
+    with staged_dataset(out, scale, splits) as tmp:
         items: list[ManifestItem] = []
         workers = os.cpu_count() or 1
         bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
