@@ -180,3 +180,20 @@ def test_degrade_cli_refuses_an_existing_pool(clean_dataset, tmp_path):
     run = subprocess.run([sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / "pool"), "--region", "128"], capture_output=True, text=True)
     assert run.returncode != 0
     assert run.stderr.strip().count("\n") == 0 and "already exists" in run.stderr
+
+
+def test_pool_keeps_a_further_held_out_split(clean_dataset, tmp_path):
+    # scripts/models/prepare_extra.sh relabels the extra photos' held-out share "test-extra" (files stay in test/)
+    relabelled = tmp_path / "relabelled"
+    relabelled.mkdir()
+    manifest = json.loads((clean_dataset / "manifest.json").read_text())
+    held_out = next(item for item in manifest["items"] if item["split"] == "test")
+    held_out["split"] = "test-extra"
+    for entry in clean_dataset.iterdir():
+        if entry.name != "manifest.json":
+            (relabelled / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    (relabelled / "manifest.json").write_text(json.dumps(manifest))
+    make_pool(relabelled, tmp_path / "pool", variants=2, region=128, progress=False)
+    extra = [item for item in read_manifest(tmp_path / "pool").items if item.split == "test-extra"]
+    assert len(extra) == 2 and all(item.degradation["base"] == held_out["hr"] for item in extra)
+    assert all((tmp_path / "pool" / item.lr).is_file() and item.lr.startswith("test-extra/") for item in extra)
