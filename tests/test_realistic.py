@@ -197,3 +197,20 @@ def test_pool_keeps_a_further_held_out_split(clean_dataset, tmp_path):
     extra = [item for item in read_manifest(tmp_path / "pool").items if item.split == "test-extra"]
     assert len(extra) == 2 and all(item.degradation["base"] == held_out["hr"] for item in extra)
     assert all((tmp_path / "pool" / item.lr).is_file() and item.lr.startswith("test-extra/") for item in extra)
+
+
+def test_the_crf_range_is_the_pools_and_bad_ranges_are_one_line(clean_dataset, tmp_path):
+    rng = np.random.default_rng(1)
+    crfs = {r.codec.crf for r in (sample_real(rng, y=0, x=0, size=128, crf=(30, 32)) for _ in range(300)) if r.codec.name == "x264"}
+    assert crfs == {30, 31, 32}  # both ends included
+    run = subprocess.run(
+        [sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / "pool"), "--region", "128", "--variants", "4", "--crf", "33-34", "-q"],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    pool = read_manifest(tmp_path / "pool")
+    assert pool.settings["crf"] == [33, 34]
+    assert {i.degradation["codec"]["crf"] for i in pool.items if i.degradation["codec"]["name"] == "x264"} <= {33, 34}
+    for bad in ("30-20", "x"):
+        run = subprocess.run([sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / bad), "--crf", bad], capture_output=True, text=True)
+        assert run.returncode != 0 and "--crf" in run.stderr.strip().splitlines()[-1], run.stderr  # argparse's usage, then the one line

@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from ..dataset.degrade import DEGRADATIONS
+from ..dataset.realistic import CRF
 
 
 def add_prepare_parser(subparsers) -> None:
@@ -60,13 +61,25 @@ def add_degrade_parser(subparsers) -> None:
     p.add_argument("--variants", type=int, default=16, help="degraded samples per image (default: %(default)s)")
     p.add_argument("--region", type=int, default=384, help="HR side of each sample's square region (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seeds every random choice (default: %(default)s)")
+    p.add_argument("--crf", type=crf_range, default=CRF, metavar="MIN-MAX", help=f"libx264's CRF range, uniform (default: {CRF[0]}-{CRF[1]}; higher: stronger artifacts)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_degrade)
 
 
+def crf_range(text: str) -> tuple[int, int]:
+    """``"22-38"`` -> (22, 38); one number is a range of one."""
+    try:
+        low, _, high = text.partition("-")
+        return int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX, e.g. 18-35; got '{text}'") from None
+
+
 def run_degrade(args) -> None:
     from ..dataset.pool import make_pool
 
-    manifest = make_pool(args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet)
+    manifest = make_pool(
+        args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, crf=args.crf, overwrite=args.overwrite, progress=not args.quiet
+    )
     print(f"wrote {manifest}", file=sys.stderr)

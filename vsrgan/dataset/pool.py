@@ -34,7 +34,7 @@ from ..io.images import read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
-from .realistic import RealDegradation, real_lr, sample_real
+from .realistic import CRF, RealDegradation, real_lr, sample_real
 
 REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
 TRIES = 4  # regions drawn per item; the most textured is kept (flat sky teaches nothing)
@@ -47,15 +47,19 @@ def make_pool(
     variants: int = 16,
     region: int = REGION,
     seed: int = 0,
+    crf: tuple[int, int] = CRF,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its manifest path."""
+    """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its
+    manifest path. ``crf``: the range libx264's samples draw their CRF from."""
     source, out = Path(source), Path(out)
     manifest = read_manifest(source)
     scale = manifest.scale
     if variants < 1 or region < 32 * scale or region % scale:
         raise ConfigError(f"--variants must be >= 1 and --region a multiple of {scale}, at least {32 * scale}; got {variants} and {region}")
+    if not 0 <= crf[0] <= crf[1] <= 51:
+        raise ConfigError(f"--crf must be a range MIN-MAX within libx264's 0-51; got {crf[0]}-{crf[1]}")
     if out.exists() and not overwrite:
         raise InputError(f"dataset '{out}' already exists; pass --overwrite to replace it")
     if out.resolve() == source.resolve():
@@ -74,7 +78,7 @@ def make_pool(
                     if (signum := requested()) is not None:
                         raise Stopped(signum)
                     rng = np.random.default_rng([seed, number, variant])
-                    recipe = sample_real(rng, **_region(hr, region, scale, rng))
+                    recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf)
                     name = f"{Path(base.hr).stem}_v{variant:02d}.png"
                     item = ManifestItem(
                         split=base.split, hr=f"{base.split}/hr/{name}", lr=f"{base.split}/lr_x{scale}/{name}", source=base.source,
@@ -89,7 +93,7 @@ def make_pool(
                 future.result()
                 bar.update()
         bar.close()
-        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "degradations": ["real"]}
+        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "degradations": ["real"]}
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
     return out / "manifest.json"
 

@@ -93,11 +93,14 @@ class RealDegradation:
         return cls(**d)
 
 
-def sample_real(rng: np.random.Generator, *, y: int, x: int, size: int) -> RealDegradation:
+CRF = (18, 35)  # libx264's CRF range in the pool, both ends included (vsrgan degrade --crf)
+
+
+def sample_real(rng: np.random.Generator, *, y: int, x: int, size: int, crf: tuple[int, int] = CRF) -> RealDegradation:
     """Draw one recipe for the region at ``(y, x)`` of side ``size``.
 
     The mix: 25% clean bicubic, 50% bicubic + a video codec, 15% the chain + a video codec, 10% the
-    chain alone or with JPEG. Video codecs: 70% libx264 (CRF 18-35, any preset), 15% MPEG-2 (0.15-0.8
+    chain alone or with JPEG. Video codecs: 70% libx264 (CRF in ``crf``, uniform, any preset), 15% MPEG-2 (0.15-0.8
     bpp), 15% MPEG-4 Part 2 (0.1-0.5 bpp). The chain's ranges are Real-ESRGAN's, narrowed to what
     video sources show (its own produce over-smoothed results on mild input).
 
@@ -110,7 +113,7 @@ def sample_real(rng: np.random.Generator, *, y: int, x: int, size: int) -> RealD
     kind = rng.choice(["clean", "codec", "chain+codec", "chain"], p=[0.25, 0.50, 0.15, 0.10])
     chain = kind.startswith("chain")
     if kind in ("codec", "chain+codec"):
-        codec = _video_codec(rng)
+        codec = _video_codec(rng, crf)
     elif kind == "chain" and rng.random() < 0.5:
         codec = Codec("jpeg", q=int(rng.integers(40, 96)))
     else:
@@ -141,10 +144,10 @@ def _blur(rng: np.random.Generator, sigma: tuple[float, float]) -> Blur:
     return Blur(sx, sy, round(float(rng.uniform(0, math.pi)), 4))
 
 
-def _video_codec(rng: np.random.Generator) -> Codec:
+def _video_codec(rng: np.random.Generator, crf: tuple[int, int]) -> Codec:
     pick = rng.random()
     if pick < 0.7:
-        return Codec("x264", crf=int(rng.integers(18, 36)), preset=str(rng.choice(X264_PRESETS)))
+        return Codec("x264", crf=int(rng.integers(crf[0], crf[1] + 1)), preset=str(rng.choice(X264_PRESETS)))
     if pick < 0.85:
         return Codec("mpeg2", bpp=round(float(rng.uniform(0.15, 0.8)), 3))
     return Codec("mpeg4", bpp=round(float(rng.uniform(0.1, 0.5)), 3))
