@@ -90,6 +90,26 @@ def test_pixel_loss_kinds():
         PixelLoss(kind="huber")
 
 
+def test_chroma_weight_moves_the_loss_from_colour_to_luma():
+    from vsrgan.metrics import rgb_to_y
+
+    hr = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    # a pure colour error: the same Y, other Cb/Cr (a step along the null space of the Y row)
+    y_row = torch.tensor([65.481, 128.553, 24.966])
+    grey_free = torch.linalg.svd(y_row[None])[2][1:]  # two RGB directions that keep Y
+    colour = hr + 0.05 * grey_free[0].view(1, 3, 1, 1)
+    luma = hr + 0.05  # every channel up: Y changes
+    assert torch.allclose(rgb_to_y(colour), rgb_to_y(hr), atol=1e-4)
+    rgb, luma_only, half = PixelLoss(kind="l1"), PixelLoss(kind="l1", chroma_weight=0.0), PixelLoss(kind="l1", chroma_weight=0.5)
+    assert rgb(colour, hr) == F.l1_loss(colour, hr)  # 1: plain RGB, as before
+    assert luma_only(colour, hr) < 1e-5 < luma_only(luma, hr)
+    assert luma_only(luma, hr) == pytest.approx(F.l1_loss(rgb_to_y(luma), rgb_to_y(hr)).item() / 255, rel=1e-4)  # Y in [0, 1] units
+    assert 0 < half(colour, hr) < rgb(colour, hr)
+    sr = hr.clone().requires_grad_()
+    luma_only(sr + colour - hr, hr).backward()
+    assert sr.grad is not None and torch.isfinite(sr.grad).all()
+
+
 def test_bce_adversarial_is_sigmoid_cross_entropy():
     real, fake = torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.5])
     gan = AdversarialLoss("bce")

@@ -77,6 +77,7 @@ class ModelConfig(GeneratorConfig):
 class LossConfig:
     pixel: str = "mse"  # "mse" (paper's SRResNet) or "l1" (ESRGAN)
     pixel_weight: float = 1.0  # pretrain trains on this alone; SRGAN-VGG54 sets it to 0 in the GAN stage
+    chroma_weight: float = 1.0  # 1: the pixel loss on RGB; else on Y, Cb, Cr with colour weighted this against luma (x4-real)
     perceptual_layers: tuple[str, ...] = ("vgg19.relu5_4",)  # paper's VGG54; seed: vgg19.relu3_3; ESRGAN: vgg19.conv5_4
     perceptual: str = "mse"  # distance between feature maps: "mse" (paper) or "l1" (ESRGAN)
     perceptual_weight: float = 1.0  # the paper's content loss, weight 1 (GAN stage only)
@@ -94,7 +95,7 @@ class LossConfig:
         _check(len(self.perceptual_layers) > 0, "loss.perceptual_layers must name at least one layer")
         for spec in self.perceptual_layers:
             parse_layer(spec)
-        for name in ("pixel_weight", "perceptual_weight", "adversarial_weight", "feature_scale"):
+        for name in ("pixel_weight", "chroma_weight", "perceptual_weight", "adversarial_weight", "feature_scale"):
             _check(getattr(self, name) >= 0 and math.isfinite(getattr(self, name)), f"loss.{name} must be a finite number >= 0")
 
 

@@ -66,7 +66,7 @@ def build_nets(cfg: Config, checkpoint: dict | None, device: torch.device, memor
     g_config = c.model.generator()
     generator = build_generator(g_config)
     discriminator = Discriminator(num_features=c.model.disc_features, head=c.model.disc_head) if gan else None
-    pixel = PixelLoss(kind=c.loss.pixel)
+    pixel = PixelLoss(kind=c.loss.pixel, chroma_weight=c.loss.chroma_weight)
     perceptual = None
     if gan and c.loss.perceptual_weight > 0:
         perceptual = PerceptualLoss(layers=c.loss.perceptual_layers, weights=c.loss.vgg_weights, kind=c.loss.perceptual, feature_scale=c.loss.feature_scale)
