@@ -54,17 +54,18 @@ class AutoPick:
     model_only_ratio: float | None  # auto's fps / the fastest's (1.0: auto is the fastest); None: auto's backend was not measured
     end_to_end_ratio: float | None
     slower: bool  # more than 5% slower than the fastest, model only or end to end (AUTO_TOLERANCE)
+    origin: str = ""  # where auto's choice came from: the package table, or this machine's calibration (its path)
 
 
-def auto_pick(auto: str, results: dict[str, BackendResult]) -> AutoPick:
-    """``auto`` (the backend pick_backend chose) set beside the fastest of ``results``."""
+def auto_pick(auto: str, results: dict[str, BackendResult], origin: str = "") -> AutoPick:
+    """``auto`` (the backend pick_backend chose, from ``origin``: vsrgan.inference.backends.auto_origin) set beside the fastest of ``results``."""
     fastest_model = max(results, key=lambda n: results[n].model_only_fps)
     fastest_e2e = max(results, key=lambda n: results[n].end_to_end_fps)
     mine = results.get(auto)
     model_ratio = mine.model_only_fps / results[fastest_model].model_only_fps if mine else None
     e2e_ratio = mine.end_to_end_fps / results[fastest_e2e].end_to_end_fps if mine else None
     slower = mine is not None and min(model_ratio, e2e_ratio) < AUTO_TOLERANCE
-    return AutoPick(auto, fastest_model, fastest_e2e, model_ratio, e2e_ratio, slower)
+    return AutoPick(auto, fastest_model, fastest_e2e, model_ratio, e2e_ratio, slower, origin)
 
 
 def parse_backends(text: str | None) -> list[str]:
