@@ -19,6 +19,10 @@ from vsrgan.io import events as job_events
 # when they are absent, so the suite never needs the network.
 SAMPLES = Path(os.environ.get("VSRGAN_SAMPLES", Path(__file__).resolve().parent.parent / "data" / "samples"))
 
+# --backend auto follows the package's table in the tests (and in the CLI runs they start), never a
+# calibration made on this machine (vsrgan bench --calibrate); tests of calibrations name their own file.
+os.environ["VSRGAN_CALIBRATION"] = "off"
+
 
 def pattern(width: int, height: int, index: int) -> np.ndarray:
     """A moving, textured RGB frame: gradients, a sliding bar and fine stripes."""

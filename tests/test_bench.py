@@ -1,5 +1,6 @@
 """vsrgan bench: a tiny run end to end, the JSON it writes, and the reference pipelines' pieces."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -76,6 +77,32 @@ def test_a_tiny_bench_compares_backends_side_by_side(tmp_path, tiny_generator):
     assert "backend" in table and "max diff" in table and "busy" in table and "auto picks eager:" in table
     with pytest.raises(ConfigError, match="unknown backend tensorrt"):
         bench(model="bicubic", size="32x24", frames=1, backends="eager,tensorrt", progress=False)
+
+
+def test_bench_says_where_autos_pick_came_from(tmp_path, monkeypatch):
+    """The package table, or this machine's calibration (its path), beside auto's pick in the table and the JSON."""
+    from vsrgan.inference.calibration import VARIABLE, write_calibration
+    from vsrgan.models import GeneratorConfig, build_generator
+
+    net = build_generator(GeneratorConfig(arch="compact", skip="bicubic", num_features=32, num_blocks=1))
+    weights = save_generator(net, tmp_path / "compact.safetensors")
+
+    def run():
+        return bench(model=str(weights), size="48x32", frames=1, batch_size=1, device="cpu", preset="ultrafast", threads=1,
+                     backends="eager,onnxruntime", rounds=1, references=False, progress=False)
+
+    monkeypatch.setenv(VARIABLE, str(tmp_path / "none.json"))
+    table = run()
+    table_pick = "openvino" if importlib.util.find_spec("openvino") else "eager"  # AUTO_TABLE[32, "270p"], where installed
+    assert table.auto.origin == "the package table" and table.auto.backend == table_pick
+    assert f"auto picks {table_pick}: " in format_table(table) and "; from the package table" in format_table(table)
+    path = tmp_path / "calibration.json"
+    write_calibration({(32, "270p"): {"onnxruntime": 2.0, "eager": 1.0}}, threads=1, frames={(32, "270p"): 1}, rounds=1, path=path)
+    monkeypatch.setenv(VARIABLE, str(path))
+    measured = run()
+    assert measured.auto.backend == "onnxruntime" and measured.auto.origin == f"the calibration at {path}"
+    assert "auto picks onnxruntime: " in format_table(measured) and f"; from the calibration at {path}" in format_table(measured)
+    assert measured.to_dict()["auto"]["origin"] == f"the calibration at {path}"
 
 
 def test_the_cli_prints_a_table_and_rejects_bad_sizes(tmp_path):

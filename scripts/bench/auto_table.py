@@ -4,10 +4,12 @@
 
 One table for model-only fps, one for end to end: a row per run, each engine's fps with its ratio to
 the run's fastest in brackets, and what auto picks today (vsrgan.inference.backends.pick_backend,
-with every engine of the run installed) with its ratio; ** marks a pick more than 5% slower.
+with every engine of the run installed, from the package's table, not a calibration of this machine)
+with its ratio; ** marks a pick more than 5% slower.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import torch
 from vsrgan.benchmark.backends import AUTO_TOLERANCE
 from vsrgan.benchmark.nets import build_model
 from vsrgan.inference.backends import BACKENDS, pick_backend
+from vsrgan.inference.calibration import VARIABLE
 
 ENGINES = list(BACKENDS)  # eager, compile, onnxruntime, openvino, ncnn
 
@@ -37,6 +40,7 @@ def row(run: dict, metric: str, auto: str) -> str:
 
 
 def main(paths: list[str]) -> None:
+    os.environ[VARIABLE] = "off"  # AUTO_TABLE, as the package ships it
     runs = [{**json.loads(Path(p).read_text()), "path": Path(p)} for p in paths]
     for run in runs:
         net = build_model(run["config"]["model"])

@@ -13,6 +13,7 @@ ratios between them hold where the absolute speeds do not. :func:`auto_pick` the
 
 import copy
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,17 +54,18 @@ class AutoPick:
     model_only_ratio: float | None  # auto's fps / the fastest's (1.0: auto is the fastest); None: auto's backend was not measured
     end_to_end_ratio: float | None
     slower: bool  # more than 5% slower than the fastest, model only or end to end (AUTO_TOLERANCE)
+    origin: str = ""  # where auto's choice came from: the package table, or this machine's calibration (its path)
 
 
-def auto_pick(auto: str, results: dict[str, BackendResult]) -> AutoPick:
-    """``auto`` (the backend pick_backend chose) set beside the fastest of ``results``."""
+def auto_pick(auto: str, results: dict[str, BackendResult], origin: str = "") -> AutoPick:
+    """``auto`` (the backend pick_backend chose, from ``origin``: vsrgan.inference.backends.auto_origin) set beside the fastest of ``results``."""
     fastest_model = max(results, key=lambda n: results[n].model_only_fps)
     fastest_e2e = max(results, key=lambda n: results[n].end_to_end_fps)
     mine = results.get(auto)
     model_ratio = mine.model_only_fps / results[fastest_model].model_only_fps if mine else None
     e2e_ratio = mine.end_to_end_fps / results[fastest_e2e].end_to_end_fps if mine else None
     slower = mine is not None and min(model_ratio, e2e_ratio) < AUTO_TOLERANCE
-    return AutoPick(auto, fastest_model, fastest_e2e, model_ratio, e2e_ratio, slower)
+    return AutoPick(auto, fastest_model, fastest_e2e, model_ratio, e2e_ratio, slower, origin)
 
 
 def parse_backends(text: str | None) -> list[str]:
@@ -94,6 +96,41 @@ def _time_job(upscaler: Upscaler, clip: Path, out: Path, batch_size: int, encode
     return timed(lambda: upscale_video(upscaler, clip, out, options), upscaler.device)
 
 
+def build_upscalers(
+    net: nn.Module, names: list[str], *, device: torch.device, model_threads: int, channels_last: bool = True, say=lambda stage: None,
+) -> tuple[dict[str, Upscaler], dict[str, str]]:
+    """An fp32 Upscaler of a copy of ``net`` for each backend in ``names``; (upscalers, skipped with why: a package missing)."""
+    upscalers, skipped = {}, {}
+    for name in names:
+        try:
+            upscalers[name] = Upscaler(
+                copy.deepcopy(net), device=device, precision="fp32", backend=name, threads=model_threads, channels_last=channels_last,
+            )
+        except ConfigError as e:
+            skipped[name] = str(e)
+            say(f"backend {name}: skipped ({e})")
+    return upscalers, skipped
+
+
+def take_turns(
+    upscalers: dict[str, Upscaler], stages: dict[str, Callable[[Upscaler, str], float]], *, rounds: int, say=lambda stage: None,
+) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """Time each of ``stages`` (its name -> a function of an upscaler and its backend's name that returns
+    wall seconds) for every upscaler, ``rounds`` times: in each round every stage for every backend, the
+    backends' order reversed every other round (see the module docstring). Stage -> backend -> (wall
+    seconds, CPU seconds) per round."""
+    if rounds < 1:
+        raise ConfigError(f"--rounds must be at least 1, got {rounds}")
+    times = {stage: {name: [] for name in upscalers} for stage in stages}
+    for r in range(rounds):
+        order = list(upscalers) if r % 2 == 0 else list(reversed(upscalers))
+        say(f"backends, round {r + 1} of {rounds}: {', then '.join(stages)} ({', '.join(order)})")
+        for stage, run in stages.items():
+            for name in order:
+                times[stage][name].append(clocked(lambda run=run, u=upscalers[name], name=name: run(u, name)))
+    return times
+
+
 def compare_backends(
     net: nn.Module,
     names: list[str],
@@ -114,32 +151,19 @@ def compare_backends(
     ``rounds`` rounds (see the module docstring); (results, skipped with why)."""
     if rounds < 1:
         raise ConfigError(f"--rounds must be at least 1, got {rounds}")
-    upscalers, skipped = {}, {}
-    for name in names:
-        try:
-            upscalers[name] = Upscaler(
-                copy.deepcopy(net), device=reference.device, precision="fp32", backend=name, threads=model_threads,
-                channels_last=reference.memory_format == torch.channels_last,
-            )
-        except ConfigError as e:
-            skipped[name] = str(e)
-            say(f"backend {name}: skipped ({e})")
+    upscalers, skipped = build_upscalers(
+        net, names, device=reference.device, model_threads=model_threads, channels_last=reference.memory_format == torch.channels_last, say=say,
+    )
     height, width = check_frames.shape[1:3]
     warmup = {}
     for name, upscaler in upscalers.items():
         say(f"backend {name}: warm-up")
         warmup[name] = warm_up(upscaler, width=width, height=height, sizes=sizes)
-    model_only = {name: [] for name in upscalers}  # (wall seconds, CPU seconds) per round
-    end_to_end = {name: [] for name in upscalers}
-    for r in range(rounds):
-        order = list(upscalers) if r % 2 == 0 else list(reversed(upscalers))
-        say(f"backends, round {r + 1} of {rounds}: model only, then end to end ({', '.join(order)})")
-        for name in order:
-            u = upscalers[name]
-            model_only[name].append(clocked(lambda u=u: time_model(u, width=width, height=height, sizes=sizes)))
-        for name in order:
-            u, out = upscalers[name], workdir / f"e2e-{name}.mp4"
-            end_to_end[name].append(clocked(lambda u=u, out=out: _time_job(u, clip, out, batch_size, encode, threads)))
+    times = take_turns(upscalers, {
+        "model only": lambda u, name: time_model(u, width=width, height=height, sizes=sizes),
+        "end to end": lambda u, name: _time_job(u, clip, workdir / f"e2e-{name}.mp4", batch_size, encode, threads),
+    }, rounds=rounds, say=say)
+    model_only, end_to_end = times["model only"], times["end to end"]
     say("max diff from eager")
     expected = [reference.upscale_frames(frame[None]) for frame in check_frames]
     frames = sum(sizes)

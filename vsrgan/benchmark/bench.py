@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..inference.backends import pick_backend
+from ..inference.backends import auto_origin, pick_backend
 from ..inference.device import PRECISIONS, pick_device, pick_precision
 from ..inference.pipeline import StageTimes
 from ..inference.threads import use_threads
@@ -225,7 +225,8 @@ def bench(
                 encode=encode, threads=threads, model_threads=budget.model, rounds=rounds, say=say,
             )
             if compared_results:  # the compared backends run fp32
-                auto = auto_pick(pick_backend("auto", dev, net, torch.float32, size=(width, height)), compared_results)
+                seen = dict(size=(width, height), threads=budget.model)
+                auto = auto_pick(pick_backend("auto", dev, net, torch.float32, **seen), compared_results, auto_origin(dev, net, torch.float32, **seen))
     result = report(
         seconds, frames=frames, flops=flops, upscaler=upscaler, warmup_seconds=warmup_seconds, load_before=load_before,
         config=BenchConfig(

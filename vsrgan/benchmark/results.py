@@ -177,9 +177,11 @@ def format_table(result: BenchResult) -> str:
 
 
 def format_auto(a: AutoPick) -> str:
-    """One line: auto's backend and its speed beside the fastest measured, flagged when more than 5% slower."""
+    """One line: auto's backend and its speed beside the fastest measured, flagged when more than 5% slower, and where it came from."""
+    origin = f"; from {a.origin}" if a.origin else ""
     if a.model_only_ratio is None:
-        return f"auto picks {a.backend}: not among the measured backends (fastest: {a.fastest_model_only} model only, {a.fastest_end_to_end} end to end)"
+        return (f"auto picks {a.backend}: not among the measured backends (fastest: {a.fastest_model_only} model only, "
+                f"{a.fastest_end_to_end} end to end){origin}")
     flag = f"  ** more than {1 - AUTO_TOLERANCE:.0%} slower than the fastest **" if a.slower else ""
     return (f"auto picks {a.backend}: {a.model_only_ratio:.2f} of the fastest model only ({a.fastest_model_only}), "
-            f"{a.end_to_end_ratio:.2f} end to end ({a.fastest_end_to_end}){flag}")
+            f"{a.end_to_end_ratio:.2f} end to end ({a.fastest_end_to_end}){origin}{flag}")

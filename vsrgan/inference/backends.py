@@ -11,8 +11,9 @@ pipeline do not know which one runs::
     ncnn         the model written as ncnn files (vsrgan.inference.export_ncnn), run by ncnn on the CPU,
                  fp32, frame by frame; the compact networks and bicubic only
     auto         the measured fastest installed engine for the network and frame size (what ``vsrgan
-                 upscale`` runs): a small table, :data:`AUTO_TABLE`, for the compact networks in fp32 on
-                 the CPU (OpenVINO or ncnn); eager for everything else
+                 upscale`` runs), for the compact networks in fp32 on the CPU (eager for everything else):
+                 this machine's calibration where there is one (``vsrgan bench --calibrate``,
+                 :mod:`vsrgan.inference.calibration`), else a small table in the package, :data:`AUTO_TABLE`
 
 ONNX Runtime, OpenVINO and ncnn are optional extras (``pip install vsrgan[onnxruntime]`` /
 ``vsrgan[openvino]`` / ``vsrgan[ncnn]``), imported only when chosen; a missing one is one error line. Each runs with
@@ -24,7 +25,10 @@ fastest engine depends on the network and the frame size. For the 32-feature x4,
 at 270p, OpenVINO and ncnn tie at 540p (1.07-1.36x across runs), and ncnn leads at 1080p (1.14-1.26x,
 OpenVINO 1.01-1.08x); ncnn runs a 64-feature compact net (Real-ESRGAN's realesr-animevideov3) 1.2-2.6x as
 fast as eager at every size. On the earlier AVX2 machine eager was as fast as any engine for the x4
-(OpenVINO 1.02-1.05x): the table holds for the CPU it was measured on, and another CPU needs its own runs.
+(OpenVINO 1.02-1.05x): the table holds for the CPU it was measured on. Hence the calibration: ``vsrgan
+bench --calibrate`` measures the same rows on this CPU, and auto follows them wherever the calibration's
+machine key (CPU, vector flags, model threads, engine versions) is this machine's; a row it lacks, a
+calibration of another machine or a damaged file (one warning line) leaves auto on the package table.
 """
 
 import copy
@@ -41,6 +45,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.compact import CompactGenerator
 from ..models.foreign.srvgg import SRVGGNetCompact
+from .calibration import cpu_flags, read_calibration
 from .export import export_onnx
 from .export_ncnn import export_ncnn, load_ncnn, ncnn_graph, run_net
 
@@ -123,7 +128,8 @@ BACKENDS: dict[str, Callable[..., Forward]] = {
 CPU_ONLY = ("onnxruntime", "openvino", "ncnn")
 
 
-# --backend auto, on the CPU in fp32, for the compact networks (ours and Real-ESRGAN's SRVGGNetCompact): by
+# --backend auto, on the CPU in fp32, for the compact networks (ours and Real-ESRGAN's SRVGGNetCompact), where
+# this machine has no calibration of its own (vsrgan bench --calibrate; vsrgan.inference.calibration): by
 # the network's width and the frame size it sees, the engines that ran it faster than eager PyTorch, fastest
 # first. Measured with `vsrgan bench --backends all --batch-size 1` (BENCHMARKS.md, "--backend auto"): the x4
 # (32 features) and realesr-animevideov3-x4 (64), 2 threads, AMD EPYC (Zen 4, AVX-512), a training run beside,
@@ -145,30 +151,46 @@ AUTO_SIZE_UNKNOWN = "540p"  # the row for an Upscaler not yet told its frame siz
 
 def pick_backend(
     name: str, device: torch.device, model: nn.Module | None = None, dtype: torch.dtype = torch.float32, *,
-    size: tuple[int, int] | None = None, installed: Collection[str] | None = None,
+    size: tuple[int, int] | None = None, installed: Collection[str] | None = None, threads: int | None = None,
 ) -> str:
     """``auto`` -> the measured fastest engine for ``model`` on ``device`` at ``dtype`` and frames of
-    ``size`` ``(width, height)`` (what the network sees: a tile, when tiled; None: not known yet): the
-    first of its :data:`AUTO_TABLE` row that is ``installed`` (default: the packages present here) and
-    can run it (ncnn: a network its writer knows), eager PyTorch if none is, and for everything the
-    table does not cover (other networks, other precisions, GPUs). Any other name as given."""
+    ``size`` ``(width, height)`` (what the network sees: a tile, when tiled; None: not known yet), run
+    with ``threads`` model threads (None: PyTorch's count): the first of its row (:func:`auto_row`) that
+    is eager, or ``installed`` (default: the packages present here) and can run it (ncnn: a network its
+    writer knows); eager PyTorch if none is, and for everything the rows do not cover (other networks,
+    other precisions, GPUs). Any other name as given."""
     if name != "auto":
         return name
     if installed is None:
         installed = [n for n, package in EXTRAS.items() if importlib.util.find_spec(package) is not None]
-    for engine in auto_row(device, model, dtype, size):
-        if engine in installed and (engine != "ncnn" or _ncnn_writes(model)):
+    for engine in auto_row(device, model, dtype, size, threads=threads):
+        if engine == "eager" or (engine in installed and (engine != "ncnn" or _ncnn_writes(model))):
             return engine
     return "eager"
 
 
-def auto_row(device: torch.device, model: nn.Module | None, dtype: torch.dtype, size: tuple[int, int] | None) -> tuple[str, ...]:
-    """The :data:`AUTO_TABLE` row for this network and frame size; () where auto is eager."""
+def auto_row(
+    device: torch.device, model: nn.Module | None, dtype: torch.dtype, size: tuple[int, int] | None, *, threads: int | None = None,
+) -> tuple[str, ...]:
+    """The engines auto tries for this network and frame size, fastest first; () where auto is eager."""
+    return _auto(device, model, dtype, size, threads)[0]
+
+
+def auto_origin(
+    device: torch.device, model: nn.Module | None, dtype: torch.dtype, size: tuple[int, int] | None, *, threads: int | None = None,
+) -> str:
+    """Where :func:`auto_row`'s row comes from, in words: this machine's calibration (its path) or the package table."""
+    return _auto(device, model, dtype, size, threads)[1]
+
+
+def _auto(device, model, dtype, size, threads) -> tuple[tuple[str, ...], str]:
     if device.type != "cpu" or dtype != torch.float32 or not isinstance(model, (CompactGenerator, SRVGGNetCompact)):
-        return ()
-    width = _nearest(_features(model), {w: w for w in AUTO_WIDTHS})
-    frames = AUTO_SIZE_UNKNOWN if size is None else _nearest(size[0] * size[1], AUTO_SIZES)
-    return AUTO_TABLE[width, frames]
+        return (), "no table (eager: not a compact network in fp32 on the CPU)"
+    row = (_nearest(_features(model), {w: w for w in AUTO_WIDTHS}), AUTO_SIZE_UNKNOWN if size is None else _nearest(size[0] * size[1], AUTO_SIZES))
+    calibration = read_calibration(threads or torch.get_num_threads())
+    if calibration is not None and row in calibration.rows:
+        return calibration.rows[row], f"the calibration at {calibration.path}"
+    return AUTO_TABLE[row], "the package table"
 
 
 def _nearest(value: int, points: dict) -> object:
@@ -213,9 +235,4 @@ def available_backends() -> list[str]:
 
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); otherwise bf16 is emulated and slower than fp32."""
-    try:  # torch.backends.cpu.get_cpu_capability() stops at "AVX512": the kernel's flags say more
-        lines = cpuinfo.read_text().splitlines()
-    except OSError:
-        return False
-    flags = {word for line in lines if line.startswith("flags") for word in line.partition(":")[2].split()}
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return bool(cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"})  # torch.backends.cpu.get_cpu_capability() stops at "AVX512"

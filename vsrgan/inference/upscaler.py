@@ -101,7 +101,7 @@ class Upscaler:
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.asked_backend, self.threads = backend, threads or torch.get_num_threads()
-        self.backend = pick_backend(backend, self.device, self.model, self.dtype)  # auto: a guess until the frame size is known
+        self.backend = pick_backend(backend, self.device, self.model, self.dtype, threads=self.threads)  # auto: a guess until the frame size is known
         # auto's engine is built once the size is known (fit() or the first call), not for the guess; any
         # other is built now, so that a missing package is an error before any work
         self.run = None if backend == "auto" else build_backend(self.backend, self.model, device=self.device, threads=self.threads)
@@ -138,7 +138,7 @@ class Upscaler:
 
     def _build_engine(self, width: int, height: int) -> None:
         """The engine for inputs of ``width x height`` (auto: picked for that size), unless it is built already."""
-        backend = pick_backend(self.asked_backend, self.device, self.model, self.dtype, size=(width, height))
+        backend = pick_backend(self.asked_backend, self.device, self.model, self.dtype, size=(width, height), threads=self.threads)
         if self.run is None or backend != self.backend:
             self.backend, self.run = backend, build_backend(backend, self.model, device=self.device, threads=self.threads)
 
