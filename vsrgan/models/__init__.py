@@ -11,9 +11,9 @@ from .bicubic import Bicubic
 from .blend import blend
 from .compact import CompactGenerator
 from .discriminator import Discriminator
-from .foreign import is_foreign, load_foreign, load_ncnn
+from .foreign import is_foreign, load_foreign, load_ncnn, read_object
 from .generator import Generator, GeneratorConfig, build_generator
-from .weights import CONFIG_KEY, load_generator, read_metadata, save_generator
+from .weights import CONFIG_KEY, checkpoint_generator, is_checkpoint, load_generator, read_metadata, save_generator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -81,13 +81,18 @@ def load_model(name: str, *, scale: int | None = None, device="cpu", denoise: fl
 
 
 def load_weights(path: Path, *, device="cpu") -> nn.Module:
-    """A weights file: ours (a ``.safetensors`` with vsrgan's config in its metadata) or another
-    project's (``.pth``, ``.pt``, a ``.safetensors`` without it: its architecture detected; an ncnn
-    ``.param``, its ``.bin`` beside it: converted)."""
+    """A weights file: ours (a ``.safetensors`` with vsrgan's config in its metadata, or a training
+    checkpoint ``.pt``: its EMA generator) or another project's (``.pth``, ``.pt``, a ``.safetensors``
+    without it: its architecture detected; an ncnn ``.param``, its ``.bin`` beside it: converted)."""
     suffix = path.suffix.lower()
     if suffix == ".param":
         return load_ncnn(path, device=device)
-    if suffix in (".pth", ".pt") or (suffix == ".safetensors" and CONFIG_KEY not in read_metadata(path)):
+    if suffix in (".pth", ".pt"):
+        obj = read_object(path)
+        if is_checkpoint(obj):  # a run's checkpoints/step_N.pt: its EMA generator
+            return checkpoint_generator(obj, source=str(path)).to(device)
+        return load_foreign(path, device=device, obj=obj)
+    if suffix == ".safetensors" and CONFIG_KEY not in read_metadata(path):
         return load_foreign(path, device=device)
     return load_generator(path, device=device)
 

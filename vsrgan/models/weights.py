@@ -1,7 +1,9 @@
 """Generator weights as ``.safetensors`` whose metadata rebuilds the model.
 
 The file holds the state dict and, under the metadata key ``vsrgan.generator``, the
-:class:`GeneratorConfig` as JSON. Loading parses JSON and tensors only: no code runs.
+:class:`GeneratorConfig` as JSON. Loading parses JSON and tensors only: no code runs. A training
+checkpoint (``RUN/checkpoints/step_N.pt``, read with ``weights_only``) yields its EMA generator too
+(:func:`checkpoint_generator`), so a run can be looked at while it trains.
 """
 
 import json
@@ -17,6 +19,7 @@ from ..io.atomic import atomic_path
 from .generator import GeneratorConfig, build_generator
 
 CONFIG_KEY = "vsrgan.generator"
+CHECKPOINT_FORMAT = "vsrgan-checkpoint/1"  # the "format" of vsrgan.training.checkpoint's files
 
 
 def save_generator(
@@ -71,3 +74,20 @@ def load_generator(path: str | Path, *, device: torch.device | str = "cpu") -> n
         first = str(e).strip().splitlines()[0]
         raise CheckpointError(f"'{path}' does not match its own config: {first}") from None
     return model.to(device).eval()
+
+
+def is_checkpoint(obj) -> bool:
+    """Whether ``obj``, a file's ``torch.load``, is a vsrgan training checkpoint."""
+    return isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT
+
+
+def checkpoint_generator(obj: dict, *, source: str = "the checkpoint") -> nn.Module:
+    """The EMA generator of a training checkpoint ``obj`` (what the run validates and exports), folded
+    as :func:`save_generator` writes it, in eval mode on the CPU."""
+    try:
+        model = build_generator(GeneratorConfig(**obj["generator_config"]))
+        model.load_state_dict(obj["ema"])
+    except (KeyError, TypeError, ValueError, ConfigError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"'{source}' is a vsrgan training checkpoint whose EMA generator does not load ({first})") from None
+    return (model.fused() if model.config.reparam else model).eval()

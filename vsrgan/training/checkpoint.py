@@ -17,8 +17,7 @@ import torch
 from ..errors import CheckpointError
 from ..io.atomic import atomic_path
 from ..models import GeneratorConfig, build_generator, load_generator
-
-FORMAT = "vsrgan-checkpoint/1"
+from ..models.weights import CHECKPOINT_FORMAT as FORMAT
 
 
 def rng_state() -> dict:

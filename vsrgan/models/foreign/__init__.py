@@ -10,11 +10,11 @@ pairs of the same networks (Real-ESRGAN's, as realesrgan-ncnn-vulkan ships them)
 modules too (:mod:`.ncnn`, reading the files with :mod:`.ncnn_files`).
 """
 
-from .detect import ARCHS, KNOWN, SUFFIXES, Detected, build, detect, is_foreign, load_foreign, read_weights
+from .detect import ARCHS, KNOWN, SUFFIXES, Detected, build, detect, is_foreign, load_foreign, read_object, read_weights
 from .msrresnet import MSRResNet
 from .ncnn import load_ncnn
 from .rrdb import RRDBNet
 from .srvgg import SRVGGNetCompact
 
 __all__ = ["ARCHS", "KNOWN", "SUFFIXES", "Detected", "MSRResNet", "RRDBNet", "SRVGGNetCompact", "build", "detect",
-           "is_foreign", "load_foreign", "load_ncnn", "read_weights"]
+           "is_foreign", "load_foreign", "load_ncnn", "read_object", "read_weights"]

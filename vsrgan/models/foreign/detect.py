@@ -42,23 +42,29 @@ class Detected:
     state: dict  # name -> tensor
 
 
-def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict in ``path`` (``.pth``, ``.pt`` or ``.safetensors``), out of its wrappers and
-    without a ``module.`` prefix, floats as float32 on the CPU."""
+def read_object(path: str | Path):
+    """What ``path`` holds (``.pth``, ``.pt``: ``torch.load`` with ``weights_only``, so no code runs;
+    ``.safetensors``: its tensors), on the CPU."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file '{path}' does not exist")
     if path.suffix.lower() == ".safetensors":
         try:
-            obj = load_file(str(path))
+            return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"'{path}' is not a readable .safetensors file ({e})") from None
-    else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"'{path}' is not a plain weights file that loads without running code ({first})") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"'{path}' is not a plain weights file that loads without running code ({first})") from None
+
+
+def read_weights(path: str | Path, obj=None) -> dict[str, torch.Tensor]:
+    """The state dict in ``path`` (``.pth``, ``.pt`` or ``.safetensors``; ``obj``: what it holds, if
+    :func:`read_object` read it already), out of its wrappers and without a ``module.`` prefix, floats
+    as float32 on the CPU."""
+    obj = read_object(path) if obj is None else obj
     state = unwrap(obj)
     if not state:
         found = ", ".join(map(str, list(obj)[:5])) if isinstance(obj, dict) else type(obj).__name__
@@ -111,9 +117,10 @@ def build(arch: str, hparams: dict, state: dict[str, torch.Tensor], *, source: s
     return model.eval()
 
 
-def load_foreign(path: str | Path, *, device: torch.device | str = "cpu") -> nn.Module:
-    """The network in another project's weights file ``path``, detected and built (see the module's docstring)."""
-    found = detect(read_weights(path), source=str(path))
+def load_foreign(path: str | Path, *, device: torch.device | str = "cpu", obj=None) -> nn.Module:
+    """The network in another project's weights file ``path`` (``obj``: what it holds, if read already),
+    detected and built (see the module's docstring)."""
+    found = detect(read_weights(path, obj), source=str(path))
     return build(found.arch, found.hparams, found.state, source=str(path)).to(device)
 
 
