@@ -1,13 +1,14 @@
 """Real-world degradations: codecs on sequences, the second-order chain, the recorded pool."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
-from conftest import pattern
+from conftest import make_clip, pattern
 from PIL import Image
 
 from vsrgan.dataset.codecs import Codec, parse_codec, round_trip
@@ -16,7 +17,7 @@ from vsrgan.dataset.manifest import read_manifest
 from vsrgan.dataset.pool import make_pool, remake
 from vsrgan.dataset.prepare import prepare
 from vsrgan.dataset.realistic import Blur, RealDegradation, real_lr, sample_real
-from vsrgan.errors import ConfigError
+from vsrgan.errors import ConfigError, InputError
 from vsrgan.io import frames
 
 
@@ -214,3 +215,47 @@ def test_the_crf_range_is_the_pools_and_bad_ranges_are_one_line(clean_dataset, t
     for bad in ("30-20", "x"):
         run = subprocess.run([sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / bad), "--crf", bad], capture_output=True, text=True)
         assert run.returncode != 0 and "--crf" in run.stderr.strip().splitlines()[-1], run.stderr  # argparse's usage, then the one line
+
+
+@pytest.fixture(scope="module")
+def clip_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clip-pool")
+    make_clip(root / "moving.mp4", width=160, height=128, frames=30)
+    prepare([root / "moving.mp4"], root / "clean", every=5, test_fraction=0.2, progress=False)
+    return root
+
+
+def test_clip_frames_take_the_clips_own_neighbours_as_their_sequence(clip_dataset, tmp_path):
+    clean = clip_dataset / "clean"
+    make_pool(clean, tmp_path / "moving", variants=4, region=128, seed=3, clip_motion=True, progress=False)
+    make_pool(clean, tmp_path / "panned", variants=4, region=128, seed=3, progress=False)
+    moving, panned = read_manifest(tmp_path / "moving"), read_manifest(tmp_path / "panned")
+    assert moving.settings["clip_motion"] is True
+    video = [i for i in moving.items if i.degradation["motion"] == "video"]
+    assert len(video) >= len(moving.items) // 2 and all(i.degradation["dy"] == i.degradation["dx"] == 0 for i in video)
+    assert all(i.frame - i.degradation["target"] >= 0 for i in video)  # the sequence starts within the clip
+    # the draws before the motion's are the panned pool's: a recipe that stayed a pan is the same recipe
+    for a, b in zip(moving.items, panned.items):
+        if a.degradation["motion"] == "pan":
+            assert a.degradation == b.degradation
+    coded = [i for i in video if i.degradation["codec"]["name"] not in ("clean", "jpeg")][:2]
+    assert coded, "no video recipe with a video codec drawn"
+    for item in coded:
+        lr = np.asarray(Image.open(tmp_path / "moving" / item.lr))
+        assert np.array_equal(remake(clean, item, 4), lr)  # remade from the clip, bit for bit
+        recipe = {k: v for k, v in item.degradation.items() if k != "base"}
+        still = RealDegradation.from_dict({**recipe, "motion": "pan"})  # the same frame, standing still
+        hr = np.asarray(Image.open(clean / item.degradation["base"]))
+        assert not np.array_equal(real_lr(hr, 4, still)[0], lr)  # the codec saw the clip's motion
+
+
+def test_a_moved_clip_is_one_clear_line(clip_dataset, tmp_path):
+    copy = tmp_path / "clean"
+    shutil.copytree(clip_dataset / "clean", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for item in manifest["items"]:
+        item["source"] = str(tmp_path / "gone.mp4")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="gone.mp4' is missing"):
+        make_pool(copy, tmp_path / "pool", variants=1, region=128, clip_motion=True, progress=False)
+    assert not (tmp_path / "pool").exists()

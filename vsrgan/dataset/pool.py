@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,10 @@ from tqdm import tqdm
 from ..errors import ConfigError, InputError
 from ..io.images import read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
+from .clipframes import ClipFrames, is_clip_frame
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
-from .realistic import CRF, RealDegradation, real_lr, sample_real
+from .realistic import CRF, FRAMES, RealDegradation, real_lr, sample_real
 
 REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
 TRIES = 4  # regions drawn per item; the most textured is kept (flat sky teaches nothing)
@@ -48,11 +50,14 @@ def make_pool(
     region: int = REGION,
     seed: int = 0,
     crf: tuple[int, int] = CRF,
+    clip_motion: bool = False,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
     """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its
-    manifest path. ``crf``: the range libx264's samples draw their CRF from."""
+    manifest path. ``crf``: the range libx264's samples draw their CRF from. ``clip_motion``: a
+    clip's frames take their sequences from the clip itself (``realistic.VIDEO_SHARE`` of them;
+    the clips must be where ``vsrgan prepare`` read them)."""
     source, out = Path(source), Path(out)
     manifest = read_manifest(source)
     scale = manifest.scale
@@ -72,20 +77,24 @@ def make_pool(
         bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
         with at_step_boundaries(), one_torch_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque = deque()
+            clips = ClipFrames(source, scale=scale, max_short_side=manifest.settings.get("max_short_side", 0), reach=FRAMES - 1) if clip_motion else None
             for number, base in enumerate(manifest.items):
                 hr = read_image(source / base.hr)
+                window, centre = clips.around(base) if clips is not None and is_clip_frame(base) else (None, 0)
+                neighbours = None if window is None else (centre, len(window) - 1 - centre)
                 for variant in range(variants):
                     if (signum := requested()) is not None:
                         raise Stopped(signum)
                     rng = np.random.default_rng([seed, number, variant])
-                    recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf)
+                    recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf, neighbours=neighbours)
+                    sequence = window[centre - recipe.target : centre - recipe.target + FRAMES] if recipe.motion == "video" else None
                     name = f"{Path(base.hr).stem}_v{variant:02d}.png"
                     item = ManifestItem(
                         split=base.split, hr=f"{base.split}/hr/{name}", lr=f"{base.split}/lr_x{scale}/{name}", source=base.source,
                         frame=base.frame, pts=base.pts, time=base.time, degradation={"base": base.hr, **recipe.to_dict()},
                     )
                     items.append(item)
-                    pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe))
+                    pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe, sequence))
                     while len(pending) > 2 * workers:
                         pending.popleft().result()
                         bar.update()
@@ -93,7 +102,7 @@ def make_pool(
                 future.result()
                 bar.update()
         bar.close()
-        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "degradations": ["real"]}
+        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "clip_motion": clip_motion, "degradations": ["real"]}
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
     return out / "manifest.json"
 
@@ -109,8 +118,8 @@ def _region(hr: np.ndarray, region: int, scale: int, rng: np.random.Generator) -
     return {"y": y, "x": x, "size": size}
 
 
-def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation) -> None:
-    lr, region = real_lr(hr, scale, recipe)
+def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation, sequence: list[np.ndarray] | None) -> None:
+    lr, region = real_lr(hr, scale, recipe, sequence)
     for relative, array in ((item.hr, region), (item.lr, lr)):
         Image.fromarray(array).save(root / relative, compress_level=1)
 
@@ -121,8 +130,14 @@ def remake(source: str | Path, item: ManifestItem, scale: int) -> np.ndarray:
     base = recipe.pop("base", None)
     if base is None:
         raise InputError(f"'{item.lr}' is not a pool sample (its manifest item has no degradation recipe)")
+    recipe = RealDegradation.from_dict(recipe)
+    hr, sequence = read_image(Path(source) / base), None
+    if recipe.motion == "video":  # the clip's own frames, read again
+        settings = read_manifest(source).settings
+        window, centre = ClipFrames(source, scale=scale, max_short_side=settings.get("max_short_side", 0), reach=FRAMES - 1).around(replace(item, hr=base))
+        sequence = window[centre - recipe.target : centre - recipe.target + FRAMES]
     with one_torch_thread():  # as make_pool made it
-        return real_lr(read_image(Path(source) / base), scale, RealDegradation.from_dict(recipe))[0]
+        return real_lr(hr, scale, recipe, sequence)[0]
 
 
 @contextmanager

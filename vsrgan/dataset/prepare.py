@@ -124,13 +124,18 @@ def prepare(
 
 
 def _write_pair(root: Path, item: ManifestItem, image: np.ndarray, scale: int, degradation, max_short_side: int) -> None:
-    """Save the HR frame (shrunk if asked, cropped to a multiple of ``scale``) and its LR version, both PNG."""
-    image = shrink(image, max_short_side)
-    hr = np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
+    """Save the HR frame (:func:`hr_image`) and its LR version, both PNG."""
+    hr = hr_image(image, scale, max_short_side)
     lr = make_lr(hr, scale, degradation)
     for relative, array in ((item.hr, hr), (item.lr, lr)):
         Image.fromarray(array).save(root / relative, compress_level=1)  # lossless; level 1: fast, a bit larger
     events.reached("pair-written")
+
+
+def hr_image(image: np.ndarray, scale: int, max_short_side: int) -> np.ndarray:
+    """A decoded frame or photo as a dataset's HR image: shrunk if asked, cropped to a multiple of ``scale``."""
+    image = shrink(image, max_short_side)
+    return np.ascontiguousarray(crop_to_multiple(image.transpose(2, 0, 1), scale).transpose(1, 2, 0))
 
 
 def _video_frames(path: Path, every: int, test_seconds: float, test_fraction: float | None) -> Iterator[tuple[str, np.ndarray, str, dict]]:

@@ -11,7 +11,9 @@ model, with video codecs in place of its last JPEG; see :mod:`vsrgan.dataset.cod
 
 The LR sample is frame ``target`` of the decoded sequence, cropped to the region; its HR pair is
 the region itself, so the pair stays aligned while the codec sees real motion (a shift that is
-not a multiple of ``scale`` is sub-pixel motion in LR). Windows carry a margin of ``MARGIN`` HR
+not a multiple of ``scale`` is sub-pixel motion in LR). A clip's frame can instead take its own
+neighbours in the clip as the sequence (``motion = "video"``: the region at the same place in each
+of them, so the codec sees the scene's own motion, occlusions and all, not a pan). Windows carry a margin of ``MARGIN`` HR
 pixels that is cut off at the end, so no kernel or codec block sees the region's edge; the image
 is reflected where a window leaves it.
 
@@ -39,6 +41,8 @@ MARGIN = 32  # HR pixels around each window, cut off at the end (a multiple of e
 MAX_SHIFT = 8  # HR pixels per frame, each axis: up to 2 LR pixels at x4
 FRAMES = 5  # frames per sequence: enough for I, P and B frames around the target
 PAD = MARGIN + (FRAMES - 1) * MAX_SHIFT  # the reflection around the image that every window fits in
+MOTIONS = ("pan", "video")
+VIDEO_SHARE = 0.8  # of a clip frame's samples, where sample_real is told its neighbours exist: real motion
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class RealDegradation:
     dy: int = 0  # pan: HR pixels each frame's window moves, per axis
     dx: int = 0
     target: int = 0  # which of the FRAMES frames becomes the LR sample
+    motion: str = "pan"  # "pan": the windows move (dy, dx) over the image; "video": the clip's own frames around it
     chain: bool = False  # False: antialiased bicubic, as the clean training data (degrade.downscale)
     blur1: Blur = field(default_factory=Blur)
     resize1: float = 1.0  # the first resize's factor (1: none), and its kernel
@@ -76,6 +81,8 @@ class RealDegradation:
     codec: Codec = field(default_factory=Codec)
 
     def __post_init__(self):
+        if self.motion not in MOTIONS or (self.motion == "video" and (self.dy or self.dx)):
+            raise ConfigError(f"motion must be one of {', '.join(MOTIONS)}, and a video sequence has no pan")
         if self.kernel1 not in KERNELS or self.kernel2 not in KERNELS:
             raise ConfigError(f"resize kernels must be among {', '.join(KERNELS)}")
         if not 0 <= self.target < FRAMES or max(abs(self.dy), abs(self.dx)) > MAX_SHIFT:
@@ -96,8 +103,14 @@ class RealDegradation:
 CRF = (18, 35)  # libx264's CRF range in the pool, both ends included (vsrgan degrade --crf)
 
 
-def sample_real(rng: np.random.Generator, *, y: int, x: int, size: int, crf: tuple[int, int] = CRF) -> RealDegradation:
+def sample_real(
+    rng: np.random.Generator, *, y: int, x: int, size: int, crf: tuple[int, int] = CRF, neighbours: tuple[int, int] | None = None,
+) -> RealDegradation:
     """Draw one recipe for the region at ``(y, x)`` of side ``size``.
+
+    ``neighbours``: for a clip's frame, how many frames the clip has before and after it; then
+    :data:`VIDEO_SHARE` of the recipes whose sequence fits take the clip's own frames (``motion =
+    "video"``). The draw for it comes last, so recipes without ``neighbours`` are unchanged.
 
     The mix: 25% clean bicubic, 50% bicubic + a video codec, 15% the chain + a video codec, 10% the
     chain alone or with JPEG. Video codecs: 70% libx264 (CRF in ``crf``, uniform, any preset), 15% MPEG-2 (0.15-0.8
@@ -119,11 +132,17 @@ def sample_real(rng: np.random.Generator, *, y: int, x: int, size: int, crf: tup
     else:
         codec = Codec()
     recipe = dict(y=y, x=x, size=size, dy=dy, dx=dx, target=int(rng.integers(1, FRAMES)), codec=codec, seed=int(rng.integers(2**31)))
-    if not chain:
-        return RealDegradation(**recipe)
+    if chain:
+        recipe.update(_chain_recipe(rng))
+    if neighbours is not None and recipe["target"] <= neighbours[0] and FRAMES - 1 - recipe["target"] <= neighbours[1] and rng.random() < VIDEO_SHARE:
+        recipe.update(motion="video", dy=0, dx=0)
+    return RealDegradation(**recipe)
+
+
+def _chain_recipe(rng: np.random.Generator) -> dict:
+    """The second-order chain's random parameters."""
     noise = rng.random()
-    return RealDegradation(
-        **recipe,
+    return dict(
         chain=True,
         blur1=_blur(rng, (0.2, 1.5)) if rng.random() < 0.5 else Blur(),
         resize1=round(float(rng.uniform(0.6, 1.2)), 4) if rng.random() < 0.7 else 1.0,
@@ -153,17 +172,23 @@ def _video_codec(rng: np.random.Generator, crf: tuple[int, int]) -> Codec:
     return Codec("mpeg4", bpp=round(float(rng.uniform(0.1, 0.5)), 3))
 
 
-def real_lr(hr: np.ndarray, scale: int, d: RealDegradation) -> tuple[np.ndarray, np.ndarray]:
-    """``uint8 (H, W, 3)`` HR image -> (LR sample ``(size/scale, size/scale, 3)``, its HR region)."""
+def real_lr(hr: np.ndarray, scale: int, d: RealDegradation, sequence: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``uint8 (H, W, 3)`` HR image -> (LR sample ``(size/scale, size/scale, 3)``, its HR region).
+    ``sequence``: for ``motion = "video"``, the clip's FRAMES frames, ``sequence[d.target]`` being ``hr``."""
     if d.size % scale or MARGIN % scale:
         raise ConfigError(f"region size {d.size} and margin {MARGIN} must be multiples of the scale {scale}")
     h, w = hr.shape[:2]
     if d.y < 0 or d.x < 0 or d.y + d.size > h or d.x + d.size > w:
         raise ConfigError(f"region {d.size} at ({d.y}, {d.x}) does not fit a {w}x{h} image")
-    padded = np.pad(hr, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")
+    if d.motion == "video":
+        if sequence is None or len(sequence) != FRAMES or not np.array_equal(sequence[d.target], hr):
+            raise ConfigError(f"a video recipe needs the clip's {FRAMES} frames around the image, the image at {d.target}")
+        padded_frames = [np.pad(f, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect") for f in sequence]
+    else:
+        padded_frames = [np.pad(hr, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")] * FRAMES
     side = d.size + 2 * MARGIN
     lr_frames = []
-    for t in range(FRAMES):
+    for t, padded in enumerate(padded_frames):
         top, left = PAD + d.y + (t - d.target) * d.dy - MARGIN, PAD + d.x + (t - d.target) * d.dx - MARGIN
         window = frames.to_tensor(padded[top : top + side, left : left + side])  # (1, 3, side, side)
         lr_frames.append(_chain(window, scale, d, t) if d.chain else frames.to_numpy(downscale(window, scale))[0])
