@@ -234,6 +234,19 @@ def test_resume_continues_exactly(tiny_dataset, tmp_path, stage):
     assert [r[key] for r in losses[0] if key in r] == [r[key] for r in losses[1] if key in r]
 
 
+def test_resume_drops_the_records_logged_after_its_checkpoint(tiny_dataset, tmp_path):
+    # a run that logged past its last checkpoint (stopped while saving, or killed): resumed, its log has each step once
+    settings = ("train.steps=4", "log.log_every=1", "log.ckpt_every=2", "log.keep=2")
+    train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", *settings))
+    (tmp_path / "run" / "checkpoints" / "step_00000004.pt").unlink()  # the last save lost
+    with open(tmp_path / "run" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 4, "loss/pix')  # and a line cut short
+    train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", *settings), resume=True)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss/pixel" in r] == [1, 2, 3, 4]
+    assert [r["step"] for r in records if "val/psnr" in r] == [2, 4]
+
+
 def test_time_limit_stops_checkpointed_and_resume_finishes(tiny_dataset, tmp_path, caplog):
     cut = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "train.steps=5", "train.minutes=1e-9"))
     assert cut.step == 1 and cut.model_path.is_file()

@@ -117,7 +117,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         (run / "config.toml").write_text(to_toml(cfg))
     clock = Clock(progress.spent, minutes=cfg.train.minutes, cpu_hours=cfg.train.cpu_hours, world=world, device=device)
     bar = tqdm(total=steps, initial=progress.step, unit="step", disable=rank != 0 or not cfg.log.progress, dynamic_ncols=True)
-    with RunLog(run, clock, tensorboard=cfg.log.tensorboard, enabled=rank == 0) as runlog, bar:
+    resumed_at = None if checkpoint is None else progress.step
+    with RunLog(run, clock, tensorboard=cfg.log.tensorboard, enabled=rank == 0, resumed_at=resumed_at) as runlog, bar:
         if rank == 0:
             progress.metrics = {f"bicubic_{k}": v for k, v in bicubic_baseline(val_data, scale=cfg.model.scale, device=device).items()}
             runlog.record(progress.step, {"val/bicubic_psnr": progress.metrics["bicubic_psnr"], "val/bicubic_ssim": progress.metrics["bicubic_ssim"]})

@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from ..io.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 TIME_CHECK_EVERY = 20  # under DDP, steps between agreeing to stop (time limit or signal; one all-reduce each)
@@ -79,15 +81,19 @@ def open_writer(folder: Path, enabled: bool):
 class RunLog:
     """``with RunLog(run, clock, tensorboard=..., enabled=rank == 0) as runlog: runlog.record(step, {...})``."""
 
-    def __init__(self, run: Path, clock: Clock, *, tensorboard: bool, enabled: bool):
+    def __init__(self, run: Path, clock: Clock, *, tensorboard: bool, enabled: bool, resumed_at: int | None = None):
         self.run, self.clock, self.tensorboard, self.enabled = run, clock, tensorboard, enabled
+        self.resumed_at = resumed_at  # the checkpoint's step, when resuming: later records are dropped, the run makes them again
         self.records = None
         self.writer = None
 
     def __enter__(self) -> "RunLog":
         if self.enabled:
             self.writer = open_writer(self.run / "tb", self.tensorboard)
-            self.records = open(self.run / "metrics.jsonl", "a")
+            path = self.run / "metrics.jsonl"
+            if self.resumed_at is not None and path.is_file():
+                _cut(path, self.resumed_at)
+            self.records = open(path, "a")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -110,3 +116,17 @@ class RunLog:
     def image(self, key: str, image: torch.Tensor, step: int) -> None:
         if self.writer is not None:
             self.writer.add_image(key, image, step)
+
+
+def _cut(path: Path, step: int) -> None:
+    """Drop the records of ``path`` after ``step`` (and lines cut short by a crash): a run stopped past
+    its last checkpoint logged steps that its resumed run takes again."""
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text("".join(f"{line}\n" for line in kept))
