@@ -88,7 +88,7 @@ MUTANTS = [
            ("tests/test_calibration.py",), "a calibration made with other threads or engine versions is followed"),
     Mutant("checkpoint-not-ema", "training", "vsrgan/models/weights.py",
            '        model.load_state_dict(obj["ema"])', '        model.load_state_dict(obj["generator"])',
-           ("tests/test_train.py",), "-m RUN/checkpoints/step_N.pt loads the raw generator, not the EMA the run exports"),
+           ("tests/test_models.py",), "-m RUN/checkpoints/step_N.pt loads the raw generator, not the EMA the run exports"),
     Mutant("resume-log-not-cut", "training", "vsrgan/training/loop.py",
            "    resumed_at = None if checkpoint is None else progress.step", "    resumed_at = None",
            ("tests/test_train.py",), "a resumed run keeps the records logged after its checkpoint: steps twice in metrics.jsonl"),

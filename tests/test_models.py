@@ -4,10 +4,14 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_train_overrides
 from safetensors.torch import save_file
 
+from vsrgan.cli import main
 from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.models import Bicubic, Discriminator, Generator, GeneratorConfig, load_generator, load_model, save_generator
+from vsrgan.training.checkpoint import load_checkpoint
+from vsrgan.training.loop import train
 
 
 @pytest.mark.parametrize("upsample", ["pixelshuffle", "nearest"])
@@ -114,3 +118,21 @@ def test_bicubic_phases_are_the_upscale_before_the_shuffle():
     assert phases.shape == (1, 48, 6, 8)
     assert torch.equal(torch.nn.functional.pixel_shuffle(phases, 4), b(x))
     assert b.state_dict() == {}  # nothing to save: weights files of bicubic-skip models are unchanged
+
+
+def test_a_checkpoint_loads_as_its_runs_ema_generator(tiny_dataset, tmp_path, capsys):
+    # a run's checkpoints/step_N.pt works as --model: the EMA that generator.safetensors holds, folded
+    done = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "model.arch=compact", "model.skip=bicubic", "model.num_blocks=2", "model.reparam=true"))
+    checkpoint = tmp_path / "run" / "checkpoints" / "step_00000004.pt"
+    frame = torch.rand(1, 3, 8, 10)
+    from_checkpoint, exported = load_model(str(checkpoint)), load_model(str(done.model_path))
+    assert not from_checkpoint.config.reparam  # folded, as exported
+    with torch.no_grad():
+        assert torch.equal(from_checkpoint(frame), exported(frame))
+    main(["models", "--inspect", str(checkpoint)])
+    assert "vsrgan compact" in capsys.readouterr().out
+    broken = load_checkpoint(checkpoint)
+    broken["ema"] = {k: v[:1] for k, v in broken["ema"].items()}
+    torch.save(broken, tmp_path / "broken.pt")
+    with pytest.raises(CheckpointError, match="training checkpoint whose EMA generator does not load"):
+        load_model(str(tmp_path / "broken.pt"))

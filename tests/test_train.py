@@ -95,26 +95,6 @@ def test_pretrain_then_gan_runs_and_exports_a_usable_model(tiny_dataset, tmp_pat
     assert {"loss/perceptual", "loss/adversarial", "loss/discriminator", "d/real_probability"} <= set(records[1])
 
 
-def test_a_checkpoint_loads_as_its_runs_ema_generator(tiny_dataset, tmp_path, capsys):
-    # a run's checkpoints/step_N.pt works as --model: the EMA that generator.safetensors holds, folded
-    done = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "run", "model.arch=compact", "model.skip=bicubic", "model.num_blocks=2", "model.reparam=true"))
-    checkpoint = tmp_path / "run" / "checkpoints" / "step_00000004.pt"
-    frame = torch.rand(1, 3, 8, 10)
-    from_checkpoint, exported = load_model(str(checkpoint)), load_model(str(done.model_path))
-    assert not from_checkpoint.config.reparam  # folded, as exported
-    with torch.no_grad():
-        assert torch.equal(from_checkpoint(frame), exported(frame))
-    from vsrgan.cli import main
-
-    main(["models", "--inspect", str(checkpoint)])
-    assert "vsrgan compact" in capsys.readouterr().out
-    broken = load_checkpoint(checkpoint)
-    broken["ema"] = {k: v[:1] for k, v in broken["ema"].items()}
-    torch.save(broken, tmp_path / "broken.pt")
-    with pytest.raises(CheckpointError, match="training checkpoint whose EMA generator does not load"):
-        load_model(str(tmp_path / "broken.pt"))
-
-
 def y_psnr(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     """PSNR on BT.601 luma (MATLAB's rgb2ycbcr, 16-235) of two uint8 (H, W, 3) images, ``border`` pixels
     cropped from each edge: the literature's convention, computed here without vsrgan."""

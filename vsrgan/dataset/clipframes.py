@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.images import read_image
-from .manifest import ManifestItem
+from .manifest import Manifest, ManifestItem
 from .prepare import hr_image
 
 
@@ -25,19 +24,24 @@ def is_clip_frame(item: ManifestItem) -> bool:
     return item.frame is not None
 
 
-class ClipFrames:
-    """The HR frames within ``reach`` of a dataset item's frame, for the dataset at ``root`` (made with ``scale`` and ``max_short_side``)."""
+def sequence(window: list[np.ndarray], centre: int, target: int, length: int) -> list[np.ndarray]:
+    """The ``length`` frames of ``window`` (from :meth:`ClipFrames.around`) whose ``target``-th is the centre frame."""
+    return window[centre - target : centre - target + length]
 
-    def __init__(self, root: str | Path, *, scale: int, max_short_side: int, reach: int):
-        self.root, self.scale, self.max_short_side, self.reach = Path(root), scale, max_short_side, reach
+
+class ClipFrames:
+    """The HR frames within ``reach`` of an item's frame, made as ``manifest``'s dataset made its HR images."""
+
+    def __init__(self, manifest: Manifest, *, reach: int):
+        self.scale, self.max_short_side, self.reach = manifest.scale, manifest.settings.get("max_short_side", 0), reach
         self._source: str | None = None
         self._frames: Iterator | None = None
         self._window: deque[tuple[int, np.ndarray]] = deque(maxlen=2 * reach + 1)
         self._next = 0  # the index of the next frame the decoder gives
 
-    def around(self, item: ManifestItem) -> tuple[list[np.ndarray], int]:
+    def around(self, item: ManifestItem, hr: np.ndarray) -> tuple[list[np.ndarray], int]:
         """(the HR frames ``item.frame - before`` .. ``item.frame + after``, ``before``); each side up
-        to ``reach``, as far as the clip goes."""
+        to ``reach``, as far as the clip goes. ``hr``: the item's HR image, which the centre frame must equal."""
         if not is_clip_frame(item):
             raise InputError(f"'{item.hr}' is not a clip's frame (its manifest item has no frame index)")
         first = max(item.frame - self.reach, 0)
@@ -56,8 +60,8 @@ class ClipFrames:
         if item.frame not in indices:
             raise InputError(f"'{item.source}' has no frame {item.frame}; expected the clip '{item.hr}' was made from")
         centre = window[indices.index(item.frame)][1]
-        if not np.array_equal(centre, read_image(self.root / item.hr)):
-            raise InputError(f"frame {item.frame} of '{item.source}' differs from '{self.root / item.hr}'; expected the clip the dataset was made from")
+        if not np.array_equal(centre, hr):
+            raise InputError(f"frame {item.frame} of '{item.source}' differs from the dataset's '{item.hr}'; expected the clip the dataset was made from")
         return [image for _, image in window], indices.index(item.frame)
 
     def _start(self, source: str) -> None:

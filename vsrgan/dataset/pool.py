@@ -33,7 +33,7 @@ from tqdm import tqdm
 from ..errors import ConfigError, InputError
 from ..io.images import read_image
 from ..io.stop import Stopped, at_step_boundaries, requested
-from .clipframes import ClipFrames, is_clip_frame
+from .clipframes import ClipFrames, is_clip_frame, sequence
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
 from .realistic import CRF, FRAMES, RealDegradation, real_lr, sample_real
@@ -77,24 +77,24 @@ def make_pool(
         bar = tqdm(total=len(manifest.items) * variants, desc="degrade", unit="sample", disable=not progress)
         with at_step_boundaries(), one_torch_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque = deque()
-            clips = ClipFrames(source, scale=scale, max_short_side=manifest.settings.get("max_short_side", 0), reach=FRAMES - 1) if clip_motion else None
+            clips = ClipFrames(manifest, reach=FRAMES - 1) if clip_motion else None
             for number, base in enumerate(manifest.items):
                 hr = read_image(source / base.hr)
-                window, centre = clips.around(base) if clips is not None and is_clip_frame(base) else (None, 0)
+                window, centre = clips.around(base, hr) if clips is not None and is_clip_frame(base) else (None, 0)
                 neighbours = None if window is None else (centre, len(window) - 1 - centre)
                 for variant in range(variants):
                     if (signum := requested()) is not None:
                         raise Stopped(signum)
                     rng = np.random.default_rng([seed, number, variant])
                     recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf, neighbours=neighbours)
-                    sequence = window[centre - recipe.target : centre - recipe.target + FRAMES] if recipe.motion == "video" else None
+                    frames = sequence(window, centre, recipe.target, FRAMES) if recipe.motion == "video" else None
                     name = f"{Path(base.hr).stem}_v{variant:02d}.png"
                     item = ManifestItem(
                         split=base.split, hr=f"{base.split}/hr/{name}", lr=f"{base.split}/lr_x{scale}/{name}", source=base.source,
                         frame=base.frame, pts=base.pts, time=base.time, degradation={"base": base.hr, **recipe.to_dict()},
                     )
                     items.append(item)
-                    pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe, sequence))
+                    pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe, frames))
                     while len(pending) > 2 * workers:
                         pending.popleft().result()
                         bar.update()
@@ -118,8 +118,8 @@ def _region(hr: np.ndarray, region: int, scale: int, rng: np.random.Generator) -
     return {"y": y, "x": x, "size": size}
 
 
-def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation, sequence: list[np.ndarray] | None) -> None:
-    lr, region = real_lr(hr, scale, recipe, sequence)
+def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation, frames: list[np.ndarray] | None) -> None:
+    lr, region = real_lr(hr, scale, recipe, frames)
     for relative, array in ((item.hr, region), (item.lr, lr)):
         Image.fromarray(array).save(root / relative, compress_level=1)
 
@@ -131,13 +131,12 @@ def remake(source: str | Path, item: ManifestItem, scale: int) -> np.ndarray:
     if base is None:
         raise InputError(f"'{item.lr}' is not a pool sample (its manifest item has no degradation recipe)")
     recipe = RealDegradation.from_dict(recipe)
-    hr, sequence = read_image(Path(source) / base), None
+    hr, frames = read_image(Path(source) / base), None
     if recipe.motion == "video":  # the clip's own frames, read again
-        settings = read_manifest(source).settings
-        window, centre = ClipFrames(source, scale=scale, max_short_side=settings.get("max_short_side", 0), reach=FRAMES - 1).around(replace(item, hr=base))
-        sequence = window[centre - recipe.target : centre - recipe.target + FRAMES]
+        window, centre = ClipFrames(read_manifest(source), reach=FRAMES - 1).around(replace(item, hr=base), hr)
+        frames = sequence(window, centre, recipe.target, FRAMES)
     with one_torch_thread():  # as make_pool made it
-        return real_lr(hr, scale, recipe, sequence)[0]
+        return real_lr(hr, scale, recipe, frames)[0]
 
 
 @contextmanager

@@ -16,8 +16,9 @@ import torch
 
 from ..errors import CheckpointError
 from ..io.atomic import atomic_path
-from ..models import GeneratorConfig, build_generator, load_generator
+from ..models import GeneratorConfig, load_generator
 from ..models.weights import CHECKPOINT_FORMAT as FORMAT
+from ..models.weights import checkpoint_generator
 
 
 def rng_state() -> dict:
@@ -81,9 +82,7 @@ def initial_generator(path: str | Path, config: GeneratorConfig) -> dict[str, to
         checkpoint = load_checkpoint(path)
         found, state = GeneratorConfig(**checkpoint["generator_config"]), checkpoint["ema"]
         if found.reparam and not config.reparam:  # a pretrain with branches, continued folded
-            model = build_generator(found)
-            model.load_state_dict(state)
-            model = model.fused()
+            model = checkpoint_generator(checkpoint, source=str(path))
             found, state = model.config, model.state_dict()
     if found != config:
         differ = ", ".join(f"{k}={v} (config: {getattr(config, k)})" for k, v in found.to_dict().items() if getattr(config, k) != v)

@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 
 from ..io.atomic import atomic_path
+from .curve import read_records
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +122,6 @@ class RunLog:
 def _cut(path: Path, step: int) -> None:
     """Drop the records of ``path`` after ``step`` (and lines cut short by a crash): a run stopped past
     its last checkpoint logged steps that its resumed run takes again."""
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
+    kept = [r for r in read_records(path) if r.get("step", step + 1) <= step]
     with atomic_path(path, overwrite=True) as tmp:
-        tmp.write_text("".join(f"{line}\n" for line in kept))
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
