@@ -2,6 +2,14 @@
 
     python scripts/bench/bench_cluster.py                      # carphone (176x144, 120 frames), x4 model, 10 segments
     python scripts/bench/bench_cluster.py --input clip.mp4 --model bicubic --gop 24 --workers 1 2 4
+    python scripts/bench/bench_cluster.py --device cuda --size 960x540 --frames 480 --gop 30 \
+        --segments-per-gpu 1 2 4 8 --references --join-k      # one GPU machine: 540p -> 4K, segments sharing the GPU
+
+With ``--segments-per-gpu`` one local Ray holds every core and GPU of the machine, and each count
+is a job whose segments share each GPU that many at a time (``vsrgan upscale --segments-per-gpu``),
+the cores split between them. ``--references`` first runs, on the same clip, the single-process
+``vsrgan upscale`` and reference (b) of ``vsrgan bench`` (a decoder and an encoder process piping
+raw RGB, the model between them at batch 1), so the ratios are side by side in one run.
 
 The input is re-encoded first with a keyframe every --gop frames (libx264, crf 18), so the segments are
 known. For each worker count a local Ray of that many CPUs is started, the job is run twice (the first run
@@ -12,6 +20,7 @@ model in BENCHMARKS.md is built from. The machine's load average is printed besi
 """
 
 import argparse
+import json
 import os
 import shutil
 import tempfile
@@ -31,23 +40,31 @@ from vsrgan.options import JobOptions
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def reencode(source: Path, target: Path, gop: int, frames: int) -> int:
-    """The first ``frames`` frames of ``source``, a keyframe every ``gop`` frames; return the count."""
-    count = 0
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+def reencode(source: Path, target: Path, gop: int, frames: int, size: tuple[int, int] | None = None, loop: bool = False) -> int:
+    """The first ``frames`` frames of ``source`` (resized to ``size``; played forth and back as
+    often as needed if ``loop``), a keyframe every ``gop`` frames; return the count."""
+    with av.open(str(source)) as src:
         s = src.streams.video[0]
-        v = out.add_stream("libx264", rate=s.average_rate)
-        v.width, v.height, v.pix_fmt = s.codec_context.width, s.codec_context.height, "yuv420p"
-        v.options = {"crf": "18", "preset": "fast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        rate = s.average_rate
+        width, height = size or (s.codec_context.width, s.codec_context.height)
+        pictures = []
         for frame in src.decode(s):
-            if count == frames:
+            if len(pictures) == frames:
                 break
-            picture = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
-            picture.pts, picture.time_base = count, 1 / s.average_rate
+            pictures.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
+    order = list(range(len(pictures)))
+    while loop and len(order) < frames:
+        order += order[-2:0:-1] if len(order) > 2 else order  # forth and back: no jump at the seam
+    with av.open(str(target), "w") as out:
+        v = out.add_stream("libx264", rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        v.options = {"crf": "18", "preset": "fast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        for count, i in enumerate(order[:frames]):
+            picture = av.VideoFrame.from_ndarray(pictures[i], format="rgb24")
+            picture.pts, picture.time_base = count, 1 / rate
             out.mux(v.encode(picture))
-            count += 1
         out.mux(v.encode(None))
-    return count
+    return min(len(order), frames)
 
 
 def segment_input_bytes(path: Path, segments) -> list[int]:
@@ -84,11 +101,34 @@ def ray_workers_cpu_seconds() -> float:
     return sum(seconds for pid, seconds in cpu.items() if ours(pid))
 
 
-def cluster_job(args) -> ClusterJob:
-    """The job as the benchmark runs it: ``args.model`` packed once, segments of ``args.gop`` frames, 4 frames a model call on the CPU."""
-    options = JobOptions(ModelOptions(model=args.model, device="cpu", batch_size=4), EncodeOptions(crf=18, preset=args.preset),
-                         overwrite=True, progress=False)
-    return ClusterJob.start(options, ClusterOptions(segment_frames=args.gop))
+def job_options(args) -> JobOptions:
+    """The job as the benchmark runs it: ``args.model`` on ``args.device``, ``args.batch_size`` frames a model call, x264 crf 18."""
+    return JobOptions(ModelOptions(model=args.model, device=args.device, batch_size=args.batch_size),
+                      EncodeOptions(crf=18, preset=args.preset), overwrite=True, progress=False)
+
+
+def cluster_job(args, segments_per_gpu: int = 1) -> ClusterJob:
+    """:func:`job_options` packed once, in segments of ``args.gop`` frames."""
+    return ClusterJob.start(job_options(args), ClusterOptions(segment_frames=args.gop, segments_per_gpu=segments_per_gpu))
+
+
+def references(source: Path, work: Path, args) -> dict:
+    """The same clip upscaled by the single-process job (``vsrgan upscale``) and by reference (b): frames/s of each."""
+    from vsrgan.benchmark.references import pipes_pipeline
+    from vsrgan.models import load_model
+    from vsrgan.upscale import upscale
+
+    frames = keyframe_index(source).pts.__len__()
+    t0 = time.perf_counter()
+    upscale(source, work / "single.mp4", job_options(args))
+    single = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    piped = pipes_pipeline(load_model(args.model), source, work / "pipes.mp4", device=args.device,
+                           encode=EncodeOptions(crf=18, preset=args.preset))
+    pipes = time.perf_counter() - t0
+    assert piped == frames, (piped, frames)
+    return {"frames": frames, "single_process_s": single, "single_process_fps": frames / single,
+            "reference_b_s": pipes, "reference_b_fps": frames / pipes}
 
 
 def run_once(source: Path, work: Path, run: ClusterJob) -> dict:
@@ -144,9 +184,16 @@ def main() -> None:
     p.add_argument("--input", type=Path, default=ROOT / "data" / "samples" / "carphone_pristine.mp4")
     p.add_argument("--frames", type=int, default=120, help="frames of the input to use")
     p.add_argument("--gop", type=int, default=12, help="a keyframe (and a segment) every this many frames")
+    p.add_argument("--size", default=None, metavar="WxH", help="resize the input to this size first (default: keep it)")
     p.add_argument("--model", default="x4")
+    p.add_argument("--device", default="cpu", help="where the model runs (cuda: one local Ray holds every GPU)")
+    p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--preset", default="veryfast", help="x264 preset of the segments")
-    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="the CPUs of the local Ray, one run each")
+    p.add_argument("--segments-per-gpu", type=int, nargs="*", default=[],
+                   help="instead of --workers: one Ray of the whole machine, one run per count of segments sharing each GPU")
+    p.add_argument("--references", action="store_true", help="first the single process and reference (b) on the same clip")
+    p.add_argument("--json", type=Path, default=None, help="write every run's numbers here too")
     p.add_argument("--join-input", type=Path, default=ROOT / "data" / "samples" / "bigbuckbunny.mp4",
                    help="clip for the join sweep (re-encoded with a keyframe every 2 frames)")
     p.add_argument("--join-k", type=int, nargs="*", default=[1, 8, 64], help="segment counts of the join sweep (none: skip)")
@@ -154,48 +201,86 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vsrgan-bench-cluster-"))
     try:
         source = work / "in.mp4"
-        frames = reencode(args.input, source, args.gop, args.frames)
+        size = tuple(int(n) for n in args.size.split("x")) if args.size else None
+        frames = reencode(args.input, source, args.gop, args.frames, size=size, loop=size is not None)
         run = cluster_job(args)
         model_bytes = sum(t.numel() * t.element_size() for t in run.packed.get("state", {}).values())
         index_s = time.perf_counter()
         keyframe_index(source)
         index_s = time.perf_counter() - index_s
-        print(f"input: {args.input.name}, {frames} frames, a keyframe every {args.gop}; model {args.model} "
-              f"({model_bytes / 1e3:.0f} kB packed); keyframe index (demux only) {index_s * 1e3:.0f} ms")
-        print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-        print("\n| workers | run | segments | tasks s | frames/s | segments/s | workers' CPU s | cores got | frames/CPU-s "
-              "| join s | join MB/s | load avg |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        results = {"input": args.input.name, "size": args.size, "frames": frames, "gop": args.gop, "model": args.model,
+                   "device": args.device, "preset": args.preset, "cores": os.cpu_count(), "runs": []}
+        print(f"input: {args.input.name}{f' at {args.size}' if size else ''}, {frames} frames, a keyframe every {args.gop}; "
+              f"model {args.model} ({model_bytes / 1e3:.0f} kB packed) on {args.device}; keyframe index (demux only) "
+              f"{index_s * 1e3:.0f} ms")
+        print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+        if args.references:
+            ref = results["references"] = references(source, work, args)
+            print(f"single process (vsrgan upscale): {ref['single_process_fps']:.2f} frames/s; "
+                  f"reference (b), pipes: {ref['reference_b_fps']:.2f} frames/s", flush=True)
+            write_json(args.json, results)
+        on_gpu = bool(args.segments_per_gpu)
+        sweep = args.segments_per_gpu or args.workers
+        print(f"\n| {'segments per GPU' if on_gpu else 'workers'} | run | segments | tasks s | frames/s | end-to-end frames/s "
+              "| segments/s | workers' CPU s | cores got | frames/CPU-s | join s | join MB/s | load avg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         warm = {}
-        for workers in args.workers:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="error",
-                     object_store_memory=200 * 1024**2)
-            try:
-                for label in ("cold", "warm"):
-                    r = run_once(source, work, run)
-                    joined = sum(r["part_bytes"]) / 1e6
-                    print(f"| {workers} | {label} | {r['segments']} | {r['tasks_s']:.1f} | {r['frames'] / r['tasks_s']:.2f} | "
-                          f"{r['segments'] / r['tasks_s']:.3f} | {r['cpu_s']:.1f} | {r['cpu_s'] / r['tasks_s']:.2f} | "
-                          f"{r['frames'] / r['cpu_s']:.2f} | {r['join_s']:.3f} | {joined / r['join_s']:.0f} | "
-                          f"{os.getloadavg()[0]:.2f} |", flush=True)
-                warm[workers] = r
-            finally:
+        if on_gpu:
+            import torch
+
+            ray.init(num_cpus=os.cpu_count(), num_gpus=torch.cuda.device_count(), include_dashboard=False,
+                     log_to_driver=False, logging_level="error", object_store_memory=2 * 1024**3)
+        try:
+            for count in sweep:
+                if not on_gpu:
+                    ray.init(num_cpus=count, include_dashboard=False, log_to_driver=False, logging_level="error",
+                             object_store_memory=200 * 1024**2)
+                try:
+                    job = cluster_job(args, count) if on_gpu else run
+                    for label in ("cold", "warm"):
+                        r = run_once(source, work, job)
+                        joined = sum(r["part_bytes"]) / 1e6
+                        wall = r["plan_s"] + r["tasks_s"] + r["join_s"]
+                        print(f"| {count} | {label} | {r['segments']} | {r['tasks_s']:.1f} | {r['frames'] / r['tasks_s']:.2f} | "
+                              f"{r['frames'] / wall:.2f} | {r['segments'] / r['tasks_s']:.3f} | {r['cpu_s']:.1f} | "
+                              f"{r['cpu_s'] / r['tasks_s']:.2f} | {r['frames'] / r['cpu_s']:.2f} | {r['join_s']:.3f} | "
+                              f"{joined / r['join_s']:.0f} | {os.getloadavg()[0]:.2f} |", flush=True)
+                        results["runs"].append({"count": count, "run": label, "end_to_end_fps": r["frames"] / wall,
+                                                "tasks_fps": r["frames"] / r["tasks_s"], **r})
+                        write_json(args.json, results)
+                    warm[count] = r
+                finally:
+                    if not on_gpu:
+                        ray.shutdown()
+        finally:
+            if on_gpu:
                 ray.shutdown()
-        r = warm[args.workers[0]]
+        if args.references:
+            best = max(warm, key=lambda c: warm[c]["frames"] / (warm[c]["plan_s"] + warm[c]["tasks_s"] + warm[c]["join_s"]))
+            b = warm[best]
+            fps = b["frames"] / (b["plan_s"] + b["tasks_s"] + b["join_s"])
+            print(f"\nbest (warm, end to end): {best} -> {fps:.2f} frames/s = {fps / ref['reference_b_fps']:.2f}x reference (b), "
+                  f"{fps / ref['single_process_fps']:.2f}x the single process")
+        r = warm[sweep[0]]
         n = r["segments"]
         print(f"\nper segment: {r['frames'] / n:.0f} frames; input read {sum(r['input_bytes']) / n / 1e3:.1f} kB; "
               f"part written {sum(r['part_bytes']) / n / 1e3:.1f} kB; output {r['output_bytes'] / 1e3:.0f} kB in all")
         print(f"join: {r['join_s'] * 1e3:.0f} ms for {n} segments = {r['join_s'] / n * 1e3:.1f} ms a segment "
               f"({sum(r['part_bytes']) / r['join_s'] / 1e6:.0f} MB/s of parts remuxed); plan {r['plan_s'] * 1e3:.0f} ms")
         if len(warm) > 1:
-            a, b = (warm[w] for w in args.workers[:2])
-            print(f"speed-up {args.workers[1]} vs {args.workers[0]} workers (warm): {a['tasks_s'] / b['tasks_s']:.2f}x")
+            a, b = (warm[w] for w in sweep[:2])
+            print(f"speed-up {sweep[1]} vs {sweep[0]} (warm): {a['tasks_s'] / b['tasks_s']:.2f}x")
         if args.join_k:
             sweep = work / "sweep.mp4"
             reencode(args.join_input, sweep, 2, 10**9)
             join_sweep(sweep, work, 2, args.join_k)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_json(path: Path | None, results: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

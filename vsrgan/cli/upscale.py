@@ -37,6 +37,9 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("--cluster", default=None, metavar="auto|ray://HOST:PORT",
                    help="upscale in keyframe segments on Ray: 'auto' starts one on this machine; resumable (needs vsrgan[cluster])")
     p.add_argument("--num-cpus", type=int, default=None, help="with --cluster auto: how many segments run at once (default: every core)")
+    p.add_argument("--segments-per-gpu", type=int, default=1, metavar="N",
+                   help="with --cluster on GPU machines: segments sharing each GPU at once, each with its own encoder "
+                        "(the encoder, not the GPU, bounds 4K output; default: %(default)s)")
     p.add_argument("--segment-frames", type=int, default=120, help="with --cluster: at least this many frames per segment (default: %(default)s)")
     p.intermixed = True  # paths after options: 'vsrgan upscale in.mp4 -m bicubic out.mp4' (with SubcommandParser)
     p.set_defaults(run=run_upscale)
@@ -87,7 +90,8 @@ def run_batch(args, options, sources: list[str], folder: str) -> None:
 def cluster_options(args):
     from ..cluster.job import ClusterOptions
 
-    return ClusterOptions(address=args.cluster, num_cpus=args.num_cpus, segment_frames=args.segment_frames)
+    return ClusterOptions(address=args.cluster, num_cpus=args.num_cpus, segment_frames=args.segment_frames,
+                          segments_per_gpu=args.segments_per_gpu)
 
 
 def add_models_parser(subparsers) -> None:

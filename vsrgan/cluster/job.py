@@ -32,15 +32,19 @@ CONSTANT_RATE_SUFFIXES = (".avi", ".y4m")
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """Where the segments run and how long they are: ``--cluster``, ``--num-cpus`` and ``--segment-frames``."""
+    """Where the segments run and how long they are: ``--cluster``, ``--num-cpus``, ``--segment-frames``
+    and ``--segments-per-gpu``."""
 
     address: str = "auto"  # auto: a Ray started on this machine; ray://host:port: a running one
     num_cpus: int | None = None  # with auto: segments at once (None: every core)
     segment_frames: int = 120  # at least this many frames per segment (cut at keyframes)
+    segments_per_gpu: int = 1  # on machines with GPUs: segments sharing one GPU at once, each with its own encoder
 
     def __post_init__(self):
         if self.segment_frames < 1:
             raise ConfigError(f"--segment-frames must be at least 1, got {self.segment_frames}")
+        if self.segments_per_gpu < 1:
+            raise ConfigError(f"--segments-per-gpu must be at least 1, got {self.segments_per_gpu}")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ class ClusterJob:
     def running(self, desc: str, total: int = 0) -> Iterator[tuple[Progress, Tasks]]:
         """Ray connected with the model in its object store (:func:`.tasks.open_tasks`), and one progress bar of ``total`` frames."""
         with Progress(total=total, desc=desc, enabled=self.options.progress) as bar, \
-             open_tasks(self.packed, self.options, address=self.cluster.address, num_cpus=self.cluster.num_cpus) as tasks:
+             open_tasks(self.packed, self.options, address=self.cluster.address, num_cpus=self.cluster.num_cpus,
+                        segments_per_gpu=self.cluster.segments_per_gpu) as tasks:
             yield bar, tasks
 
     def finish(self, job: VideoJob) -> None:

@@ -11,7 +11,7 @@ a thousand videos neither floods the scheduler nor waits for every video to be p
 import contextlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError, VsrganError
@@ -62,14 +62,15 @@ def connect(address: str, *, num_cpus: int | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto", num_cpus: int | None = None) -> Iterator["Tasks"]:
+def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto", num_cpus: int | None = None,
+               segments_per_gpu: int = 1) -> Iterator["Tasks"]:
     """Connect to Ray at ``address`` (:func:`connect`), hold the model in its object store, shut down
     a Ray we started. Every segment is upscaled as ``options`` say (:func:`worker.upscale_segment`)."""
     started = connect(address, num_cpus=num_cpus)
     try:
         import ray
 
-        yield Tasks(ray, packed_model, options)
+        yield Tasks(ray, packed_model, options, segments_per_gpu=segments_per_gpu)
     finally:
         if started:
             ray.shutdown()
@@ -78,12 +79,15 @@ def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto"
 class Tasks:
     """Segments waiting, tasks in flight, and what finished: ``submit`` a video, then take ``finished`` until not ``busy``."""
 
-    def __init__(self, ray, packed_model: dict, options: JobOptions):
+    def __init__(self, ray, packed_model: dict, options: JobOptions, *, segments_per_gpu: int = 1):
         self.ray = ray
         resources = ray.cluster_resources()
-        gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per task where the cluster has them
+        gpu_share, options = gpu_tasks(options, resources, segments_per_gpu)
         self.options = task_options(options)  # each task holds the CPUs its thread budget uses
-        self.task = ray.remote(max_retries=TASK_RETRIES, num_cpus=self.options.model.threads, num_gpus=gpus)(upscale_segment)
+        # max_calls=0: a worker runs any number of tasks, with a GPU too (Ray's default there is 1, a new
+        # process, CUDA context and model for every segment: 9 s each at 540p -> 4K on an H200, measured)
+        self.task = ray.remote(max_retries=TASK_RETRIES, max_calls=0, num_cpus=self.options.model.threads,
+                               num_gpus=gpu_share)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
         self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)
         self.waiting: deque[tuple[VideoJob, Segment]] = deque()
@@ -131,6 +135,22 @@ class Tasks:
             ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
                                    self.options)
             self.running[ref] = (job, s)
+
+
+def gpu_tasks(options: JobOptions, resources: dict, segments_per_gpu: int) -> tuple[float, JobOptions]:
+    """The share of a GPU each task holds (0 on a cluster without GPUs) and the options it runs with.
+
+    A GPU is shared by ``segments_per_gpu`` tasks at once, each with its own decoder and encoder:
+    at 4K one libx264 encoder, not the GPU, is the bound (BENCHMARKS.md). Unless ``--threads`` says
+    otherwise, the CPUs are split evenly between the tasks that can run (every core of the cluster
+    busy), instead of one per task as without GPUs, where the model needs them."""
+    gpus, cpus = resources.get("GPU", 0), resources.get("CPU", 1)
+    if gpus < 1:
+        return 0, options
+    if options.model.threads is None:
+        threads = max(1, int(cpus // (int(gpus) * segments_per_gpu)))
+        options = replace(options, model=replace(options.model, threads=threads))
+    return 1 / segments_per_gpu, options
 
 
 def _segment_error(error: Exception, job: VideoJob, segment: Segment) -> VsrganError:
