@@ -251,6 +251,22 @@ def test_a_cpu_budget_counts_the_whole_run_and_a_spent_one_takes_no_step(tiny_da
     assert more.step == 6
 
 
+def test_stop_at_cuts_a_run_on_its_own_schedule_and_resume_finishes_it_exactly(tiny_dataset, tmp_path, caplog):
+    """train.stop_at: runs compared at equal steps stop there, their learning rate still on train.steps' schedule."""
+    settings = ("train.steps=6", "optim.schedule=cosine", "optim.min_lr=0", "log.log_every=1", "log.ckpt_every=3", "log.val_every=3")
+    whole = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "whole", *settings))
+    cut = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "cut", *settings, "train.stop_at=3"))
+    assert cut.step == 3 and "stopped at step 3 of 6 after train.stop_at=3" in caplog.text
+    again = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "cut", *settings, "train.stop_at=3"), resume=True)
+    assert again.step == 3  # resumed at its stop: not one step more
+    done = train(None, overrides=tiny_train_overrides(tiny_dataset, tmp_path / "cut", *settings, "train.stop_at=0"), resume=True)
+    assert done.step == 6
+    rates = [[(r["step"], r["lr"]) for r in map(json.loads, (tmp_path / run / "metrics.jsonl").read_text().splitlines()) if "lr" in r]
+             for run in ("whole", "cut")]
+    assert rates[0] == rates[1] and len(rates[0]) == 6
+    assert all(torch.equal(a, b) for a, b in zip(done.generator.state_dict().values(), whole.generator.state_dict().values()))
+
+
 def test_resume_without_a_checkpoint_says_so(tmp_path):
     with pytest.raises(InputError, match="nothing to resume"):
         train(None, overrides=[f"train.out={tmp_path}"], resume=True)

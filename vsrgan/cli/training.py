@@ -25,6 +25,8 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--steps", type=int, help="optimizer steps in total (train.steps)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes with a checkpoint; --resume continues (train.minutes)")
     p.add_argument("--cpu-hours", type=float, help="stop once the run has used this much CPU time in all, with a checkpoint (train.cpu_hours)")
+    p.add_argument("--stop-at", type=int, metavar="STEP",
+                   help="stop after this step with a checkpoint; the learning rate still follows --steps' schedule (train.stop_at)")
     p.add_argument("--init", help="gan: the pretrained generator, .pt checkpoint or .safetensors (train.init)")
     p.add_argument("--vgg-weights", help="VGG weights for the perceptual loss: a .pth/.safetensors path, auto, download or random (loss.vgg_weights)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (train.device)")
@@ -34,7 +36,7 @@ def add_train_parser(subparsers) -> None:
 
 
 # flag -> config key: the flags are shorthands for --set
-FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "minutes": "train.minutes", "cpu_hours": "train.cpu_hours", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
+FLAG_KEYS = {"data": "data.root", "out": "train.out", "stage": "train.stage", "steps": "train.steps", "minutes": "train.minutes", "cpu_hours": "train.cpu_hours", "stop_at": "train.stop_at", "init": "train.init", "vgg_weights": "loss.vgg_weights", "device": "train.device"}
 
 
 def run_train(args) -> None:

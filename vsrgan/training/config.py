@@ -135,6 +135,7 @@ class TrainConfig:
     ema_decay: float = 0.999  # exponential moving average of the generator (0: off); the exported weights
     minutes: float = 0.0  # stop after this many minutes, checkpointed (--resume continues); 0: no limit
     cpu_hours: float = 0.0  # stop once the whole run (earlier chunks too) has used this much CPU time; 0: no limit
+    stop_at: int = 0  # stop after this step, checkpointed, the schedule still that of train.steps (runs compared at equal steps); 0: none
 
     def __post_init__(self):
         _check(self.stage in ("pretrain", "gan"), f"train.stage must be pretrain or gan, got {self.stage!r}")
@@ -147,6 +148,7 @@ class TrainConfig:
         _check(0 <= self.ema_decay < 1, "train.ema_decay must be in [0, 1)")
         _check(self.minutes >= 0, "train.minutes must be >= 0 (0: no limit)")
         _check(self.cpu_hours >= 0, "train.cpu_hours must be >= 0 (0: no limit)")
+        _check(self.stop_at >= 0, "train.stop_at must be >= 0 (0: none)")
 
 
 @dataclass

@@ -126,14 +126,16 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         nets.train()
         clock.start()
         with at_step_boundaries():  # a signal ends the loop after the step it arrives in, with a checkpoint
-            stop = progress.step if checkpoint is not None and clock.budget_spent() else steps  # resumed with its CPU-hours spent: not one step more
+            stop = min(steps, cfg.train.stop_at or steps)  # stop_at: the schedule is still that of train.steps
+            if checkpoint is not None and (clock.budget_spent() or progress.step >= stop):
+                stop = progress.step  # resumed with its CPU-hours spent, or past stop_at: not one step more
             for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=stop, device=device, num_workers=cfg.data.num_workers):
                 lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
                 hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
                 losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
                 progress.step += 1
                 bar.update()
-                last = progress.step == steps or clock.should_stop(progress.step, signalled=requested() is not None)
+                last = progress.step == stop or clock.should_stop(progress.step, signalled=requested() is not None)
                 if rank == 0:
                     due = {every: progress.step % getattr(cfg.log, every) == 0 or last for every in ("log_every", "val_every", "ckpt_every")}
                     if due["log_every"]:
@@ -153,7 +155,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
         where = f"'{run / 'checkpoints'}'" if rank == 0 else "the run folder"
         raise Stopped(signum, note=f"checkpoint of step {progress.step} saved in {where}; --resume continues")
     if progress.step < steps and rank == 0:
-        limit = f"train.cpu_hours={cfg.train.cpu_hours:g}" if clock.budget_spent() else f"train.minutes={cfg.train.minutes:g}"
+        limit = (f"train.stop_at={cfg.train.stop_at}" if progress.step == cfg.train.stop_at
+                 else f"train.cpu_hours={cfg.train.cpu_hours:g}" if clock.budget_spent() else f"train.minutes={cfg.train.minutes:g}")
         log.warning("stopped at step %d of %d after %s; --resume continues", progress.step, steps, limit)
     return TrainResult(model_path=model_path, generator=nets.ema, step=progress.step, metrics=progress.metrics)
 
