@@ -71,6 +71,19 @@ def test_without_the_flag_ray_is_never_imported():
     assert result.stdout.strip() == "ok"
 
 
+def test_a_started_ray_runs_the_segments_at_the_jobs_own_priority():
+    """Ray's workers default to niceness +15: beside other work the job got 0.3 of 2 cores (measured).
+    Ray must be started by connect() itself, so in a process of its own."""
+    pytest.importorskip("ray")
+    code = ("import os, ray\nfrom vsrgan.cluster.tasks import connect\nos.nice(3)\n"
+            "assert connect('auto', num_cpus=1)\n"
+            "print(os.nice(0), ray.get(ray.remote(lambda: os.nice(0)).remote()))\nray.shutdown()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    driver, worker = result.stdout.split()
+    assert worker == driver  # the niceness the job was started with (3 here), not 15 more
+
+
 def decoded(path):
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24").astype(np.float64) for f in c.decode(video=0)]
