@@ -70,14 +70,7 @@ def test_two_segments_share_the_gpu_at_once(ray_one_gpu, ray_events, tmp_path):
         finally:
             os.kill(first, signal.SIGCONT)
 
-    with ray_events:
-        watcher = threading.Thread(target=stop_the_first_until_a_second_writes, daemon=True)
-        watcher.start()
-        try:
-            cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ClusterOptions(segment_frames=12, segments_per_gpu=2))
-        finally:
-            ray_events.end("the job finished")
-            watcher.join()
+    upscale_beside(ray_events, stop_the_first_until_a_second_writes, source, out, ClusterOptions(segment_frames=12, segments_per_gpu=2))
     assert "second" in seen, "no second segment ran while the first held the GPU"
     assert seen["second"] != seen["first"]
     reference = tmp_path / "reference.mp4"
@@ -102,16 +95,21 @@ def test_workers_that_hold_a_gpu_run_many_segments(ray_one_gpu, ray_events, tmp_
             except AssertionError:  # the job ended
                 return
 
-    with ray_events:
-        listener = threading.Thread(target=collect, daemon=True)
-        listener.start()
-        try:
-            cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ClusterOptions(segment_frames=8, segments_per_gpu=2))
-        finally:
-            ray_events.end("the job finished")
-            listener.join()
+    upscale_beside(ray_events, collect, source, out, ClusterOptions(segment_frames=8, segments_per_gpu=2))
     assert read_pts(out) == read_pts(source)
     assert 1 <= len(pids) < 6, f"{len(pids)} worker processes for 6 segments"
+
+
+def upscale_beside(ray_events, listener, source, out, cluster: ClusterOptions) -> None:
+    """Upscale ``source`` on the cluster while ``listener`` hears the workers' milestones on a thread of its own."""
+    with ray_events:
+        thread = threading.Thread(target=listener, daemon=True)
+        thread.start()
+        try:
+            cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, cluster)
+        finally:
+            ray_events.end("the job finished")
+            thread.join()
 
 
 def decoded(path):
