@@ -120,14 +120,16 @@ def test_the_showcase_input_is_the_frame_of_the_sequence(report, sources):
     assert not np.array_equal(showcase.sample.lr, lr[index])
 
 
-def test_every_and_max_frames_encode_the_scored_frames_as_the_sequence(sources):
+def test_every_frame_is_encoded_as_real_video_is_and_every_nth_scored(sources):
     root, _ = sources
     result = evaluate([root / "clip.mp4"], degrade=[HARSH], every=2, max_frames=2, device="cpu", progress=False)
     assert [r["index"] for r in result.rows] == [0, 2]
-    hr, lr = clip_lr(root, indices={0, 2})
-    sequence = round_trip(lr, parse_codec(HARSH))
-    for row, h, x in zip(result.rows, hr, sequence):
-        assert row["psnr_y"] == pytest.approx(psnr_of(Bicubic(scale=4), x, h), abs=1e-6)
+    hr, lr = clip_lr(root)
+    sequence = round_trip(lr[:3], parse_codec(HARSH))  # frames 0-2, consecutive; none after the last scored
+    for row, i in zip(result.rows, (0, 2)):
+        assert row["psnr_y"] == pytest.approx(psnr_of(Bicubic(scale=4), sequence[i], hr[i]), abs=1e-6)
+    sparse = round_trip([lr[0], lr[2]], parse_codec(HARSH))  # the scored frames alone as a sequence: another LR
+    assert result.rows[1]["psnr_y"] != pytest.approx(psnr_of(Bicubic(scale=4), sparse[1], hr[2]), abs=1e-6)
 
 
 def test_each_image_is_encoded_on_its_own(report, sources):

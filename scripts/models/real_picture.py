@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     codec = Codec("x264", crf=args.crf)
-    samples = list(degraded_samples(video_samples(args.clip, 4, 5, held_out=0.15), codec, sequence=True))
+    samples = list(degraded_samples(video_samples(args.clip, 4, 1, held_out=0.15), codec, sequence=True, every=5))  # every frame encoded, every 5th kept
     sample = samples[args.frame]
     hr, lr = sample.hr, sample.lr
     x, y, w, h = args.crop or ((hr.shape[1] - 256) // 2 // 4 * 4, (hr.shape[0] - 192) // 2 // 4 * 4, 256, 192)

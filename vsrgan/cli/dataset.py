@@ -64,6 +64,8 @@ def add_degrade_parser(subparsers) -> None:
     p.add_argument("--crf", type=crf_range, default=CRF, metavar="MIN-MAX", help=f"libx264's CRF range, uniform (default: {CRF[0]}-{CRF[1]}; higher: stronger artifacts)")
     p.add_argument("--clip-motion", action="store_true", help="a clip's frames take their sequences from the clip itself (80%% of them), "
                    "so the codec sees the scene's own motion; the clips must be where 'vsrgan prepare' read them (default: every sequence pans)")
+    p.add_argument("--context", type=int, default=0, metavar="K", help="also keep the K decoded LR frames before and after each sample, "
+                   "for models that take neighbouring frames (model.in_frames = 2K+1; default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_degrade)
@@ -82,6 +84,7 @@ def run_degrade(args) -> None:
     from ..dataset.pool import make_pool
 
     manifest = make_pool(
-        args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, crf=args.crf, clip_motion=args.clip_motion, overwrite=args.overwrite, progress=not args.quiet
+        args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, crf=args.crf, clip_motion=args.clip_motion, context=args.context,
+        overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {manifest}", file=sys.stderr)

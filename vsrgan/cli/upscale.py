@@ -37,12 +37,23 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("--cluster", default=None, metavar="auto|ray://HOST:PORT",
                    help="upscale in keyframe segments on Ray: 'auto' starts one on this machine; resumable (needs vsrgan[cluster])")
     p.add_argument("--num-cpus", type=int, default=None, help="with --cluster auto: how many segments run at once (default: every core)")
-    p.add_argument("--segments-per-gpu", type=int, default=1, metavar="N",
+    p.add_argument("--segments-per-gpu", type=segments_per_gpu, default=None, metavar="N|auto",
                    help="with --cluster on GPU machines: segments sharing each GPU at once, each with its own encoder "
-                        "(the encoder, not the GPU, bounds 4K output; default: %(default)s)")
+                        "(the encoder, not the GPU, bounds 4K output of a small model; default: auto, 4 for models "
+                        "under 2M parameters, 1 for larger ones)")
     p.add_argument("--segment-frames", type=int, default=120, help="with --cluster: at least this many frames per segment (default: %(default)s)")
     p.intermixed = True  # paths after options: 'vsrgan upscale in.mp4 -m bicubic out.mp4' (with SubcommandParser)
     p.set_defaults(run=run_upscale)
+
+
+def segments_per_gpu(text: str) -> int | None:
+    """``"auto"`` -> None (by the model's size); else a count."""
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or auto, got '{text}'") from None
 
 
 def run_upscale(args) -> None:

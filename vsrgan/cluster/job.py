@@ -38,12 +38,13 @@ class ClusterOptions:
     address: str = "auto"  # auto: a Ray started on this machine; ray://host:port: a running one
     num_cpus: int | None = None  # with auto: segments at once (None: every core)
     segment_frames: int = 120  # at least this many frames per segment (cut at keyframes)
-    segments_per_gpu: int = 1  # on machines with GPUs: segments sharing one GPU at once, each with its own encoder
+    segments_per_gpu: int | None = None  # on machines with GPUs: segments sharing one GPU at once, each with its
+    # own encoder; None: by the model's size (tasks.auto_segments_per_gpu)
 
     def __post_init__(self):
         if self.segment_frames < 1:
             raise ConfigError(f"--segment-frames must be at least 1, got {self.segment_frames}")
-        if self.segments_per_gpu < 1:
+        if self.segments_per_gpu is not None and self.segments_per_gpu < 1:
             raise ConfigError(f"--segments-per-gpu must be at least 1, got {self.segments_per_gpu}")
 
 

@@ -67,7 +67,7 @@ def connect(address: str, *, num_cpus: int | None = None) -> bool:
 
 @contextlib.contextmanager
 def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto", num_cpus: int | None = None,
-               segments_per_gpu: int = 1) -> Iterator["Tasks"]:
+               segments_per_gpu: int | None = None) -> Iterator["Tasks"]:
     """Connect to Ray at ``address`` (:func:`connect`), hold the model in its object store, shut down
     a Ray we started. Every segment is upscaled as ``options`` say (:func:`worker.upscale_segment`)."""
     started = connect(address, num_cpus=num_cpus)
@@ -83,10 +83,10 @@ def open_tasks(packed_model: dict, options: JobOptions, *, address: str = "auto"
 class Tasks:
     """Segments waiting, tasks in flight, and what finished: ``submit`` a video, then take ``finished`` until not ``busy``."""
 
-    def __init__(self, ray, packed_model: dict, options: JobOptions, *, segments_per_gpu: int = 1):
+    def __init__(self, ray, packed_model: dict, options: JobOptions, *, segments_per_gpu: int | None = None):
         self.ray = ray
         resources = ray.cluster_resources()
-        gpu_share, options = gpu_tasks(options, resources, segments_per_gpu)
+        gpu_share, options = gpu_tasks(options, resources, segments_per_gpu or auto_segments_per_gpu(packed_model))
         self.options = task_options(options)  # each task holds the CPUs its thread budget uses
         # max_calls=0: a worker runs any number of tasks, with a GPU too (Ray's default there is 1, a new
         # process, CUDA context and model for every segment: 9 s each at 540p -> 4K on an H200, measured)
@@ -139,6 +139,21 @@ class Tasks:
             ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
                                    self.options)
             self.running[ref] = (job, s)
+
+
+SMALL_MODEL = 2_000_000  # parameters: a smaller model shares each GPU SMALL_MODEL_SHARES ways unless told otherwise
+SMALL_MODEL_SHARES = 4
+
+
+def auto_segments_per_gpu(packed_model: dict) -> int:
+    """``--segments-per-gpu auto``: 4 for a model of under 2M parameters, 1 for a larger one.
+
+    Measured on one H200 at 540p -> 4K (BENCHMARKS.md, "Segments sharing the GPU"): x4 (163k
+    parameters) ran 1.62x faster shared 4 ways and 1.79x 8 ways, its encoders the bound; an RRDBNet
+    of Real-ESRGAN x4plus's size (16.7M) 1.07x shared 2 ways, the GPU itself the bound, so there
+    each more worker only holds another copy of the model and its activations."""
+    parameters = sum(t.numel() for t in packed_model.get("state", {}).values())  # bicubic: none
+    return SMALL_MODEL_SHARES if parameters < SMALL_MODEL else 1
 
 
 def gpu_tasks(options: JobOptions, resources: dict, segments_per_gpu: int) -> tuple[float, JobOptions]:

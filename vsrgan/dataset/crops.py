@@ -38,14 +38,30 @@ class Split:
     def to(self, device: torch.device | str) -> "Split":
         return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files)
 
+    @property
+    def frames(self) -> int:
+        """LR frames stacked on the channels of each pair (:func:`load_split`'s ``frames``)."""
+        return self.lr[0].shape[0] // self.hr[0].shape[0] if self.lr else 1
+
+    def centre(self) -> "Split":
+        """The pairs with only the middle one of their stacked LR frames: what bicubic upscales."""
+        frames, c = self.frames, self.hr[0].shape[0] if self.hr else 3
+        if frames == 1:
+            return self
+        return Split(self.hr, [lr[c * (frames // 2) : c * (frames // 2 + 1)] for lr in self.lr], self.files)
+
     def at_least(self, side: int) -> "Split":
         """The pairs whose HR image is at least ``side`` pixels on both axes."""
         keep = [i for i, hr in enumerate(self.hr) if min(hr.shape[1:]) >= side]
         return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep])
 
 
-def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0) -> Split:
-    """Decode the pairs of ``split`` ("train" or "test") once; ``limit`` > 0 keeps that many, evenly spaced."""
+def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, frames: int = 1) -> Split:
+    """Decode the pairs of ``split`` ("train" or "test") once; ``limit`` > 0 keeps that many, evenly spaced.
+
+    ``frames`` = 2k + 1 > 1: each LR image is frames ``t-k .. t+k`` stacked on the channels
+    (``(3 frames, h, w)``), from the items' ``context`` (a pool made with ``vsrgan degrade
+    --context k``); an item without context repeats its own frame (a still image)."""
     root = Path(root)
     manifest = read_manifest(root)
     if manifest.scale != scale:
@@ -56,15 +72,32 @@ def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0) -> S
     if 0 < limit < len(items):
         items = [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
 
+    def read(relative: str) -> torch.Tensor:
+        return torch.from_numpy(read_image(root / relative)).permute(2, 0, 1).contiguous()
+
     def load(item: ManifestItem) -> tuple[torch.Tensor, torch.Tensor]:
-        hr, lr = (torch.from_numpy(read_image(root / relative)).permute(2, 0, 1).contiguous() for relative in (item.hr, item.lr))
+        hr, lr = read(item.hr), read(item.lr)
         if hr.shape[1:] != (lr.shape[1] * scale, lr.shape[2] * scale):
             raise InputError(f"'{root / item.hr}' is not x{scale} its LR image '{item.lr}'; prepare the dataset again")
+        if frames > 1:
+            lr = torch.cat([read(relative) if relative else lr for relative in window(item, frames, root)])
         return hr, lr
 
     with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL
         pairs = list(pool.map(load, items))
     return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items])
+
+
+def window(item: ManifestItem, frames: int, root: Path) -> list[str | None]:
+    """The LR files of frames ``t-k .. t+k`` around ``item`` (``frames`` = 2k + 1); None: the item's own LR."""
+    k = frames // 2
+    context = item.context or []
+    if context and len(context) < 2 * k:
+        raise InputError(f"'{root / item.lr}' has {len(context) // 2} LR frames on each side; the model takes {k} (make the pool with --context {k})")
+    if not context:
+        return [None] * frames
+    have = len(context) // 2
+    return [*context[have - k : have], None, *context[have : have + k]]
 
 
 def _seed(*parts: int) -> int:

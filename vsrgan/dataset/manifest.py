@@ -31,19 +31,22 @@ class ManifestItem:
     pts: int | None = None  # its timestamp in the stream's time base (videos only)
     time: float | None = None  # its time in seconds (videos only)
     degradation: dict | None = field(default=None)  # the sampled degradation's parameters, if any
+    context: list[str] | None = None  # the LR frames before and after ``lr`` in time order, ``lr`` left out (multi-frame pools)
 
     def to_dict(self) -> dict:
-        """As stored in manifest.json (``degradation`` only when there is one)."""
+        """As stored in manifest.json (``degradation`` and ``context`` only when there are some)."""
         d = {"split": self.split, "hr": self.hr, "lr": self.lr, "source": self.source, "frame": self.frame, "pts": self.pts, "time": self.time}
         if self.degradation is not None:
             d["degradation"] = self.degradation
+        if self.context is not None:
+            d["context"] = self.context
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ManifestItem":
         return cls(
             split=d["split"], hr=d["hr"], lr=d["lr"], source=d.get("source", ""), frame=d.get("frame"), pts=d.get("pts"),
-            time=d.get("time"), degradation=d.get("degradation"),
+            time=d.get("time"), degradation=d.get("degradation"), context=d.get("context"),
         )
 
 

@@ -2,6 +2,7 @@
 
     clean dataset (vsrgan prepare) --each HR image, `variants` times: a region, a recipe
     (realistic.sample_real), realistic.real_lr--> pool dataset: region HR PNG + its LR PNG
+                                                  (+ with `context` k: the k decoded LR frames on each side)
 
 The pool is itself a dataset in ``vsrgan prepare``'s layout (``manifest.json``, ``train/``,
 ``test/``), so training and evaluation read it unchanged; its splits are the source dataset's,
@@ -36,7 +37,7 @@ from ..io.stop import Stopped, at_step_boundaries, requested
 from .clipframes import ClipFrames, is_clip_frame, sequence
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
-from .realistic import CRF, FRAMES, RealDegradation, real_lr, sample_real
+from .realistic import CRF, FRAMES, RealDegradation, around, real_lr, real_sequence, sample_real
 
 REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
 TRIES = 4  # regions drawn per item; the most textured is kept (flat sky teaches nothing)
@@ -51,18 +52,23 @@ def make_pool(
     seed: int = 0,
     crf: tuple[int, int] = CRF,
     clip_motion: bool = False,
+    context: int = 0,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
     """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its
     manifest path. ``crf``: the range libx264's samples draw their CRF from. ``clip_motion``: a
     clip's frames take their sequences from the clip itself (``realistic.VIDEO_SHARE`` of them;
-    the clips must be where ``vsrgan prepare`` read them)."""
+    the clips must be where ``vsrgan prepare`` read them). ``context``: each item also keeps the
+    ``context`` decoded LR frames before and after its own (``ManifestItem.context``), for models
+    that take neighbouring frames; the LR samples themselves are the same as without it."""
     source, out = Path(source), Path(out)
     manifest = read_manifest(source)
     scale = manifest.scale
     if variants < 1 or region < 32 * scale or region % scale:
         raise ConfigError(f"--variants must be >= 1 and --region a multiple of {scale}, at least {32 * scale}; got {variants} and {region}")
+    if not 0 <= context < FRAMES:
+        raise ConfigError(f"--context must be 0-{FRAMES - 1} frames on each side; got {context}")
     if not 0 <= crf[0] <= crf[1] <= 51:
         raise ConfigError(f"--crf must be a range MIN-MAX within libx264's 0-51; got {crf[0]}-{crf[1]}")
     if out.exists() and not overwrite:
@@ -88,10 +94,13 @@ def make_pool(
                     rng = np.random.default_rng([seed, number, variant])
                     recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf, neighbours=neighbours)
                     frames = sequence(window, centre, recipe.target, FRAMES) if recipe.motion == "video" else None
-                    name = f"{Path(base.hr).stem}_v{variant:02d}.png"
+                    stem = f"{Path(base.hr).stem}_v{variant:02d}"
+                    lr_dir = f"{base.split}/lr_x{scale}"
+                    offsets = [t for t in range(-context, context + 1) if t]
                     item = ManifestItem(
-                        split=base.split, hr=f"{base.split}/hr/{name}", lr=f"{base.split}/lr_x{scale}/{name}", source=base.source,
+                        split=base.split, hr=f"{base.split}/hr/{stem}.png", lr=f"{lr_dir}/{stem}.png", source=base.source,
                         frame=base.frame, pts=base.pts, time=base.time, degradation={"base": base.hr, **recipe.to_dict()},
+                        context=[f"{lr_dir}/{stem}.t{t:+d}.png" for t in offsets] if context else None,
                     )
                     items.append(item)
                     pending.append(pool.submit(_write_pair, tmp, item, hr, scale, recipe, frames))
@@ -102,7 +111,7 @@ def make_pool(
                 future.result()
                 bar.update()
         bar.close()
-        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "clip_motion": clip_motion, "degradations": ["real"]}
+        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "clip_motion": clip_motion, "context": context, "degradations": ["real"]}
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
     return out / "manifest.json"
 
@@ -119,8 +128,11 @@ def _region(hr: np.ndarray, region: int, scale: int, rng: np.random.Generator) -
 
 
 def _write_pair(root: Path, item: ManifestItem, hr: np.ndarray, scale: int, recipe: RealDegradation, frames: list[np.ndarray] | None) -> None:
-    lr, region = real_lr(hr, scale, recipe, frames)
-    for relative, array in ((item.hr, region), (item.lr, lr)):
+    lr_frames, region = real_sequence(hr, scale, recipe, frames)
+    k = len(item.context or []) // 2
+    window = around(lr_frames, recipe.target, k)  # frames target-k .. target+k; the middle one is the sample
+    files = [(item.hr, region), (item.lr, window[k]), *zip(item.context or [], window[:k] + window[k + 1 :])]
+    for relative, array in files:
         Image.fromarray(array).save(root / relative, compress_level=1)
 
 

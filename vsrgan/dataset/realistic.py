@@ -175,6 +175,20 @@ def _video_codec(rng: np.random.Generator, crf: tuple[int, int]) -> Codec:
 def real_lr(hr: np.ndarray, scale: int, d: RealDegradation, sequence: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``uint8 (H, W, 3)`` HR image -> (LR sample ``(size/scale, size/scale, 3)``, its HR region).
     ``sequence``: for ``motion = "video"``, the clip's FRAMES frames, ``sequence[d.target]`` being ``hr``."""
+    lr_frames, region = real_sequence(hr, scale, d, sequence)
+    return lr_frames[d.target], region
+
+
+def around(lr_frames: list[np.ndarray], target: int, context: int) -> list[np.ndarray]:
+    """Frames ``target - context .. target + context`` of a decoded sequence, its first or last
+    frame repeated past its ends (as the upscaling pipeline repeats a video's first and last frames)."""
+    last = len(lr_frames) - 1
+    return [lr_frames[min(max(t, 0), last)] for t in range(target - context, target + context + 1)]
+
+
+def real_sequence(hr: np.ndarray, scale: int, d: RealDegradation, sequence: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`real_lr` with every decoded frame of the sequence: (FRAMES LR frames, each cropped to
+    the region's window, frame ``d.target`` being the LR sample; the HR region)."""
     if d.size % scale or MARGIN % scale:
         raise ConfigError(f"region size {d.size} and margin {MARGIN} must be multiples of the scale {scale}")
     h, w = hr.shape[:2]
@@ -193,8 +207,8 @@ def real_lr(hr: np.ndarray, scale: int, d: RealDegradation, sequence: list[np.nd
         window = frames.to_tensor(padded[top : top + side, left : left + side])  # (1, 3, side, side)
         lr_frames.append(_chain(window, scale, d, t) if d.chain else frames.to_numpy(downscale(window, scale))[0])
     m = MARGIN // scale
-    lr = round_trip(lr_frames, d.codec)[d.target][m:-m, m:-m]
-    return np.ascontiguousarray(lr), hr[d.y : d.y + d.size, d.x : d.x + d.size].copy()
+    decoded = [np.ascontiguousarray(f[m:-m, m:-m]) for f in round_trip(lr_frames, d.codec)]
+    return decoded, hr[d.y : d.y + d.size, d.x : d.x + d.size].copy()
 
 
 def _chain(x: torch.Tensor, scale: int, d: RealDegradation, t: int) -> np.ndarray:

@@ -1,18 +1,20 @@
 """``vsrgan evaluate --degrade``: a source's LR inputs sent through a real codec before upscaling.
 
-    samples --LR of consecutive frames--> codecs.round_trip (one sequence) --> samples, LR degraded
+    samples --LR of consecutive frames--> codecs.round_trip (one sequence) --> the scored samples, LR degraded
 
-A video's scored frames (every ``--every``-th, in order) are encoded as one sequence, so that a
-frame carries what it carries in real video: motion-compensated prediction from its neighbours,
-P- and B-frame artefacts. Sequences are cut at :data:`SEQUENCE_FRAMES` frames, or sooner when the
-high-resolution frames held meanwhile reach :data:`SEQUENCE_BYTES`. An image (of a folder or a
-prepared dataset) is a sequence of its own: one intra frame. The HR frame is left as it was: the
-scores measure how close each method gets to the original from the degraded input.
+A video's frames are encoded as one sequence, every frame, as in real video, so that a frame
+carries what it carries there: motion-compensated prediction from the frames beside it, P- and
+B-frame artefacts. Only every ``every``-th frame is then scored. (Until session 13 only the scored
+frames were encoded: with ``--every 5`` a sequence of every 5th frame, five times the motion from
+frame to frame, so a CRF cost about twice the quality it costs a real video.) Sequences are cut at
+:data:`SEQUENCE_FRAMES` frames, or sooner when the frames held meanwhile reach
+:data:`SEQUENCE_BYTES`. An image (of a folder or a prepared dataset) is a sequence of its own: one
+intra frame. The HR frame is left as it was: the scores measure how close each method gets to the
+original from the degraded input.
 """
 
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from itertools import islice
 
 from ..dataset.codecs import Codec, round_trip
 from .results import Sample
@@ -21,23 +23,28 @@ SEQUENCE_FRAMES = 250  # x264's default keyframe interval: a stream starts a new
 SEQUENCE_BYTES = 1 << 30  # HR frames held in memory while their LR sequence is encoded
 
 
-def degraded_samples(samples: Iterable[Sample], codec: Codec, *, sequence: bool, limit: int = 0) -> Iterator[Sample]:
-    """``samples`` with each LR image sent through ``codec``; with ``sequence`` (a video) consecutive
-    samples as one sequence, without it each on its own. ``limit`` > 0: only the first ``limit``
-    samples, so that the sequence encoded is the one scored."""
-    if limit:
-        samples = islice(samples, limit)
-    held: list[Sample] = []
+def degraded_samples(samples: Iterable[Sample], codec: Codec, *, sequence: bool, every: int = 1, limit: int = 0) -> Iterator[Sample]:
+    """``samples`` with each LR image sent through ``codec``; with ``sequence`` (a video: every
+    frame, in order) consecutive samples as one sequence, of which those whose ``index`` is a
+    multiple of ``every`` come out; without it each on its own. ``limit`` > 0: only the first
+    ``limit`` of those, and no frame after the last of them is encoded."""
+    held: list[tuple[Sample, bool]] = []  # the sequence so far, and which of its frames are scored
+    count, size = 0, 0
     for sample in samples:
-        held.append(sample)
-        if not sequence or len(held) >= SEQUENCE_FRAMES or sum(s.hr.nbytes for s in held) >= SEQUENCE_BYTES:
+        scored = not sequence or sample.index % every == 0
+        held.append((sample, scored))
+        count, size = count + scored, size + sample.lr.nbytes + (sample.hr.nbytes if scored else 0)
+        if limit and count >= limit:
+            break
+        if not sequence or len(held) >= SEQUENCE_FRAMES or size >= SEQUENCE_BYTES:
             yield from encoded(held, codec)
-            held = []
+            held, size = [], 0
     yield from encoded(held, codec)
 
 
-def encoded(held: list[Sample], codec: Codec) -> Iterator[Sample]:
+def encoded(held: list[tuple[Sample, bool]], codec: Codec) -> Iterator[Sample]:
     if not held:
         return
-    for sample, lr in zip(held, round_trip([s.lr for s in held], codec), strict=True):
-        yield replace(sample, lr=lr)
+    for (sample, scored), lr in zip(held, round_trip([s.lr for s, _ in held], codec), strict=True):
+        if scored:
+            yield replace(sample, lr=lr)

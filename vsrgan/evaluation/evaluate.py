@@ -218,9 +218,10 @@ def evaluate(
     )
     for path, kind, name in zip(paths, kinds, source_names(paths)):
         for codec in codecs or [None]:  # each condition reads the source again: only one sequence is held
-            samples = source_samples(path, kind, scale, every=every, held_out=held_out, split=split)
+            sequence = codec is not None and kind == "video"  # every frame through the codec, every N-th scored
+            samples = source_samples(path, kind, scale, every=1 if sequence else every, held_out=held_out, split=split)
             if codec is not None:
-                samples = degraded_samples(samples, codec, sequence=kind == "video", limit=max_frames)
+                samples = degraded_samples(samples, codec, sequence=sequence, every=every, limit=max_frames)
             source = evaluate_source(
                 result, name, path, kind, samples, upscalers, condition=codec.label if codec else None, vgg=vgg, max_frames=max_frames, progress=progress,
             )

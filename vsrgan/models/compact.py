@@ -9,6 +9,13 @@ network learns only the residual over bicubic, as VDSR)::
 (adding the bicubic upscale before the shuffle, as its ``s*s`` phases, is the same sum and
 saves PyTorch's slow bicubic kernel: :mod:`vsrgan.models.bicubic`)
 
+With ``in_frames = 2k + 1`` the input is frames ``t-k .. t+k`` stacked on the channels
+(``(N, 3 (2k+1), H, W)``, early fusion, no alignment: the body's receptive field covers the small
+motion between neighbouring frames) and the output is frame ``t``, over frame ``t``'s bicubic
+upscale. Only the head convolution grows (``27 (2k+1)`` instead of 27 multiply-adds per feature),
+so a single-frame net is the multi-frame one with zero head weights on the neighbours
+(:func:`with_frames`): the two can be blended weight for weight.
+
 Every convolution runs at the input's resolution and nothing else does, so its cost per frame is
 one number (``(27 + 9 F (num_blocks) + 27 s^2) F`` multiply-adds per input pixel) and it tiles
 exactly with a receptive radius of ``num_blocks + 2``.
@@ -79,7 +86,7 @@ class CompactGenerator(nn.Module):
         c = config
         self.scale = c.scale
         f = c.num_features
-        self.head = plain_conv(c.in_channels, f)
+        self.head = plain_conv(c.in_channels * c.in_frames, f)
         self.head_act = nn.PReLU(f, init=PRELU_SLOPE)
         layers: list[nn.Module] = []
         for _ in range(c.num_blocks):
@@ -99,13 +106,32 @@ class CompactGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.head_act(self.head(x))  # (N, F, H, W)
         y = self.body(y)
-        y = self.tail(y) + self.base.phases(x)  # (N, 3 s^2, H, W): the residual over bicubic, phase by phase
+        y = self.tail(y) + self.base.phases(centre_frame(x, self.config.in_frames))  # (N, 3 s^2, H, W): the residual over bicubic, phase by phase
         return self.shuffle(y)  # (N, 3, sH, sW)
 
     @torch.no_grad()
     def fused(self) -> "CompactGenerator":
         """The same function with every :class:`RepConv` folded into one conv3x3 (``reparam=False``)."""
         return folded(self, CompactGenerator)
+
+
+def centre_frame(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """The middle frame of ``frames`` stacked on the channels of ``(N, C frames, H, W)``: ``(N, C, H, W)``."""
+    if frames == 1:
+        return x
+    c = x.shape[1] // frames
+    return x[:, c * (frames // 2) : c * (frames // 2 + 1)]
+
+
+@torch.no_grad()
+def with_frames(state: dict[str, torch.Tensor], frames: int) -> dict[str, torch.Tensor]:
+    """A single-frame compact net's state dict made a ``frames``-frame one's: the head sees the
+    centre frame with the old weights and every neighbour with zeros, so the output is the same."""
+    head = state["head.weight"]  # (F, C, 3, 3)
+    grown = head.new_zeros(head.shape[0], head.shape[1] * frames, *head.shape[2:])
+    c = head.shape[1]
+    grown[:, c * (frames // 2) : c * (frames // 2 + 1)] = head
+    return {**state, "head.weight": grown}
 
 
 @torch.no_grad()

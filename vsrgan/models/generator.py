@@ -45,6 +45,7 @@ class GeneratorConfig:
     num_blocks: int = 16  # residual blocks, as the paper
     in_channels: int = 3
     out_channels: int = 3
+    in_frames: int = 1  # compact: frames t-k .. t+k stacked on the channels (odd); the output is frame t
     skip: str = "none"  # "none" (paper) or "bicubic": learn the residual over a bicubic upscale
     arch: str = "srresnet"  # "srresnet" (this module), or a CPU net, always over bicubic: "compact" (models/compact.py:
     # num_blocks plain convs), "span" (span.py: num_blocks blocks of 3 convs + parameter-free attention),
@@ -66,6 +67,8 @@ class GeneratorConfig:
             raise ConfigError(f"reparam is for arch = {', '.join(OVER_BICUBIC)}; {self.arch} has no branches to fold")
         if self.num_features < 1 or self.num_blocks < 0:
             raise ConfigError("num_features must be >= 1 and num_blocks >= 0")
+        if self.in_frames < 1 or self.in_frames % 2 == 0 or (self.in_frames > 1 and self.arch != "compact"):
+            raise ConfigError(f"in_frames must be odd (the centre frame is the one upscaled), and above 1 only for arch = compact; got {self.in_frames} with {self.arch}")
         if self.arch in ("span", "rlfn") and self.num_blocks < 1:
             raise ConfigError(f"arch = {self.arch} needs num_blocks >= 1, got {self.num_blocks}")
 

@@ -10,6 +10,7 @@ plain dict and RNG states as tensors. Keys::
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -17,6 +18,7 @@ import torch
 from ..errors import CheckpointError
 from ..io.atomic import atomic_path
 from ..models import GeneratorConfig, load_generator
+from ..models.compact import with_frames
 from ..models.weights import CHECKPOINT_FORMAT as FORMAT
 from ..models.weights import checkpoint_generator
 
@@ -73,7 +75,8 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def initial_generator(path: str | Path, config: GeneratorConfig) -> dict[str, torch.Tensor]:
     """The weights the GAN stage starts from: a pretrain checkpoint's EMA generator, or a
-    ``.safetensors`` generator. Its architecture must equal ``config``."""
+    ``.safetensors`` generator. Its architecture must equal ``config``, or be the same single-frame
+    compact net where ``config`` takes several frames (:func:`~vsrgan.models.compact.with_frames`)."""
     path = Path(path)
     if path.suffix == ".safetensors":
         model = load_generator(path)
@@ -84,6 +87,8 @@ def initial_generator(path: str | Path, config: GeneratorConfig) -> dict[str, to
         if found.reparam and not config.reparam:  # a pretrain with branches, continued folded
             model = checkpoint_generator(checkpoint, source=str(path))
             found, state = model.config, model.state_dict()
+    if found.in_frames == 1 < config.in_frames and replace(found, in_frames=config.in_frames) == config:
+        found, state = config, with_frames(state, config.in_frames)  # a single-frame net starts a multi-frame one
     if found != config:
         differ = ", ".join(f"{k}={v} (config: {getattr(config, k)})" for k, v in found.to_dict().items() if getattr(config, k) != v)
         raise CheckpointError(f"'{path}' holds a generator with {differ}; set model.* to match it")

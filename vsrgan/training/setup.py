@@ -100,7 +100,8 @@ def restore(nets: Nets, checkpoint: dict) -> Progress:
 def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple[CropSampler, Split | None]:
     """Every image decoded once; validation pairs on rank 0 only."""
     c, scale = cfg, cfg.model.scale
-    train_data = load_split(c.data.root, "train", scale)
+    frames = c.model.in_frames
+    train_data = load_split(c.data.root, "train", scale, frames=frames)
     if c.data.small == "skip":
         kept = train_data.at_least(c.data.crop)
         if not kept.hr:
@@ -114,7 +115,7 @@ def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple
         train_data, crop=c.data.crop, scale=scale, batch_size=c.data.batch_size, augment=c.data.augment, tries=c.data.crop_tries,
         seed=c.train.seed, rank=rank, world_size=world,
     )
-    val_data = centre_crop(load_split(c.data.root, "test", scale, limit=c.data.val_images), c.data.val_crop, scale) if rank == 0 else None
+    val_data = centre_crop(load_split(c.data.root, "test", scale, limit=c.data.val_images, frames=frames), c.data.val_crop, scale) if rank == 0 else None
     return sampler, val_data
 
 

@@ -35,23 +35,24 @@ def validate(model: nn.Module, data: Split, *, scale: int, device: torch.device)
 
 
 def bicubic_baseline(data: Split, *, scale: int, device: torch.device) -> dict[str, float]:
-    """The same scores for plain bicubic upscaling: the line a trained model must clear."""
-    return validate(Bicubic(scale=scale).to(device), data, scale=scale, device=device)
+    """The same scores for plain bicubic upscaling (of the middle frame): the line a trained model must clear."""
+    return validate(Bicubic(scale=scale).to(device), data.centre(), scale=scale, device=device)
 
 
 @torch.no_grad()
 def comparison(model: nn.Module, data: Split, *, scale: int, device: torch.device, size: int = 192) -> torch.Tensor:
-    """``(3, h, 4w)`` float: LR (nearest) | bicubic | model | HR, for a centred ``size`` crop of the first pair."""
-    lr, hr = data.lr[0], data.hr[0]
+    """``(3, h, 4w)`` float: LR (nearest) | bicubic | model | HR, for a centred ``size`` crop of the
+    first pair (its middle frame, where the model takes several)."""
+    lr, hr, centre = data.lr[0], data.hr[0], data.centre().lr[0]
     p = min(size // scale, *lr.shape[1:])
     y, x = (lr.shape[1] - p) // 2, (lr.shape[2] - p) // 2
-    lr = _float(lr[:, y : y + p, x : x + p], device)
+    lr, centre = (_float(t[:, y : y + p, x : x + p], device) for t in (lr, centre))
     hr = _float(hr[:, y * scale : (y + p) * scale, x * scale : (x + p) * scale], device)
     was_training = model.training
     model.eval()
     panels = [
-        F.interpolate(lr, scale_factor=scale, mode="nearest"),
-        Bicubic(scale=scale).to(device)(lr),
+        F.interpolate(centre, scale_factor=scale, mode="nearest"),
+        Bicubic(scale=scale).to(device)(centre),
         model(lr).float().clamp(0, 1),
         hr,
     ]
