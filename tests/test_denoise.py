@@ -159,3 +159,27 @@ def test_a_missing_twin_is_named(pair):
     with pytest.raises(CheckpointError, match="x4-real is not installed .no '.*x4-real.safetensors'.; drop --denoise"):
         load_model("x4", denoise=0.5)
     load_model("x4")  # the clean model alone still loads
+
+
+def test_the_default_is_x4_halfway_to_x4_real_and_a_named_model_is_itself(pair, tmp_path):
+    """Issue 27's rule picked --denoise 0.5 as the default (MODELS.md): no -m and no --denoise runs
+    the blend, in the single process, the cluster's packed model and the comparison video alike;
+    -m x4 alone is the clean x4 exactly, and --denoise 0 too."""
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=3, width=40, height=24)
+    for name, kwargs in {"default": {}, "x4": {"model": "x4"}, "zero": {"denoise": 0.0}, "half": {"model": "x4", "denoise": 0.5}}.items():
+        upscale(src, tmp_path / f"{name}.mkv", progress=False, **kwargs, **LOSSLESS)
+    default, clean, zero, half = (decoded(tmp_path / f"{n}.mkv") for n in ("default", "x4", "zero", "half"))
+    assert all(np.array_equal(a, b) for a, b in zip(default, half, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(zero, clean, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(default, clean, strict=True))
+    packed = ClusterJob.start(JobOptions.of(), ClusterOptions()).packed
+    expected = blend(load_model("x4"), load_model("x4-real"), vsrgan.models.DEFAULT_DENOISE).state_dict()
+    assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
+    assert ModelOptions().denoise_strength == 0.5 and ModelOptions(model="x4").denoise_strength is None
+
+
+def test_without_the_twin_the_default_is_the_clean_model(pair):
+    (pair / "x4-real.safetensors").unlink()
+    assert ModelOptions().denoise_strength is None  # no error: the default still runs, as x4
+    assert Upscaler.from_options(ModelOptions(device="cpu")).model.config == TINY

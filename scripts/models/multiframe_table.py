@@ -61,7 +61,11 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(2)
-    models = {model_label(m): load_model(m).eval() for m in args.models}
+    labels = [model_label(m) for m in args.models]  # two runs' step_N.pt: named by their run folders
+    labels = [f"{Path(m).parent.parent.name}/{label}" if labels.count(label) > 1 else label for m, label in zip(args.models, labels)]
+    if len(set(labels)) < len(labels):
+        raise SystemExit(f"two models are named alike ({', '.join(labels)}); give their files different names")
+    models = {label: load_model(m).eval() for label, m in zip(labels, args.models)}
     methods = {"bicubic": Bicubic(scale=SCALE), **models}
     table: dict = {}
     for condition in CONDITIONS:

@@ -33,17 +33,19 @@ def add_export_parser(subparsers) -> None:
 
 
 def run_export(args) -> None:
-    from ..models import default_model, load_model, model_label
+    from ..models import default_denoise, default_model, load_model, model_label
 
     if (args.output is None) == (args.output_option is None):
         raise ConfigError("give the output once: vsrgan export -m x4 x4.onnx, or --format ncnn -o FOLDER")
     output = args.output or args.output_option
     name = args.model or default_model()
-    model = load_model(name)
+    strength = default_denoise(args.model, None)  # the default as upscale runs it: x4 at --denoise 0.5
+    model = load_model(name, denoise=strength)
+    label = model_label(name) if strength is None else f"{model_label(name)}-dn{round(strength * 100)}"
     if args.format == "ncnn":
         from ..inference.export_ncnn import default_name, export_ncnn
 
-        param, weights = export_ncnn(model, output, name=args.name or default_name(model_label(name), model.scale), overwrite=args.overwrite)
+        param, weights = export_ncnn(model, output, name=args.name or default_name(label, model.scale), overwrite=args.overwrite)
         print(f"wrote {param} and {weights}; realesrgan-ncnn-vulkan: -m {param.parent} -n {param.stem} -s {model.scale} "
               "(its -m folder's path must contain 'models')", file=sys.stderr)
         return

@@ -118,14 +118,15 @@ def add_models_parser(subparsers) -> None:
 
 
 def run_models(args) -> None:
-    from ..models import available_models, default_model, describe_model
+    from ..models import available_models, default_denoise, default_model, describe_model
 
     if args.inspect is not None:
         for key, value in describe_model(args.inspect).items():
             print(f"{key + ':':18s} {value}")
         return
     for name, description in available_models().items():
-        mark = " (default)" if name == default_model() else ""
+        strength = default_denoise(None, None)
+        mark = (f" (default, at --denoise {strength:g} when no -m is given)" if strength is not None else " (default)") if name == default_model() else ""
         print(f"{name:16s} {description}{mark}")
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
     print(f"{'PATH':16s} another project's .pth, .pt or .safetensors: RRDBNet (ESRGAN, Real-ESRGAN), SRVGGNetCompact "

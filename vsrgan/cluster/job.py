@@ -59,7 +59,7 @@ class ClusterJob:
     def start(cls, options: JobOptions, cluster: ClusterOptions) -> "ClusterJob":
         """Load and pack ``options.model``'s model, its scale checked: the one copy every task reads."""
         model = options.model
-        net = load_model(model.model_name, scale=model.scale, denoise=model.denoise)  # a blend travels as its own weights
+        net = load_model(model.model_name, scale=model.scale, denoise=model.denoise_strength)  # a blend travels as its own weights
         if model.scale is not None and net.scale != model.scale:
             raise ConfigError(f"model '{model.model_name}' upscales x{net.scale}; asked for x{model.scale}")
         settings = {"encode": vars(options.encode), "tile": model.tile, "precision": model.precision}

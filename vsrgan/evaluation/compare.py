@@ -107,7 +107,7 @@ def compare(
         h, w = info.height - info.height % s, info.width - info.width % s
         if min(h, w) < s:
             raise InputError(f"'{input}' is {info.width}x{info.height}, too small to shrink x{s}; pass --input-is-lr if it is already small")
-    denoise = options.model.denoise
+    denoise = options.model.denoise_strength
     labels = [
         f"{'input' if input_is_lr else f'downscaled x{s}'} {w // s}x{h // s} (nearest)",
         f"bicubic x{s}",

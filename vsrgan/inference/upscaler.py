@@ -13,7 +13,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..io import frames
-from ..models import default_model, load_model
+from ..models import default_denoise, default_model, load_model
 from .backends import build_backend, pick_backend
 from .device import pick_device, pick_precision
 from .heap import reuse_freed_memory
@@ -35,7 +35,8 @@ class ModelOptions:
     precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
     backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: the measured fastest installed one for the model and frame size
     threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.inference.threads); None: every core
-    denoise: float | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend); None: off
+    denoise: float | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend); None: off,
+    # or, when no model is named either, the default's strength (vsrgan.models.DEFAULT_DENOISE)
 
     def __post_init__(self):
         if self.tile < 0:
@@ -50,6 +51,11 @@ class ModelOptions:
     @property
     def model_name(self) -> str:
         return self.model or default_model()
+
+    @property
+    def denoise_strength(self) -> float | None:
+        """The strength the job runs with: ``denoise``, or the default's when no model is named (:func:`~vsrgan.models.default_denoise`)."""
+        return default_denoise(self.model, self.denoise)
 
     def thread_budget(self) -> ThreadBudget:
         """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.inference.threads`)."""
@@ -83,6 +89,10 @@ class Upscaler:
     ):
         if tile < 0:
             raise ConfigError(f"--tile must be 0 (off) or a positive size in pixels, got {tile}")
+        frames = getattr(getattr(model, "config", None), "in_frames", 1)
+        if frames > 1:  # trained with model.in_frames (MODELS.md, x4-real: a screen); the frame path feeds one frame
+            raise ConfigError(f"this network takes {frames} frames at once (model.in_frames); upscale, compare and evaluate "
+                              "run single-frame networks only: scripts/models/multiframe_table.py scores it")
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.dtype = pick_precision(precision, self.device)
         self.scale = int(model.scale)
@@ -114,7 +124,7 @@ class Upscaler:
                       threads=options.thread_budget().model)
         if model is not None:
             return cls(model, **kwargs)
-        return cls.from_name(options.model_name, scale=options.scale, denoise=options.denoise, **kwargs)
+        return cls.from_name(options.model_name, scale=options.scale, denoise=options.denoise_strength, **kwargs)
 
     @classmethod
     def from_name(cls, name: str, *, scale: int | None = None, denoise: float | None = None, **kwargs) -> "Upscaler":
