@@ -3,8 +3,9 @@
     python scripts/models/real_picture.py data/samples/bikes.mp4 training/x4-real/compressed.png --crf 28 -m x4 -m x4-real
 
 Decodes the clip's held-out tail (the last 15%, as `vsrgan prepare --test-fraction 0.15` kept it
-out of training; every 5th frame), makes each frame small with the training downscale, encodes
-those LR frames as one libx264 sequence at ``--crf`` (as `vsrgan evaluate --degrade` does), and
+out of training), makes each frame small with the training downscale, encodes all those LR
+frames as one libx264 sequence at ``--crf`` (as `vsrgan evaluate --degrade` does; every 5th is
+offered), and
 upscales the chosen one with bicubic and each model. Writes a row of labelled crops: compressed LR
 (enlarged by pixel repetition) | bicubic | each model | original, each with its PSNR-Y on the
 whole frame.
