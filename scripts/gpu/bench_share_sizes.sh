@@ -8,7 +8,8 @@
 #
 #   bash scripts/gpu/bench_share_sizes.sh    # the device tool's run; carry [".whl", "data/samples/bigbuckbunny.mp4"]
 #
-# Writes $OUT/share-x4.json, $OUT/share-rrdb.json and their logs.
+# Writes $OUT/share-x4.json, $OUT/share-rrdb.json and their logs. Knobs: MODELS ("x4 rrdb"), GOP (30:
+# a segment per 30 frames; RRDB_FRAMES=120 GOP=15 gives the RRDBNet 8 segments), RRDB_FRAMES (60).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -28,8 +29,8 @@ bench() {  # NAME MODEL FRAMES SHARES...
     local name=$1 model=$2 frames=$3
     shift 3
     "$python" scripts/bench/bench_cluster.py --input data/samples/bigbuckbunny.mp4 --size 960x540 --frames "$frames" \
-        --gop 30 --model "$model" --device cuda --segments-per-gpu "$@" --references --join-k \
+        --gop "${GOP:-30}" --model "$model" --device cuda --segments-per-gpu "$@" --references --join-k \
         --json "$out/share-$name.json" 2>&1 | tee "$out/share-$name.log"
 }
-bench x4 x4 240 1 4 8
-bench rrdb "$rrdb" "${RRDB_FRAMES:-60}" 1 2 4
+case " ${MODELS:-x4 rrdb} " in *" x4 "*) bench x4 x4 240 1 4 8 ;; esac
+case " ${MODELS:-x4 rrdb} " in *" rrdb "*) bench rrdb "$rrdb" "${RRDB_FRAMES:-60}" 1 2 4 ;; esac
