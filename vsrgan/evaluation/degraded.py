@@ -4,9 +4,9 @@
 
 A video's frames are encoded as one sequence, every frame, as in real video, so that a frame
 carries what it carries there: motion-compensated prediction from the frames beside it, P- and
-B-frame artefacts. Only every ``every``-th frame is then scored. (Until session 13 only the scored
-frames were encoded: with ``--every 5`` a sequence of every 5th frame, five times the motion from
-frame to frame, so a CRF cost about twice the quality it costs a real video.) Sequences are cut at
+B-frame artefacts. Only every ``every``-th frame is then scored. (Encoding only the scored frames
+would give x264 five times real video's motion at ``--every 5``: bicubic lost 3.3 dB to CRF 28 so
+on the sample clips, 2.4 dB encoded as here; MODELS.md, x4-real.) Sequences are cut at
 :data:`SEQUENCE_FRAMES` frames, or sooner when the frames held meanwhile reach
 :data:`SEQUENCE_BYTES`. An image (of a folder or a prepared dataset) is a sequence of its own: one
 intra frame. The HR frame is left as it was: the scores measure how close each method gets to the
@@ -15,6 +15,8 @@ original from the degraded input.
 
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+
+import numpy as np
 
 from ..dataset.codecs import Codec, round_trip
 from .results import Sample
@@ -28,11 +30,11 @@ def degraded_samples(samples: Iterable[Sample], codec: Codec, *, sequence: bool,
     frame, in order) consecutive samples as one sequence, of which those whose ``index`` is a
     multiple of ``every`` come out; without it each on its own. ``limit`` > 0: only the first
     ``limit`` of those, and no frame after the last of them is encoded."""
-    held: list[tuple[Sample, bool]] = []  # the sequence so far, and which of its frames are scored
+    held: list[tuple[np.ndarray, Sample | None]] = []  # the sequence's LR frames so far, each with its sample if scored
     count, size = 0, 0
     for sample in samples:
         scored = not sequence or sample.index % every == 0
-        held.append((sample, scored))
+        held.append((sample.lr, sample if scored else None))  # a frame only encoded keeps no HR
         count, size = count + scored, size + sample.lr.nbytes + (sample.hr.nbytes if scored else 0)
         if limit and count >= limit:
             break
@@ -42,9 +44,9 @@ def degraded_samples(samples: Iterable[Sample], codec: Codec, *, sequence: bool,
     yield from encoded(held, codec)
 
 
-def encoded(held: list[tuple[Sample, bool]], codec: Codec) -> Iterator[Sample]:
+def encoded(held: list[tuple[np.ndarray, Sample | None]], codec: Codec) -> Iterator[Sample]:
     if not held:
         return
-    for (sample, scored), lr in zip(held, round_trip([s.lr for s, _ in held], codec), strict=True):
-        if scored:
+    for (_, sample), lr in zip(held, round_trip([lr for lr, _ in held], codec), strict=True):
+        if sample is not None:
             yield replace(sample, lr=lr)
