@@ -15,10 +15,10 @@ import pytest
 import torch
 from conftest import make_clip, read_pts, stream_summary
 
-from vsrgan.cluster import run as cluster_run
-from vsrgan.cluster.job import ClusterOptions
 from vsrgan.cli import build_parser
 from vsrgan.cli.upscale import cluster_options
+from vsrgan.cluster import run as cluster_run
+from vsrgan.cluster.job import ClusterOptions
 from vsrgan.cluster.tasks import auto_segments_per_gpu, gpu_tasks
 from vsrgan.cluster.worker import pack_model
 from vsrgan.errors import ConfigError
