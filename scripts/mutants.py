@@ -128,7 +128,7 @@ MUTANTS = [
            "def psnr(a: torch.Tensor, b: torch.Tensor, *, crop_border: int = 0, y_channel: bool = False)",
            ("tests/test_metrics.py",), "PSNR on RGB where the literature reports Y"),
     Mutant("codec-skipped", "evaluation", "vsrgan/evaluation/degraded.py",
-           "zip(held, round_trip([s.lr for s in held], codec), strict=True)", "zip(held, [s.lr for s in held], strict=True)",
+           "zip(held, round_trip([lr for lr, _ in held], codec), strict=True)", "zip(held, [lr for lr, _ in held], strict=True)",
            ("tests/test_evaluate_degrade.py",), "--degrade scores clean input"),
     Mutant("segments-unordered", "cluster", "vsrgan/cluster/join.py",
            "            for part in parts:", "            for part in sorted(parts, key=lambda p: p.stat().st_size):",
