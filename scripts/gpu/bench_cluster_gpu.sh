@@ -8,8 +8,8 @@
 #
 # .whl/ holds PyAV and Ray (scripts/gpu/pack_wheels.sh). The clip is bigbuckbunny (720p, 132 frames,
 # scripts/data/fetch_samples.sh) resized to 960x540 and played forth and back to FRAMES frames, a
-# keyframe every GOP. Writes $OUT/cluster-gpu.json (every run, as each ends) and $OUT/cluster-gpu.log.
-# Knobs: FRAMES (480), GOP (30), SHARES ("1 2 4 8"), DEVICE (cuda), SIZE (960x540), MODEL (x4).
+# keyframe every GOP. Writes $OUT/NAME.json (every run, as each ends) and $OUT/NAME.log.
+# Knobs: FRAMES (480), GOP (30), SHARES ("1 2 4 8"), DEVICE (cuda), SIZE (960x540), MODEL (x4), NAME (cluster-gpu).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -21,4 +21,4 @@ mkdir -p "$out"
 # shellcheck disable=SC2086  # SHARES is a list
 "$python" scripts/bench/bench_cluster.py --input data/samples/bigbuckbunny.mp4 --size "${SIZE:-960x540}" \
     --frames "${FRAMES:-480}" --gop "${GOP:-30}" --model "${MODEL:-x4}" --device "${DEVICE:-cuda}" \
-    --segments-per-gpu ${SHARES:-1 2 4 8} --references --join-k --json "$out/cluster-gpu.json" 2>&1 | tee "$out/cluster-gpu.log"
+    --segments-per-gpu ${SHARES:-1 2 4 8} --references --join-k --json "$out/${NAME:-cluster-gpu}.json" 2>&1 | tee "$out/${NAME:-cluster-gpu}.log"

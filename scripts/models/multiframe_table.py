@@ -18,25 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from compressed_table import CLIPS, CONDITIONS  # the same clips and conditions (scripts/models/ is on the path)
 
 from vsrgan import metrics
 from vsrgan.dataset.codecs import parse_codec, round_trip
-from vsrgan.dataset.degrade import make_lr
 from vsrgan.dataset.realistic import around
-from vsrgan.evaluation.evaluate import crop
+from vsrgan.evaluation.evaluate import video_samples
 from vsrgan.io import frames as frame_io
-from vsrgan.io.video import probe, read_frames
 from vsrgan.models import Bicubic, load_model, model_label
 
-CLIPS = ("cockatoo", "bigbuckbunny", "bikes", "carphone_pristine")
-CONDITIONS = ("clean", "x264:crf=23", "x264:crf=28", "x264:crf=33")
 SCALE = 4
-
-
-def held_out_frames(path: Path, held_out: float) -> list[np.ndarray]:
-    """The clip's HR frames from the held-out cut on, cropped to a multiple of the scale."""
-    cut = probe(path).duration * (1 - held_out)
-    return [crop(f.image, SCALE) for f in read_frames(path) if f.time >= cut]
 
 
 @torch.inference_mode()
@@ -72,8 +63,8 @@ def main() -> None:
         codec = parse_codec(condition)
         rows = {}
         for clip in CLIPS:
-            hr_frames = held_out_frames(args.clips / f"{clip}.mp4", args.held_out)
-            lr_frames = round_trip([make_lr(hr, SCALE) for hr in hr_frames], codec)
+            samples = list(video_samples(args.clips / f"{clip}.mp4", SCALE, 1, held_out=args.held_out))  # every held-out frame
+            hr_frames, lr_frames = [s.hr for s in samples], round_trip([s.lr for s in samples], codec)
             scored = range(0, len(hr_frames), args.every)
             psnrs = {m: float(np.mean([psnr_y(upscale(net, lr_frames, i), hr_frames[i]) for i in scored])) for m, net in methods.items()}
             rows[clip] = {m: {"psnr_y": p, "gain": p - psnrs["bicubic"]} for m, p in psnrs.items()}

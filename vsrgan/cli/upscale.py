@@ -124,10 +124,10 @@ def run_models(args) -> None:
         for key, value in describe_model(args.inspect).items():
             print(f"{key + ':':18s} {value}")
         return
+    strength = default_denoise(None, None)
+    default = " (default)" if strength is None else f" (default, at --denoise {strength:g} when no -m is given)"
     for name, description in available_models().items():
-        strength = default_denoise(None, None)
-        mark = (f" (default, at --denoise {strength:g} when no -m is given)" if strength is not None else " (default)") if name == default_model() else ""
-        print(f"{name:16s} {description}{mark}")
+        print(f"{name:16s} {description}{default if name == default_model() else ''}")
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")
     print(f"{'PATH':16s} another project's .pth, .pt or .safetensors: RRDBNet (ESRGAN, Real-ESRGAN), SRVGGNetCompact "
           "(realesr-animevideov3, realesr-general-x4v3), MSRResNet (BasicSR); see 'vsrgan models --inspect FILE'")

@@ -24,6 +24,7 @@ import torch
 
 from ..errors import ConfigError, InputError
 from ..io.images import read_image
+from ..models.compact import centre_frame
 from .manifest import ManifestItem, read_manifest
 
 
@@ -45,10 +46,8 @@ class Split:
 
     def centre(self) -> "Split":
         """The pairs with only the middle one of their stacked LR frames: what bicubic upscales."""
-        frames, c = self.frames, self.hr[0].shape[0] if self.hr else 3
-        if frames == 1:
-            return self
-        return Split(self.hr, [lr[c * (frames // 2) : c * (frames // 2 + 1)] for lr in self.lr], self.files)
+        frames = self.frames
+        return self if frames == 1 else Split(self.hr, [centre_frame(lr, frames) for lr in self.lr], self.files)
 
     def at_least(self, side: int) -> "Split":
         """The pairs whose HR image is at least ``side`` pixels on both axes."""

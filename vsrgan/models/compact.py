@@ -115,12 +115,15 @@ class CompactGenerator(nn.Module):
         return folded(self, CompactGenerator)
 
 
+def centre_channels(channels: int, frames: int) -> slice:
+    """Which of ``channels`` channels, ``frames`` frames stacked, hold the middle frame."""
+    c = channels // frames
+    return slice(c * (frames // 2), c * (frames // 2 + 1))
+
+
 def centre_frame(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """The middle frame of ``frames`` stacked on the channels of ``(N, C frames, H, W)``: ``(N, C, H, W)``."""
-    if frames == 1:
-        return x
-    c = x.shape[1] // frames
-    return x[:, c * (frames // 2) : c * (frames // 2 + 1)]
+    """The middle frame of ``frames`` stacked on the channels of ``(..., C frames, H, W)``: ``(..., C, H, W)``."""
+    return x if frames == 1 else x[..., centre_channels(x.shape[-3], frames), :, :]
 
 
 @torch.no_grad()
@@ -129,8 +132,7 @@ def with_frames(state: dict[str, torch.Tensor], frames: int) -> dict[str, torch.
     centre frame with the old weights and every neighbour with zeros, so the output is the same."""
     head = state["head.weight"]  # (F, C, 3, 3)
     grown = head.new_zeros(head.shape[0], head.shape[1] * frames, *head.shape[2:])
-    c = head.shape[1]
-    grown[:, c * (frames // 2) : c * (frames // 2 + 1)] = head
+    grown[:, centre_channels(grown.shape[1], frames)] = head
     return {**state, "head.weight": grown}
 
 
