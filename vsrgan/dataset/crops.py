@@ -24,8 +24,9 @@ import torch
 
 from ..errors import ConfigError, InputError
 from ..io.images import read_image
-from ..models.compact import centre_frame
+from ..models.compact import centre_channels, centre_frame
 from .manifest import ManifestItem, read_manifest
+from .realistic import FRAMES
 
 
 @dataclass
@@ -35,9 +36,10 @@ class Split:
     hr: list[torch.Tensor]
     lr: list[torch.Tensor]
     files: list[str]  # the HR file of each pair, for messages
+    motion: list[list[tuple[int, int] | None] | None] | None = None  # per pair, per stacked LR frame: :func:`frame_shifts`
 
     def to(self, device: torch.device | str) -> "Split":
-        return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files)
+        return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files, self.motion)
 
     @property
     def frames(self) -> int:
@@ -49,10 +51,15 @@ class Split:
         frames = self.frames
         return self if frames == 1 else Split(self.hr, [centre_frame(lr, frames) for lr in self.lr], self.files)
 
+    def shifts(self, index: int) -> list[tuple[int, int] | None]:
+        """Pair ``index``'s :func:`frame_shifts` (all None where the split knows no motion)."""
+        return self.motion[index] if self.motion is not None else [None] * self.frames
+
     def at_least(self, side: int) -> "Split":
         """The pairs whose HR image is at least ``side`` pixels on both axes."""
         keep = [i for i, hr in enumerate(self.hr) if min(hr.shape[1:]) >= side]
-        return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep])
+        motion = [self.motion[i] for i in keep] if self.motion is not None else None
+        return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep], motion)
 
 
 def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, frames: int = 1) -> Split:
@@ -84,7 +91,25 @@ def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, fram
 
     with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL
         pairs = list(pool.map(load, items))
-    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items])
+    motion = [frame_shifts(item, frames) for item in items] if frames > 1 else None
+    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items], motion)
+
+
+def frame_shifts(item: ManifestItem, frames: int) -> list[tuple[int, int] | None]:
+    """Where each of the ``frames`` stacked LR frames of ``item`` sees the centre frame's content:
+    ``(sy, sx)`` such that frame ``n``'s pixel ``q`` shows what the centre frame shows at ``q + (sy, sx)``
+    (HR pixels). Known only for a pool's panned recipe (its windows move ``(dy, dx)`` HR pixels a
+    frame over one still image); None for a clip's own motion, an item without neighbours, and a
+    neighbour that repeats the centre frame at a sequence's end (:func:`realistic.around`)."""
+    recipe = item.degradation or {}
+    k = frames // 2
+    if not item.context or recipe.get("motion", "pan") != "pan" or "target" not in recipe:
+        return [(0, 0) if t == k else None for t in range(frames)]
+    target, shifts = recipe["target"], []
+    for t in range(-k, k + 1):
+        moved = min(max(target + t, 0), FRAMES - 1) - target  # the frame the pool stored there
+        shifts.append((moved * recipe["dy"], moved * recipe["dx"]) if moved or not t else None)
+    return shifts
 
 
 def window(item: ManifestItem, frames: int, root: Path) -> list[str | None]:
@@ -106,20 +131,30 @@ def _seed(*parts: int) -> int:
 
 
 class CropSampler:
-    """``sampler(step) -> (lr, hr)``: ``uint8 (B, 3, crop/scale, crop/scale)`` and ``(B, 3, crop, crop)``.
+    """``sampler(step) -> (lr, hr)``: ``uint8 (B, 3 frames, crop/scale, crop/scale)`` and ``(B, 3, crop, crop)``.
 
     Each of ``world_size`` processes takes its own ``batch_size`` images of every global batch.
+
+    ``neighbour=True`` (data of 3 or more stacked frames; the temporal loss): ``sampler(step) ->
+    (lr, hr, lr_n, shift)``, ``lr`` the centre frame's crop, ``lr_n`` a neighbouring frame's crop at
+    the same place, and ``shift`` ``int64 (B, 3)``: ``(known, sy, sx)``, the neighbour's
+    :func:`frame_shifts` turned and flipped with the crop, so that ``sr_n[q]`` shows ``sr[q + (sy,
+    sx)]`` (0 where the motion is not known). Its crops and orientations are the same as without
+    it; the neighbour is drawn from a stream of its own.
     """
 
-    def __init__(self, data: Split, *, crop: int, scale: int, batch_size: int, augment: bool, seed: int, tries: int = 1, rank: int = 0, world_size: int = 1):
+    def __init__(self, data: Split, *, crop: int, scale: int, batch_size: int, augment: bool, seed: int, tries: int = 1, rank: int = 0, world_size: int = 1,
+                 neighbour: bool = False):
         if crop % scale:
             raise ConfigError(f"crop {crop} must be a multiple of scale {scale}")
+        if neighbour and data.frames < 3:
+            raise ConfigError("a neighbouring frame needs stacked frames (load_split(frames=3)): a pool made with vsrgan degrade --context 1")
         for hr, file in zip(data.hr, data.files):
             if min(hr.shape[1:]) < crop:
                 raise ConfigError(f"'{file}' is {hr.shape[2]}x{hr.shape[1]}, smaller than the crop {crop}; lower data.crop or set data.small = \"skip\"")
         self.data = data
         self.crop, self.scale, self.batch_size, self.augment, self.tries = crop, scale, batch_size, augment, tries
-        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.seed, self.rank, self.world_size, self.neighbour = seed, rank, world_size, neighbour
 
     def indices(self, step: int) -> list[int]:
         """Images of this process's share of global batch ``step``: positions in per-epoch permutations."""
@@ -134,25 +169,53 @@ class CropSampler:
             out.append(int(perms[epoch][position % n]))
         return out
 
-    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
         g = torch.Generator().manual_seed(_seed(self.seed, step, self.rank))
+        g_neighbour = torch.Generator().manual_seed(_seed(self.seed, step, self.rank, 1))
         s, p = self.scale, self.crop // self.scale  # p: LR crop size
-        lrs, hrs = [], []
+        frames = self.data.frames
+        centre = centre_channels(3 * frames, frames)
+        lrs, hrs, neighbours, shifts = [], [], [], []
         for index in self.indices(step):
             lr_image, hr_image = self.data.lr[index], self.data.hr[index]
             h, w = lr_image.shape[1:]
             ys = torch.randint(h - p + 1, (self.tries,), generator=g).tolist()
             xs = torch.randint(w - p + 1, (self.tries,), generator=g).tolist()
-            y, x = max(zip(ys, xs), key=lambda yx: texture(lr_image[:, yx[0] : yx[0] + p, yx[1] : yx[1] + p])) if self.tries > 1 else (ys[0], xs[0])
+            y, x = max(zip(ys, xs), key=lambda yx: texture(lr_image[centre, yx[0] : yx[0] + p, yx[1] : yx[1] + p])) if self.tries > 1 else (ys[0], xs[0])
             lr = lr_image[:, y : y + p, x : x + p]
             hr = hr_image[:, y * s : (y + p) * s, x * s : (x + p) * s]
+            turns, flip = 0, False
             if self.augment:  # one of the 8 orientations of a square, the same for LR and HR
                 turns, flip = int(torch.randint(4, (), generator=g)), bool(torch.randint(2, (), generator=g))
                 lr, hr = (torch.rot90(t, turns, dims=(1, 2)) for t in (lr, hr))
                 lr, hr = (t.flip(2) if flip else t for t in (lr, hr))
+            if self.neighbour:
+                n, shift = self._neighbour(index, g_neighbour)
+                neighbours.append(lr[3 * n : 3 * n + 3])
+                shifts.append(torch.tensor([shift is not None, *oriented(shift or (0, 0), turns, flip)]))
+                lr = lr[centre]
             lrs.append(lr)
             hrs.append(hr)
+        if self.neighbour:
+            return torch.stack(lrs), torch.stack(hrs), torch.stack(neighbours), torch.stack(shifts)
         return torch.stack(lrs), torch.stack(hrs)
+
+    def _neighbour(self, index: int, g: torch.Generator) -> tuple[int, tuple[int, int] | None]:
+        """A stacked frame other than the centre, one whose motion is known where there is one; its shift."""
+        shifts = self.data.shifts(index)
+        others = [n for n in range(len(shifts)) if n != len(shifts) // 2]
+        known = [n for n in others if shifts[n] is not None] or others
+        n = known[int(torch.randint(len(known), (), generator=g))]
+        return n, shifts[n]
+
+
+def oriented(shift: tuple[int, int], turns: int, flip: bool) -> tuple[int, int]:
+    """A shift ``(sy, sx)`` between two images after both are turned ``torch.rot90(.., turns, dims=(1, 2))``
+    and then, if ``flip``, flipped left to right, as :class:`CropSampler` turns and flips its crops."""
+    sy, sx = shift
+    for _ in range(turns % 4):
+        sy, sx = -sx, sy
+    return (sy, -sx) if flip else (sy, sx)
 
 
 def texture(crop: torch.Tensor) -> float:
@@ -174,12 +237,13 @@ class StepDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.stop - self.start
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         return self.sampler(self.start + i)
 
 
 def batches(sampler: CropSampler, *, start: int, stop: int, device: torch.device, num_workers: int):
-    """Yield ``(lr, hr)`` uint8 batches on ``device`` for steps ``start`` to ``stop - 1``.
+    """Yield the sampler's batches (``(lr, hr)`` uint8, or with ``neighbour``: ``(lr, hr, lr_n,
+    shift)``) on ``device`` for steps ``start`` to ``stop - 1``.
 
     When the sampler's images already live on ``device`` (loader "device"), batches are cut there
     in the main process; otherwise DataLoader workers cut them and pinned memory carries them over.
@@ -195,8 +259,8 @@ def batches(sampler: CropSampler, *, start: int, stop: int, device: torch.device
         pin_memory=device.type == "cuda",
         prefetch_factor=4 if num_workers else None,
     )
-    for lr, hr in loader:
-        yield lr.to(device, non_blocking=True), hr.to(device, non_blocking=True)
+    for batch in loader:
+        yield tuple(t.to(device, non_blocking=True) for t in batch)
 
 
 def centre_crop(data: Split, size: int, scale: int) -> Split:
@@ -212,4 +276,4 @@ def centre_crop(data: Split, size: int, scale: int) -> Split:
         y, x = max(0, (h - p) // 2), max(0, (w - p) // 2)
         lrs.append(lr[:, y : y + p, x : x + p])
         hrs.append(hr[:, y * scale : (y + p) * scale, x * scale : (x + p) * scale])
-    return Split(hrs, lrs, data.files)
+    return Split(hrs, lrs, data.files, data.motion)

@@ -85,6 +85,8 @@ class LossConfig:
     vgg_weights: str = "auto"  # a .pth/.safetensors path, "auto" (~/.cache/vsrgan), "download" or "random"
     adversarial: str = "bce"  # "bce" (the seed's sigmoid + cross-entropy) or "relativistic" (ESRGAN)
     adversarial_weight: float = 1e-3  # the paper's 10^-3 (GAN stage only)
+    temporal_weight: float = 0.0  # > 0 (pretrain, one-frame nets): also the temporal consistency of two frames of a
+    # moving sequence (losses.temporal_consistency); needs a pool made with `vsrgan degrade --context 1` (x4-real)
 
     def __post_init__(self):
         from ..models.vgg import parse_layer
@@ -95,7 +97,7 @@ class LossConfig:
         _check(len(self.perceptual_layers) > 0, "loss.perceptual_layers must name at least one layer")
         for spec in self.perceptual_layers:
             parse_layer(spec)
-        for name in ("pixel_weight", "chroma_weight", "perceptual_weight", "adversarial_weight", "feature_scale"):
+        for name in ("pixel_weight", "chroma_weight", "perceptual_weight", "adversarial_weight", "feature_scale", "temporal_weight"):
             _check(getattr(self, name) >= 0 and math.isfinite(getattr(self, name)), f"loss.{name} must be a finite number >= 0")
 
 
@@ -175,6 +177,10 @@ class Config:
 
     def __post_init__(self):
         _check(self.data.crop % self.model.scale == 0, f"data.crop ({self.data.crop}) must be a multiple of model.scale ({self.model.scale})")
+        _check(
+            self.loss.temporal_weight == 0 or (self.train.stage == "pretrain" and self.model.in_frames == 1),
+            "loss.temporal_weight > 0 is for train.stage = pretrain and model.in_frames = 1",
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -129,10 +129,11 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
             stop = min(steps, cfg.train.stop_at or steps)  # stop_at: the schedule is still that of train.steps
             if checkpoint is not None and (clock.budget_spent() or progress.step >= stop):
                 stop = progress.step  # resumed with its CPU-hours spent, or past stop_at: not one step more
-            for lr_u8, hr_u8 in batches(sampler, start=progress.step, stop=stop, device=device, num_workers=cfg.data.num_workers):
+            for lr_u8, hr_u8, *pair in batches(sampler, start=progress.step, stop=stop, device=device, num_workers=cfg.data.num_workers):
                 lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
                 hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
-                losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step))
+                neighbour = (pair[0].float().div_(255).contiguous(memory_format=memory_format), pair[1]) if pair else None  # loss.temporal_weight
+                losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step, neighbour=neighbour))
                 progress.step += 1
                 bar.update()
                 last = progress.step == stop or clock.should_stop(progress.step, signalled=requested() is not None)
@@ -164,7 +165,7 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
 # ---- the step, logging, validation, checkpoint ---------------------------------------------------
 
 
-def train_step(cfg: Config, nets: Nets, g_train, d_train, lr: torch.Tensor, hr: torch.Tensor, *, amp, step: int) -> dict[str, torch.Tensor]:
+def train_step(cfg: Config, nets: Nets, g_train, d_train, lr: torch.Tensor, hr: torch.Tensor, *, amp, step: int, neighbour=None) -> dict[str, torch.Tensor]:
     """Set the learning rates for ``step``, take one optimizer step (pretrain or GAN), update the EMA."""
     c = cfg
     for group in nets.opt_g.param_groups:
@@ -177,7 +178,7 @@ def train_step(cfg: Config, nets: Nets, g_train, d_train, lr: torch.Tensor, hr: 
                           perceptual=nets.perceptual, adversarial=nets.adversarial, lr=lr, hr=hr, amp=amp, weights=weights, clip=c.optim.grad_clip)
     else:
         losses = pretrain_step(generator=g_train, opt_g=nets.opt_g, scaler=nets.scaler, pixel=nets.pixel, lr=lr, hr=hr, amp=amp,
-                               weight=c.loss.pixel_weight, clip=c.optim.grad_clip)
+                               weight=c.loss.pixel_weight, clip=c.optim.grad_clip, neighbour=neighbour, temporal_weight=c.loss.temporal_weight)
     update_ema(nets.ema, nets.generator, ema_decay(c.train.ema_decay, step))
     return losses
 

@@ -1,7 +1,8 @@
-"""The three losses of SRGAN: pixel, perceptual (VGG features) and adversarial.
+"""The three losses of SRGAN: pixel, perceptual (VGG features) and adversarial; and a temporal one.
 
 All take the generator's output ``sr`` and the target ``hr`` as ``(N, 3, H, W)`` in ``[0, 1]``.
 The training loop weighs and sums them (:class:`vsrgan.training.config.LossConfig`).
+:func:`temporal_consistency` instead compares the outputs for two frames of one moving sequence.
 """
 
 import torch
@@ -124,3 +125,24 @@ class AdversarialLoss:
 def _bce(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
     target = torch.ones_like(logits) if target_is_real else torch.zeros_like(logits)
     return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+def temporal_consistency(sr: torch.Tensor, sr_n: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between the outputs for a frame (``sr``) and a neighbouring frame
+    of its sequence (``sr_n``), where they show the same content: ``sr_n[q]`` against ``sr[q + s]``.
+
+    ``shift``: ``(N, 3)`` integers ``(known, sy, sx)`` (:class:`vsrgan.dataset.crops.CropSampler`
+    with ``neighbour=True``), HR pixels. Samples whose motion is not known are left out; none
+    known gives 0. The two frames differ only by the codec's and the noise's work on each, so what
+    differs between the two outputs is flicker that the network adds to the video (the HR target
+    is the same picture, moved): no optical flow is needed, since a pool's pan moves by whole HR
+    pixels.
+    """
+    h, w = sr.shape[-2:]
+    terms = []
+    for k, (known, sy, sx) in enumerate(shift.tolist()):  # a few numbers: one sync per step
+        if known:
+            moved = sr_n[k, :, max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)]
+            still = sr[k, :, max(0, sy) : h + min(0, sy), max(0, sx) : w + min(0, sx)]
+            terms.append(F.l1_loss(moved, still))
+    return torch.stack(terms).mean() if terms else sr.new_zeros(())

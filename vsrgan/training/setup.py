@@ -101,7 +101,10 @@ def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple
     """Every image decoded once; validation pairs on rank 0 only."""
     c, scale = cfg, cfg.model.scale
     frames = c.model.in_frames
-    train_data = load_split(c.data.root, "train", scale, frames=frames)
+    temporal = c.loss.temporal_weight > 0
+    train_data = load_split(c.data.root, "train", scale, frames=3 if temporal else frames)
+    if temporal and not any(shift is not None for i in range(len(train_data.hr)) for shift in train_data.shifts(i)[::2]):
+        raise ConfigError(f"loss.temporal_weight needs panned samples with their neighbours; '{c.data.root}' has none (make it with vsrgan degrade --context 1)")
     if c.data.small == "skip":
         kept = train_data.at_least(c.data.crop)
         if not kept.hr:
@@ -113,7 +116,7 @@ def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple
         train_data = train_data.to(device)
     sampler = CropSampler(
         train_data, crop=c.data.crop, scale=scale, batch_size=c.data.batch_size, augment=c.data.augment, tries=c.data.crop_tries,
-        seed=c.train.seed, rank=rank, world_size=world,
+        seed=c.train.seed, rank=rank, world_size=world, neighbour=temporal,
     )
     val_data = centre_crop(load_split(c.data.root, "test", scale, limit=c.data.val_images, frames=frames), c.data.val_crop, scale) if rank == 0 else None
     return sampler, val_data

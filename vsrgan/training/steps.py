@@ -1,6 +1,6 @@
 """One optimisation step of each stage, and the generator's moving average.
 
-- :func:`pretrain_step`: SRResNet, the pixel loss alone.
+- :func:`pretrain_step`: SRResNet, the pixel loss alone (and, for x4-real, a temporal one).
 - :func:`gan_step`: SRGAN, textbook order (BasicSR ``SRGANModel.optimize_parameters``): freeze D,
   step G on pixel + perceptual + adversarial; unfreeze D, step it on real crops and ``sr.detach()``.
 
@@ -12,17 +12,24 @@ on the device so that logging needs no synchronisation per step.
 import torch
 from torch import nn
 
+from .losses import temporal_consistency
 
-def pretrain_step(*, generator, opt_g, scaler, pixel, lr, hr, amp, weight: float, clip: float) -> dict[str, torch.Tensor]:
+
+def pretrain_step(*, generator, opt_g, scaler, pixel, lr, hr, amp, weight: float, clip: float, neighbour=None, temporal_weight: float = 0.0) -> dict[str, torch.Tensor]:
+    """``neighbour``: ``(lr_n, shift)`` (CropSampler with ``neighbour=True``): the two frames go
+    through the generator as one batch and their outputs' temporal consistency is added."""
     with torch.autocast(lr.device.type, dtype=amp, enabled=amp is not None):
-        sr = generator(lr)
-    loss = weight * pixel(sr.float(), hr)
+        sr = generator(lr if neighbour is None else torch.cat([lr, neighbour[0]]))
+    sr, sr_n = sr.float().split(len(lr)) if neighbour is not None else (sr.float(), None)
+    l_pixel = weight * pixel(sr, hr)
+    l_temporal = temporal_weight * temporal_consistency(sr, sr_n, neighbour[1]) if neighbour is not None else None
+    loss = l_pixel if l_temporal is None else l_pixel + l_temporal
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     _clip(generator, opt_g, scaler, clip)
     scaler.step(opt_g)
     scaler.update()
-    return {"loss/pixel": loss.detach()}
+    return {"loss/pixel": l_pixel.detach()} | ({} if l_temporal is None else {"loss/temporal": l_temporal.detach()})
 
 
 def gan_step(*, generator, discriminator, opt_g, opt_d, scaler, pixel, perceptual, adversarial, lr, hr, amp, weights: tuple[float, float, float], clip: float) -> dict[str, torch.Tensor]:
