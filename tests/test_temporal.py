@@ -9,7 +9,7 @@ import torch
 from conftest import make_clip, tiny_train_overrides
 
 from vsrgan.dataset.crops import CropSampler, Split, frame_shifts, load_split, oriented
-from vsrgan.dataset.manifest import ManifestItem
+from vsrgan.dataset.manifest import ManifestItem, read_manifest
 from vsrgan.dataset.pool import make_pool
 from vsrgan.dataset.prepare import prepare
 from vsrgan.dataset.realistic import RealDegradation, real_sequence
@@ -37,7 +37,7 @@ def test_a_pans_neighbours_show_its_frame_moved_by_their_shift():
     hr = (rng.random((64, 64, 3)) * 255).astype(np.uint8).repeat(4, 0).repeat(4, 1)  # detail at every scale
     recipe = RealDegradation(y=40, x=56, size=128, dy=8, dx=-4, target=2)
     lr_frames, _ = real_sequence(hr, 4, recipe)
-    shifts = frame_shifts(item_of(recipe), 3)
+    shifts = frame_shifts(item_of(recipe), 3, 4)
     assert shifts == [(-8, 4), (0, 0), (8, -4)]
     for n, frame in ((0, lr_frames[1]), (2, lr_frames[3])):
         sy, sx = shifts[n]
@@ -47,11 +47,13 @@ def test_a_pans_neighbours_show_its_frame_moved_by_their_shift():
         assert np.abs(wrong - still).mean() > 20  # the other direction is not
 
 
-def test_motion_is_known_only_for_a_pan_with_stored_neighbours():
-    assert frame_shifts(item_of(RealDegradation(dy=3, dx=-5, target=4)), 3) == [(-3, 5), (0, 0), None]  # the end frame repeats
-    assert frame_shifts(item_of(RealDegradation(target=1)), 3) == [(0, 0), (0, 0), (0, 0)]  # a still pan: the codec alone differs
-    assert frame_shifts(item_of(RealDegradation(target=1, motion="video")), 3) == [None, (0, 0), None]
-    assert frame_shifts(item_of(RealDegradation(dy=2, target=2), context=False), 3) == [None, (0, 0), None]
+def test_motion_is_known_only_for_a_pan_of_whole_lr_pixels_with_stored_neighbours():
+    assert frame_shifts(item_of(RealDegradation(dy=4, dx=-8, target=4)), 3, 4) == [(-4, 8), (0, 0), None]  # the end frame repeats
+    assert frame_shifts(item_of(RealDegradation(target=1)), 3, 4) == [(0, 0), (0, 0), (0, 0)]  # a still pan: the codec alone differs
+    assert frame_shifts(item_of(RealDegradation(dy=4, dx=-3, target=2)), 3, 4) == [None, (0, 0), None]  # another sampling phase
+    assert frame_shifts(item_of(RealDegradation(dy=4, dx=-3, target=2)), 3, 1) == [(-4, 3), (0, 0), (4, -3)]  # at x1 every pixel is whole
+    assert frame_shifts(item_of(RealDegradation(target=1, motion="video")), 3, 4) == [None, (0, 0), None]
+    assert frame_shifts(item_of(RealDegradation(dy=4, target=2), context=False), 3, 4) == [None, (0, 0), None]
 
 
 def test_oriented_shifts_follow_the_crops_turns_and_flips():
@@ -121,6 +123,8 @@ def test_temporal_consistency_compares_only_what_both_frames_show():
     noisy[0, :, 12, 12] += 1.0  # one pixel inside the overlap flickers
     assert temporal_consistency(sr, noisy, shift).item() > 0
     assert temporal_consistency(sr, noisy, torch.zeros(3, 3, dtype=torch.long)).item() == 0.0  # none known: 0
+    one = torch.tensor([[1, 3, -5], [0, 0, 0], [0, 0, 0]])
+    assert temporal_consistency(sr, noisy, one).item() == pytest.approx(temporal_consistency(sr[:1], noisy[:1], one[:1]).item() / 3)  # a mean over the batch
 
 
 @pytest.fixture(scope="module")
@@ -129,21 +133,22 @@ def pans(tmp_path_factory):
     root = tmp_path_factory.mktemp("temporal")
     make_clip(root / "moving.mp4", width=160, height=128, frames=20)
     prepare([root / "moving.mp4"], root / "clean", every=4, test_fraction=0.2, progress=False)
-    make_pool(root / "clean", root / "pool", variants=2, region=128, seed=1, context=1, progress=False)
+    make_pool(root / "clean", root / "pool", variants=6, region=128, seed=1, context=1, progress=False)
     make_pool(root / "clean", root / "flat", variants=1, region=128, seed=1, progress=False)
     return root
 
 
 def test_pool_motion_reaches_training_data(pans):
     data = load_split(pans / "pool", "train", 4, frames=3)
-    assert data.motion is not None and any(s[0] is not None and s[0] != (0, 0) for s in data.motion)
-    assert all(s[1] == (0, 0) for s in data.motion)
+    items = read_manifest(pans / "pool").split("train")
+    assert data.motion == [frame_shifts(item, 3, 4) for item in items]
+    assert any(s[0] is not None for s in data.motion) and any(s[0] is None for s in data.motion)  # whole-pixel pans and the rest
     assert load_split(pans / "pool", "train", 4).motion is None
 
 
 def test_a_run_with_the_temporal_loss_logs_it_and_a_pool_without_neighbours_is_refused(pans, tmp_path):
     run = train(None, overrides=tiny_train_overrides(
-        pans / "pool", tmp_path / "run", "model.arch=compact", "model.skip=bicubic", "loss.temporal_weight=1.0",
+        pans / "pool", tmp_path / "run", "model.arch=compact", "model.skip=bicubic", "loss.temporal_weight=1.0", "data.batch_size=8",
     ))
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     temporal = [r["loss/temporal"] for r in records if "loss/temporal" in r]

@@ -91,19 +91,27 @@ def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, fram
 
     with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL
         pairs = list(pool.map(load, items))
-    motion = [frame_shifts(item, frames) for item in items] if frames > 1 else None
+    motion = [frame_shifts(item, frames, scale) for item in items] if frames > 1 else None
     return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items], motion)
 
 
-def frame_shifts(item: ManifestItem, frames: int) -> list[tuple[int, int] | None]:
+def frame_shifts(item: ManifestItem, frames: int, scale: int) -> list[tuple[int, int] | None]:
     """Where each of the ``frames`` stacked LR frames of ``item`` sees the centre frame's content:
     ``(sy, sx)`` such that frame ``n``'s pixel ``q`` shows what the centre frame shows at ``q + (sy, sx)``
-    (HR pixels). Known only for a pool's panned recipe (its windows move ``(dy, dx)`` HR pixels a
-    frame over one still image); None for a clip's own motion, an item without neighbours, and a
-    neighbour that repeats the centre frame at a sequence's end (:func:`realistic.around`)."""
+    (HR pixels, whole LR pixels: multiples of ``scale``).
+
+    Known only for a pool's panned recipe (its windows move ``(dy, dx)`` HR pixels a frame over one
+    still image) whose shift is whole LR pixels, the still ones included: then both LR frames
+    sample the picture at the same phase and differ only by what the codec and the noise did to
+    each, so a model's two outputs should agree. A shift of a fraction of an LR pixel samples the
+    picture at another phase, with other aliasing, and a network that restores detail from it
+    rightly gives another output: forcing those together blurs (session 14, MODELS.md). None for
+    those, for a clip's own motion, an item without neighbours, and a neighbour that repeats the
+    centre frame at a sequence's end (:func:`realistic.around`)."""
     recipe = item.degradation or {}
     k = frames // 2
-    if not item.context or recipe.get("motion", "pan") != "pan" or "target" not in recipe:
+    known = item.context and recipe.get("motion", "pan") == "pan" and "target" in recipe and recipe["dy"] % scale == recipe["dx"] % scale == 0
+    if not known:
         return [(0, 0) if t == k else None for t in range(frames)]
     target, shifts = recipe["target"], []
     for t in range(-k, k + 1):

@@ -132,11 +132,11 @@ def temporal_consistency(sr: torch.Tensor, sr_n: torch.Tensor, shift: torch.Tens
     of its sequence (``sr_n``), where they show the same content: ``sr_n[q]`` against ``sr[q + s]``.
 
     ``shift``: ``(N, 3)`` integers ``(known, sy, sx)`` (:class:`vsrgan.dataset.crops.CropSampler`
-    with ``neighbour=True``), HR pixels. Samples whose motion is not known are left out; none
-    known gives 0. The two frames differ only by the codec's and the noise's work on each, so what
-    differs between the two outputs is flicker that the network adds to the video (the HR target
-    is the same picture, moved): no optical flow is needed, since a pool's pan moves by whole HR
-    pixels.
+    with ``neighbour=True``), HR pixels. The mean is over all N samples, as the pixel loss's, those
+    whose motion is not known adding 0. The known ones are pans of whole LR pixels
+    (:func:`vsrgan.dataset.crops.frame_shifts`), whose two LR frames differ only by the codec's and
+    the noise's work on each: what differs between the two outputs is flicker that the network
+    adds to the video (the HR target is the same picture, moved). No optical flow is needed.
     """
     h, w = sr.shape[-2:]
     terms = []
@@ -145,4 +145,4 @@ def temporal_consistency(sr: torch.Tensor, sr_n: torch.Tensor, shift: torch.Tens
             moved = sr_n[k, :, max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)]
             still = sr[k, :, max(0, sy) : h + min(0, sy), max(0, sx) : w + min(0, sx)]
             terms.append(F.l1_loss(moved, still))
-    return torch.stack(terms).mean() if terms else sr.new_zeros(())
+    return torch.stack(terms).sum() / len(shift) if terms else sr.new_zeros(())
