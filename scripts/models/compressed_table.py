@@ -23,9 +23,9 @@ MEAN = "mean over clips"
 
 def scores(result) -> dict:
     """``psnr_y``: condition -> clip (and the mean over clips) -> method -> {psnr_y, gain over bicubic};
-    ``least_gain``: condition -> model -> the clip where it gains least, and that gain; ``tof``:
-    condition -> method -> tOF (lower: steadier) averaged over the clips."""
-    table, least, tof = {}, {}, {}
+    ``least_gain``: condition -> model -> the clip where it gains least, and that gain; ``tof`` and
+    ``flicker``: condition -> method -> tOF and flicker (lower: steadier) averaged over the clips."""
+    table, least, tof, flicker = {}, {}, {}, {}
     for c in result.conditions:
         rows = {}
         for clip, means in result.per_source.items():
@@ -34,8 +34,9 @@ def scores(result) -> dict:
         least[c] = {m: min(({"clip": clip, "gain": row[m]["gain"]} for clip, row in rows.items()), key=lambda x: x["gain"]) for m in result.methods[1:]}
         rows[MEAN] = {m: {k: sum(row[m][k] for row in rows.values()) / len(rows) for k in ("psnr_y", "gain")} for m in result.methods}
         table[c] = rows
-        tof[c] = {m: sum(means[label(m, c)]["tof"] for means in result.per_source.values()) / len(result.per_source) for m in result.methods}
-    return {"psnr_y": table, "least_gain": least, "tof": tof}
+        for name, out in (("tof", tof), ("flicker", flicker)):
+            out[c] = {m: sum(means[label(m, c)][name] for means in result.per_source.values()) / len(result.per_source) for m in result.methods}
+    return {"psnr_y": table, "least_gain": least, "tof": tof, "flicker": flicker}
 
 
 def markdown(result, scored: dict) -> str:
@@ -53,9 +54,10 @@ def markdown(result, scored: dict) -> str:
     lines += ["", "| condition | " + " | ".join(f"{m}: least gain" for m in models) + " |", "| --- |" + " --- |" * len(models)]
     for c, worst in scored["least_gain"].items():
         lines.append(f"| {c} | " + " | ".join(f"{worst[m]['clip']} ({worst[m]['gain']:+.2f} dB)" for m in models) + " |")
-    lines += ["", "| condition | " + " | ".join(f"{m} tOF" for m in result.methods) + " |", "| --- |" + " ---: |" * len(result.methods)]
-    for c, row in scored["tof"].items():
-        lines.append(f"| {c} | " + " | ".join(f"{row[m]:.3f}" for m in result.methods) + " |")
+    for name, title in (("tof", "tOF"), ("flicker", "flicker")):
+        lines += ["", "| condition | " + " | ".join(f"{m} {title}" for m in result.methods) + " |", "| --- |" + " ---: |" * len(result.methods)]
+        for c, row in scored[name].items():
+            lines.append(f"| {c} | " + " | ".join(f"{row[m]:.3f}" for m in result.methods) + " |")
     return "\n".join(lines)
 
 

@@ -36,10 +36,10 @@ class Split:
     hr: list[torch.Tensor]
     lr: list[torch.Tensor]
     files: list[str]  # the HR file of each pair, for messages
-    motion: list[list[tuple[int, int] | None] | None] | None = None  # per pair, per stacked LR frame: :func:`frame_shifts`
+    still: list[list[int]] | None = None  # per pair, its stacked LR frames that show the centre's view: :func:`still_neighbours`
 
     def to(self, device: torch.device | str) -> "Split":
-        return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files, self.motion)
+        return Split([t.to(device) for t in self.hr], [t.to(device) for t in self.lr], self.files, self.still)
 
     @property
     def frames(self) -> int:
@@ -51,15 +51,11 @@ class Split:
         frames = self.frames
         return self if frames == 1 else Split(self.hr, [centre_frame(lr, frames) for lr in self.lr], self.files)
 
-    def shifts(self, index: int) -> list[tuple[int, int] | None]:
-        """Pair ``index``'s :func:`frame_shifts` (all None where the split knows no motion)."""
-        return self.motion[index] if self.motion is not None else [None] * self.frames
-
     def at_least(self, side: int) -> "Split":
         """The pairs whose HR image is at least ``side`` pixels on both axes."""
         keep = [i for i, hr in enumerate(self.hr) if min(hr.shape[1:]) >= side]
-        motion = [self.motion[i] for i in keep] if self.motion is not None else None
-        return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep], motion)
+        still = [self.still[i] for i in keep] if self.still is not None else None
+        return Split([self.hr[i] for i in keep], [self.lr[i] for i in keep], [self.files[i] for i in keep], still)
 
 
 def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, frames: int = 1) -> Split:
@@ -91,33 +87,27 @@ def load_split(root: str | Path, split: str, scale: int, *, limit: int = 0, fram
 
     with ThreadPoolExecutor() as pool:  # Pillow decodes without the GIL
         pairs = list(pool.map(load, items))
-    motion = [frame_shifts(item, frames, scale) for item in items] if frames > 1 else None
-    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items], motion)
+    still = [still_neighbours(item, frames) for item in items] if frames > 1 else None
+    return Split([hr for hr, _ in pairs], [lr for _, lr in pairs], [str(root / item.hr) for item in items], still)
 
 
-def frame_shifts(item: ManifestItem, frames: int, scale: int) -> list[tuple[int, int] | None]:
-    """Where each of the ``frames`` stacked LR frames of ``item`` sees the centre frame's content:
-    ``(sy, sx)`` such that frame ``n``'s pixel ``q`` shows what the centre frame shows at ``q + (sy, sx)``
-    (HR pixels, whole LR pixels: multiples of ``scale``).
+def still_neighbours(item: ManifestItem, frames: int) -> list[int]:
+    """Which of the ``frames`` stacked LR frames of ``item`` (``frames // 2`` being its own) show
+    exactly its view: the other frames of a pool's still recipe (a pan with ``dy = dx = 0``), but
+    not a sequence's end frame repeated in their place (:func:`realistic.around`).
 
-    Known only for a pool's panned recipe (its windows move ``(dy, dx)`` HR pixels a frame over one
-    still image) whose shift is whole LR pixels, the still ones included: then both LR frames
-    sample the picture at the same phase and differ only by what the codec and the noise did to
-    each, so a model's two outputs should agree. A shift of a fraction of an LR pixel samples the
-    picture at another phase, with other aliasing, and a network that restores detail from it
-    rightly gives another output: forcing those together blurs (session 14, MODELS.md). None for
-    those, for a clip's own motion, an item without neighbours, and a neighbour that repeats the
-    centre frame at a sequence's end (:func:`realistic.around`)."""
+    Their LR frames are the same picture, sampled the same way, and differ only by what the codec
+    and the noise did to each, so a network's outputs for them should agree (the temporal loss).
+    Other motion does not qualify. A pan by a fraction of an LR pixel samples the picture at
+    another phase, with other aliasing, from which a network rightly restores other detail; and
+    even a pan by whole LR pixels shows each output pixel other surroundings near the crop's edge,
+    within the network's receptive field (18 LR pixels for x4, on 32-pixel crops). Forcing either
+    to agree blurred the output (session 14's screens, MODELS.md)."""
     recipe = item.degradation or {}
-    k = frames // 2
-    known = item.context and recipe.get("motion", "pan") == "pan" and "target" in recipe and recipe["dy"] % scale == recipe["dx"] % scale == 0
-    if not known:
-        return [(0, 0) if t == k else None for t in range(frames)]
-    target, shifts = recipe["target"], []
-    for t in range(-k, k + 1):
-        moved = min(max(target + t, 0), FRAMES - 1) - target  # the frame the pool stored there
-        shifts.append((moved * recipe["dy"], moved * recipe["dx"]) if moved or not t else None)
-    return shifts
+    if not item.context or recipe.get("motion", "pan") != "pan" or recipe.get("dy", 1) or recipe.get("dx", 1):
+        return []
+    k, target = frames // 2, recipe["target"]
+    return [k + t for t in range(-k, k + 1) if t and 0 <= target + t < FRAMES]
 
 
 def window(item: ManifestItem, frames: int, root: Path) -> list[str | None]:
@@ -144,18 +134,17 @@ class CropSampler:
     Each of ``world_size`` processes takes its own ``batch_size`` images of every global batch.
 
     ``neighbour=True`` (data of 3 or more stacked frames; the temporal loss): ``sampler(step) ->
-    (lr, hr, lr_n, shift)``, ``lr`` the centre frame's crop, ``lr_n`` a neighbouring frame's crop at
-    the same place, and ``shift`` ``int64 (B, 3)``: ``(known, sy, sx)``, the neighbour's
-    :func:`frame_shifts` turned and flipped with the crop, so that ``sr_n[q]`` shows ``sr[q + (sy,
-    sx)]`` (0 where the motion is not known). Its crops and orientations are the same as without
-    it; the neighbour is drawn from a stream of its own.
+    (lr, hr, lr_n, which)``, ``lr`` the centre frames' crops, and for the samples ``which`` (``int64
+    (K,)``, positions in the batch) whose image has :func:`still_neighbours`, ``lr_n`` ``(K, 3,
+    crop/scale, crop/scale)``: one of those frames, cut and turned as its centre frame. The crops
+    and orientations are the same as without it; the neighbour is drawn from a stream of its own.
     """
 
     def __init__(self, data: Split, *, crop: int, scale: int, batch_size: int, augment: bool, seed: int, tries: int = 1, rank: int = 0, world_size: int = 1,
                  neighbour: bool = False):
         if crop % scale:
             raise ConfigError(f"crop {crop} must be a multiple of scale {scale}")
-        if neighbour and data.frames < 3:
+        if neighbour and (data.frames < 3 or data.still is None):
             raise ConfigError("a neighbouring frame needs stacked frames (load_split(frames=3)): a pool made with vsrgan degrade --context 1")
         for hr, file in zip(data.hr, data.files):
             if min(hr.shape[1:]) < crop:
@@ -183,8 +172,8 @@ class CropSampler:
         s, p = self.scale, self.crop // self.scale  # p: LR crop size
         frames = self.data.frames
         centre = centre_channels(3 * frames, frames)
-        lrs, hrs, neighbours, shifts = [], [], [], []
-        for index in self.indices(step):
+        lrs, hrs, neighbours, which = [], [], [], []
+        for position, index in enumerate(self.indices(step)):
             lr_image, hr_image = self.data.lr[index], self.data.hr[index]
             h, w = lr_image.shape[1:]
             ys = torch.randint(h - p + 1, (self.tries,), generator=g).tolist()
@@ -192,38 +181,22 @@ class CropSampler:
             y, x = max(zip(ys, xs), key=lambda yx: texture(lr_image[centre, yx[0] : yx[0] + p, yx[1] : yx[1] + p])) if self.tries > 1 else (ys[0], xs[0])
             lr = lr_image[:, y : y + p, x : x + p]
             hr = hr_image[:, y * s : (y + p) * s, x * s : (x + p) * s]
-            turns, flip = 0, False
             if self.augment:  # one of the 8 orientations of a square, the same for LR and HR
                 turns, flip = int(torch.randint(4, (), generator=g)), bool(torch.randint(2, (), generator=g))
                 lr, hr = (torch.rot90(t, turns, dims=(1, 2)) for t in (lr, hr))
                 lr, hr = (t.flip(2) if flip else t for t in (lr, hr))
             if self.neighbour:
-                n, shift = self._neighbour(index, g_neighbour)
-                neighbours.append(lr[3 * n : 3 * n + 3])
-                shifts.append(torch.tensor([shift is not None, *oriented(shift or (0, 0), turns, flip)]))
+                if still := self.data.still[index]:
+                    n = still[int(torch.randint(len(still), (), generator=g_neighbour))]
+                    neighbours.append(lr[3 * n : 3 * n + 3])
+                    which.append(position)
                 lr = lr[centre]
             lrs.append(lr)
             hrs.append(hr)
         if self.neighbour:
-            return torch.stack(lrs), torch.stack(hrs), torch.stack(neighbours), torch.stack(shifts)
+            lr_n = torch.stack(neighbours) if neighbours else torch.empty(0, 3, p, p, dtype=torch.uint8)
+            return torch.stack(lrs), torch.stack(hrs), lr_n, torch.tensor(which, dtype=torch.int64)
         return torch.stack(lrs), torch.stack(hrs)
-
-    def _neighbour(self, index: int, g: torch.Generator) -> tuple[int, tuple[int, int] | None]:
-        """A stacked frame other than the centre, one whose motion is known where there is one; its shift."""
-        shifts = self.data.shifts(index)
-        others = [n for n in range(len(shifts)) if n != len(shifts) // 2]
-        known = [n for n in others if shifts[n] is not None] or others
-        n = known[int(torch.randint(len(known), (), generator=g))]
-        return n, shifts[n]
-
-
-def oriented(shift: tuple[int, int], turns: int, flip: bool) -> tuple[int, int]:
-    """A shift ``(sy, sx)`` between two images after both are turned ``torch.rot90(.., turns, dims=(1, 2))``
-    and then, if ``flip``, flipped left to right, as :class:`CropSampler` turns and flips its crops."""
-    sy, sx = shift
-    for _ in range(turns % 4):
-        sy, sx = -sx, sy
-    return (sy, -sx) if flip else (sy, sx)
 
 
 def texture(crop: torch.Tensor) -> float:
@@ -251,7 +224,7 @@ class StepDataset(torch.utils.data.Dataset):
 
 def batches(sampler: CropSampler, *, start: int, stop: int, device: torch.device, num_workers: int):
     """Yield the sampler's batches (``(lr, hr)`` uint8, or with ``neighbour``: ``(lr, hr, lr_n,
-    shift)``) on ``device`` for steps ``start`` to ``stop - 1``.
+    which)``) on ``device`` for steps ``start`` to ``stop - 1``.
 
     When the sampler's images already live on ``device`` (loader "device"), batches are cut there
     in the main process; otherwise DataLoader workers cut them and pinned memory carries them over.
@@ -284,4 +257,4 @@ def centre_crop(data: Split, size: int, scale: int) -> Split:
         y, x = max(0, (h - p) // 2), max(0, (w - p) // 2)
         lrs.append(lr[:, y : y + p, x : x + p])
         hrs.append(hr[:, y * scale : (y + p) * scale, x * scale : (x + p) * scale])
-    return Split(hrs, lrs, data.files, data.motion)
+    return Split(hrs, lrs, data.files, data.still)

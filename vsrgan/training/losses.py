@@ -127,22 +127,16 @@ def _bce(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float(), target.float())
 
 
-def temporal_consistency(sr: torch.Tensor, sr_n: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between the outputs for a frame (``sr``) and a neighbouring frame
-    of its sequence (``sr_n``), where they show the same content: ``sr_n[q]`` against ``sr[q + s]``.
+def temporal_consistency(sr: torch.Tensor, sr_n: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between the outputs for frames ``which`` of a batch (``sr[which]``)
+    and for a neighbouring frame of each that shows the same view (``sr_n``; the pool's still
+    recipes, :func:`vsrgan.dataset.crops.still_neighbours`), as a mean over the whole batch of
+    ``len(sr)`` samples, the others adding 0 (so it weighs per sample as the pixel loss does).
 
-    ``shift``: ``(N, 3)`` integers ``(known, sy, sx)`` (:class:`vsrgan.dataset.crops.CropSampler`
-    with ``neighbour=True``), HR pixels. The mean is over all N samples, as the pixel loss's, those
-    whose motion is not known adding 0. The known ones are pans of whole LR pixels
-    (:func:`vsrgan.dataset.crops.frame_shifts`), whose two LR frames differ only by the codec's and
-    the noise's work on each: what differs between the two outputs is flicker that the network
-    adds to the video (the HR target is the same picture, moved). No optical flow is needed.
+    The two LR frames differ only by what the codec and the noise did to each, and the HR target
+    is the same: whatever differs between the two outputs is flicker the network adds to a video
+    of a still scene. No optical flow is needed.
     """
-    h, w = sr.shape[-2:]
-    terms = []
-    for k, (known, sy, sx) in enumerate(shift.tolist()):  # a few numbers: one sync per step
-        if known:
-            moved = sr_n[k, :, max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)]
-            still = sr[k, :, max(0, sy) : h + min(0, sy), max(0, sx) : w + min(0, sx)]
-            terms.append(F.l1_loss(moved, still))
-    return torch.stack(terms).sum() / len(shift) if terms else sr.new_zeros(())
+    if not len(which):
+        return sr.new_zeros(())
+    return F.l1_loss(sr_n, sr[which]) * len(which) / len(sr)

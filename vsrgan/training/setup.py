@@ -103,8 +103,8 @@ def load_data(cfg: Config, rank: int, world: int, device: torch.device) -> tuple
     frames = c.model.in_frames
     temporal = c.loss.temporal_weight > 0
     train_data = load_split(c.data.root, "train", scale, frames=3 if temporal else frames)
-    if temporal and not any(shift is not None for i in range(len(train_data.hr)) for shift in train_data.shifts(i)[::2]):
-        raise ConfigError(f"loss.temporal_weight needs panned samples with their neighbours; '{c.data.root}' has none (make it with vsrgan degrade --context 1)")
+    if temporal and not any(train_data.still):
+        raise ConfigError(f"loss.temporal_weight needs still samples with their neighbours; '{c.data.root}' has none (make it with vsrgan degrade --context 1)")
     if c.data.small == "skip":
         kept = train_data.at_least(c.data.crop)
         if not kept.hr:

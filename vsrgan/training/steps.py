@@ -16,11 +16,13 @@ from .losses import temporal_consistency
 
 
 def pretrain_step(*, generator, opt_g, scaler, pixel, lr, hr, amp, weight: float, clip: float, neighbour=None, temporal_weight: float = 0.0) -> dict[str, torch.Tensor]:
-    """``neighbour``: ``(lr_n, shift)`` (CropSampler with ``neighbour=True``): the two frames go
-    through the generator as one batch and their outputs' temporal consistency is added."""
+    """``neighbour``: ``(lr_n, which)`` (CropSampler with ``neighbour=True``): the neighbouring
+    frames go through the generator in one batch with the frames, and the temporal consistency of
+    their outputs with those of frames ``which`` is added."""
     with torch.autocast(lr.device.type, dtype=amp, enabled=amp is not None):
         sr = generator(lr if neighbour is None else torch.cat([lr, neighbour[0]]))
-    sr, sr_n = sr.float().split(len(lr)) if neighbour is not None else (sr.float(), None)
+    sr = sr.float()
+    sr, sr_n = sr[: len(lr)], sr[len(lr) :]  # sr_n: the neighbours' outputs, if any
     l_pixel = weight * pixel(sr, hr)
     l_temporal = temporal_weight * temporal_consistency(sr, sr_n, neighbour[1]) if neighbour is not None else None
     loss = l_pixel if l_temporal is None else l_pixel + l_temporal
