@@ -85,8 +85,8 @@ class LossConfig:
     vgg_weights: str = "auto"  # a .pth/.safetensors path, "auto" (~/.cache/vsrgan), "download" or "random"
     adversarial: str = "bce"  # "bce" (the seed's sigmoid + cross-entropy) or "relativistic" (ESRGAN)
     adversarial_weight: float = 1e-3  # the paper's 10^-3 (GAN stage only)
-    temporal_weight: float = 0.0  # > 0 (pretrain, one-frame nets): also the temporal consistency of two frames of a
-    # moving sequence (losses.temporal_consistency); needs a pool made with `vsrgan degrade --context 1` (x4-real)
+    temporal_weight: float = 0.0  # > 0 (pretrain, one-frame nets): also the agreement of the outputs for a still sample's
+    # two decoded frames (losses.temporal_consistency); needs a pool made with `vsrgan degrade --context 1`. Off: MODELS.md, x4-real
 
     def __post_init__(self):
         from ..models.vgg import parse_layer

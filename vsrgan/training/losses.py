@@ -2,7 +2,7 @@
 
 All take the generator's output ``sr`` and the target ``hr`` as ``(N, 3, H, W)`` in ``[0, 1]``.
 The training loop weighs and sums them (:class:`vsrgan.training.config.LossConfig`).
-:func:`temporal_consistency` instead compares the outputs for two frames of one moving sequence.
+:func:`temporal_consistency` instead compares the outputs for two decoded frames of one still scene.
 """
 
 import torch
