@@ -122,7 +122,7 @@ MUTANTS = [
            "if t and 0 <= target + t < FRAMES]", "if t]",
            ("tests/test_temporal.py",), "a sequence's end frame, repeated in its neighbour's place, counted as a neighbour"),
     Mutant("neighbour-is-the-frame", "training", "vsrgan/dataset/crops.py",
-           "neighbours.append(lr[3 * n : 3 * n + 3])", "neighbours.append(lr[centre])",
+           "neighbours.append(lr[3 * n : 3 * n + 3])", "neighbours.append(centre_frame(lr, frames))",
            ("tests/test_temporal.py",), "the 'neighbour' is the frame itself: the temporal loss is 0 and teaches nothing"),
     Mutant("temporal-loss-not-added", "training", "vsrgan/training/steps.py",
            "loss = l_pixel if l_temporal is None else l_pixel + l_temporal", "loss = l_pixel",

@@ -24,7 +24,7 @@ import torch
 
 from ..errors import ConfigError, InputError
 from ..io.images import read_image
-from ..models.compact import centre_channels, centre_frame
+from ..models.compact import centre_frame
 from .manifest import ManifestItem, read_manifest
 from .realistic import FRAMES
 
@@ -170,15 +170,14 @@ class CropSampler:
         g = torch.Generator().manual_seed(_seed(self.seed, step, self.rank))
         g_neighbour = torch.Generator().manual_seed(_seed(self.seed, step, self.rank, 1))
         s, p = self.scale, self.crop // self.scale  # p: LR crop size
-        frames = self.data.frames
-        centre = centre_channels(3 * frames, frames)
+        frames, device = self.data.frames, self.data.lr[0].device
         lrs, hrs, neighbours, which = [], [], [], []
         for position, index in enumerate(self.indices(step)):
             lr_image, hr_image = self.data.lr[index], self.data.hr[index]
             h, w = lr_image.shape[1:]
             ys = torch.randint(h - p + 1, (self.tries,), generator=g).tolist()
             xs = torch.randint(w - p + 1, (self.tries,), generator=g).tolist()
-            y, x = max(zip(ys, xs), key=lambda yx: texture(lr_image[centre, yx[0] : yx[0] + p, yx[1] : yx[1] + p])) if self.tries > 1 else (ys[0], xs[0])
+            y, x = max(zip(ys, xs), key=lambda yx: texture(centre_frame(lr_image[:, yx[0] : yx[0] + p, yx[1] : yx[1] + p], frames))) if self.tries > 1 else (ys[0], xs[0])
             lr = lr_image[:, y : y + p, x : x + p]
             hr = hr_image[:, y * s : (y + p) * s, x * s : (x + p) * s]
             if self.augment:  # one of the 8 orientations of a square, the same for LR and HR
@@ -190,12 +189,12 @@ class CropSampler:
                     n = still[int(torch.randint(len(still), (), generator=g_neighbour))]
                     neighbours.append(lr[3 * n : 3 * n + 3])
                     which.append(position)
-                lr = lr[centre]
+                lr = centre_frame(lr, frames)
             lrs.append(lr)
             hrs.append(hr)
         if self.neighbour:
-            lr_n = torch.stack(neighbours) if neighbours else torch.empty(0, 3, p, p, dtype=torch.uint8)
-            return torch.stack(lrs), torch.stack(hrs), lr_n, torch.tensor(which, dtype=torch.int64)
+            lr_n = torch.stack(neighbours) if neighbours else torch.empty(0, 3, p, p, dtype=torch.uint8, device=device)
+            return torch.stack(lrs), torch.stack(hrs), lr_n, torch.tensor(which, dtype=torch.int64, device=device)  # on the images' device, as the crops
         return torch.stack(lrs), torch.stack(hrs)
 
 

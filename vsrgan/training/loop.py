@@ -130,9 +130,8 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
             if checkpoint is not None and (clock.budget_spent() or progress.step >= stop):
                 stop = progress.step  # resumed with its CPU-hours spent, or past stop_at: not one step more
             for lr_u8, hr_u8, *pair in batches(sampler, start=progress.step, stop=stop, device=device, num_workers=cfg.data.num_workers):
-                lr = lr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop/s, crop/s)
-                hr = hr_u8.float().div_(255).contiguous(memory_format=memory_format)  # (B, 3, crop, crop)
-                neighbour = (pair[0].float().div_(255).contiguous(memory_format=memory_format), pair[1]) if pair else None  # loss.temporal_weight
+                lr, hr = to_float(lr_u8, memory_format), to_float(hr_u8, memory_format)  # (B, 3, crop/s, crop/s), (B, 3, crop, crop)
+                neighbour = (to_float(pair[0], memory_format), pair[1]) if pair else None  # loss.temporal_weight: (lr_n, which)
                 losses.add(train_step(cfg, nets, g_train, d_train, lr, hr, amp=amp, step=progress.step, neighbour=neighbour))
                 progress.step += 1
                 bar.update()
@@ -163,6 +162,11 @@ def _run(cfg: Config, checkpoint: dict | None, rank: int, world: int, device: to
 
 
 # ---- the step, logging, validation, checkpoint ---------------------------------------------------
+
+
+def to_float(images: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
+    """uint8 images as floats in [0, 1], laid out for the network."""
+    return images.float().div_(255).contiguous(memory_format=memory_format)
 
 
 def train_step(cfg: Config, nets: Nets, g_train, d_train, lr: torch.Tensor, hr: torch.Tensor, *, amp, step: int, neighbour=None) -> dict[str, torch.Tensor]:
