@@ -50,12 +50,15 @@ def make_clip(
     pix_fmt: str = "yuv420p",
     subtitles: bool = False,
     gop: int | None = None,
+    options: dict[str, str] | None = None,
+    bit_rate: int | None = None,
 ) -> list[int]:
     """Encode a clip and return the pts of its frames (in ``time_base``).
 
     ``durations`` (ticks of ``time_base`` per frame, cycled) makes a variable frame rate clip.
     ``audio`` adds a 440 Hz AAC tone lasting as long as the video. ``gop``: a keyframe every
     ``gop`` frames (and no scene-cut keyframes), for clips with several keyframe segments.
+    ``options``: the encoder's (``{"crf": "40"}``); ``bit_rate``: its target in bits per second.
     """
     time_base = time_base or 1 / rate
     step = int(round(1 / (rate * time_base)))
@@ -72,6 +75,10 @@ def make_clip(
         if gop is not None:
             v.codec_context.gop_size = gop
             v.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        if options:
+            v.codec_context.options = {**v.codec_context.options, **options}
+        if bit_rate:
+            v.codec_context.bit_rate = bit_rate
         a = None
         if audio:
             a = c.add_stream("aac", rate=48000)

@@ -76,7 +76,7 @@ def test_x4_is_the_default_and_listed_with_its_numbers():
     assert "steps" in card and "CPU-hours" in card and "over bicubic" in card
     assert card in available_models()["x4"]
     listing = subprocess.run([sys.executable, "-m", "vsrgan", "models"], capture_output=True, text=True, check=True).stdout
-    assert any(line.startswith("x4 ") and line.endswith("(default, at --denoise 0.5 when no -m is given)") for line in listing.splitlines())
+    assert any(line.startswith("x4 ") and line.endswith("(default, at --denoise auto when no -m is given)") for line in listing.splitlines())
 
 
 @needs_x4
@@ -117,7 +117,7 @@ def test_the_python_api_uses_the_bundled_default_like_the_cli(tmp_path):
     for label, kwargs in cases.items():
         outputs[label] = np.asarray(Image.open(upscale(tmp_path / "in.png", tmp_path / f"{label}.png", **kwargs)))
     assert outputs["default"].shape == (96, 128, 3)
-    assert np.array_equal(outputs["default"], outputs["x4-dn50"])  # the default: x4 at --denoise 0.5 (MODELS.md, x4-real)
+    assert np.array_equal(outputs["default"], outputs["x4-dn50"])  # an image: its compression unknown, so --denoise auto is 0.5 (MODELS.md, x4-real)
     assert not np.array_equal(outputs["default"], outputs["x4"])
     assert not np.array_equal(outputs["default"], outputs["bicubic"])
 

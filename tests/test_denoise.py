@@ -11,13 +11,16 @@ from conftest import decoded, make_clip, perturbed
 
 import vsrgan.models
 from vsrgan import metrics, upscale
+from vsrgan.batch import plan_batch, upscale_batch
+from vsrgan.cluster.batch import upscale_batch_on_cluster
 from vsrgan.cluster.job import ClusterJob, ClusterOptions
 from vsrgan.cluster.run import upscale_on_cluster
 from vsrgan.dataset.degrade import crop_to_multiple, downscale
 from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.inference.upscaler import ModelOptions, Upscaler
 from vsrgan.io import frames
-from vsrgan.models import BUNDLED, GeneratorConfig, blend, build_generator, load_model, save_generator
+from vsrgan.io.compression import Quantiser, read_quantiser
+from vsrgan.models import BUNDLED, GeneratorConfig, auto_denoise, blend, build_generator, load_model, save_generator
 from vsrgan.options import JobOptions
 
 TINY = GeneratorConfig(arch="compact", skip="bicubic", num_blocks=2, num_features=8)
@@ -143,6 +146,8 @@ def test_options_refuse_a_strength_outside_zero_to_one():
     (["-m", "bicubic", "--denoise", "0.5"], "'bicubic' has none"),
     (["-m", "run/x4.safetensors", "--denoise", "0.5"], "'run/x4.safetensors' has none"),  # a path, even one named x4
     (["--denoise", "-0.2"], "between 0"),
+    (["--denoise", "strong"], "must be auto or between 0 (the clean model) and 1 (its real-world twin), got 'strong'"),
+    (["-m", "x4-gan", "--denoise", "auto"], "'x4-gan' has none"),
     (["-m", "bicubic", "--denoise", "0.5", "--cluster", "auto"], "'bicubic' has none"),  # refused before Ray starts
 ])
 def test_the_cli_says_what_denoise_needs_in_one_line(tmp_path, args, message):
@@ -161,22 +166,62 @@ def test_a_missing_twin_is_named(pair):
     load_model("x4")  # the clean model alone still loads
 
 
-def test_the_default_is_x4_halfway_to_x4_real_and_a_named_model_is_itself(pair, tmp_path):
-    """Issue 27's rule picked --denoise 0.5 as the default (MODELS.md): no -m and no --denoise runs
-    the blend, in the single process, the cluster's packed model and the comparison video alike;
-    -m x4 alone is the clean x4 exactly, and --denoise 0 too."""
-    src = tmp_path / "in.mp4"
-    make_clip(src, frames=3, width=40, height=24)
-    for name, kwargs in {"default": {}, "x4": {"model": "x4"}, "zero": {"denoise": 0.0}, "half": {"model": "x4", "denoise": 0.5}}.items():
-        upscale(src, tmp_path / f"{name}.mkv", progress=False, **kwargs, **LOSSLESS)
-    default, clean, zero, half = (decoded(tmp_path / f"{n}.mkv") for n in ("default", "x4", "zero", "half"))
-    assert all(np.array_equal(a, b) for a, b in zip(default, half, strict=True))
-    assert all(np.array_equal(a, b) for a, b in zip(zero, clean, strict=True))
-    assert not all(np.array_equal(a, b) for a, b in zip(default, clean, strict=True))
-    packed = ClusterJob.start(JobOptions.of(), ClusterOptions()).packed
-    expected = blend(load_model("x4"), load_model("x4-real"), vsrgan.models.DEFAULT_DENOISE).state_dict()
-    assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
-    assert ModelOptions().denoise_strength == 0.5 and ModelOptions(model="x4").denoise_strength is None
+def test_the_default_reads_how_hard_each_video_was_compressed(pair, tmp_path):
+    """No -m and no --denoise is --denoise auto: the strength for the video's own quantiser, in
+    the single process and a batch alike; -m x4 alone is the clean x4 exactly, --denoise 0 too."""
+    hard, lossless = tmp_path / "hard.mp4", tmp_path / "lossless.mp4"
+    make_clip(hard, frames=3, width=40, height=24, options={"crf": "45"})
+    make_clip(lossless, frames=3, width=40, height=24, options={"crf": "0"})  # x264's lossless mode: QP 0
+    assert read_quantiser(hard).value > vsrgan.models.AUTO_DENOISE["h264"][1] and read_quantiser(lossless).value == 0
+    for src in (hard, lossless):
+        for name, kwargs in {"default": {}, "x4": {"model": "x4"}, "zero": {"denoise": 0.0}, "one": {"model": "x4", "denoise": 1.0}}.items():
+            upscale(src, tmp_path / f"{src.stem}-{name}.mkv", progress=False, **kwargs, **LOSSLESS)
+    frames_of = {p.stem: decoded(p) for p in tmp_path.glob("*.mkv")}
+    assert same(frames_of["hard-default"], frames_of["hard-one"])  # past the ramp's top: x4-real
+    assert same(frames_of["lossless-default"], frames_of["lossless-x4"])  # QP 0: x4 exactly
+    assert same(frames_of["lossless-zero"], frames_of["lossless-x4"]) and not same(frames_of["hard-default"], frames_of["hard-x4"])
+
+    items, report = plan_batch([hard, lossless], tmp_path / "batch", codec="ffv1")  # one job, two strengths
+    upscale_batch(items, report, JobOptions.of(progress=False, **LOSSLESS))
+    assert not report.failed
+    assert same(decoded(items[0].output), frames_of["hard-default"])
+    assert same(decoded(items[1].output), frames_of["lossless-default"])
+
+
+def test_auto_follows_the_ramp_and_falls_back_where_compression_is_unknown(pair):
+    lo, hi = vsrgan.models.AUTO_DENOISE["h264"]
+    assert [auto_denoise(Quantiser("h264", q, 10)) for q in (lo - 3, lo, (lo + hi) / 2, hi, hi + 3)] == [0, 0, 0.5, 1, 1]
+    assert auto_denoise(Quantiser("h264", 0, 10)) == 0 < auto_denoise(Quantiser("h264", 1, 10))  # lossless: x4 exactly
+    assert auto_denoise(None) == auto_denoise(Quantiser("vp9", 200, 10)) == vsrgan.models.DEFAULT_DENOISE  # no ramp measured
+    assert ModelOptions().denoise_strength == vsrgan.models.DEFAULT_DENOISE  # no video to read: the API on frames, export
+    assert ModelOptions(model="x4").denoise_strength is None and ModelOptions(model="x4").for_input("any.mp4") == ModelOptions(model="x4")
+    assert ModelOptions(denoise=0.3).for_input("any.mp4").denoise == 0.3
+
+
+def test_the_cluster_packs_each_videos_strength(pair, tmp_path):
+    hard, image = tmp_path / "hard.mp4", tmp_path / "in.png"
+    make_clip(hard, frames=3, options={"crf": "45"})
+    job = ClusterJob.start(JobOptions.of(), ClusterOptions())
+    for packed, strength in ((job.packed, vsrgan.models.DEFAULT_DENOISE), (job.model_for(hard), 1.0), (job.model_for(image), 0.5)):
+        expected = blend(load_model("x4"), load_model("x4-real"), strength).state_dict()
+        assert all(torch.equal(packed["state"][k], expected[k]) for k in expected)
+    assert job.model_for(hard) is job.model_for(hard)  # packed once per strength
+
+
+def test_cluster_batch_workers_upscale_each_video_at_its_strength(pair, ray_local, tmp_path):
+    hard, lossless = tmp_path / "hard.mp4", tmp_path / "lossless.mp4"
+    make_clip(hard, frames=6, width=40, height=24, options={"crf": "45"}, gop=3)
+    make_clip(lossless, frames=6, width=40, height=24, options={"crf": "0"}, gop=3)
+    items, report = plan_batch([hard, lossless], tmp_path / "cluster", codec="ffv1")
+    upscale_batch_on_cluster(items, report, JobOptions.of(device="cpu", progress=False, **LOSSLESS), ClusterOptions(segment_frames=1))
+    assert not report.failed
+    for item, strength in zip(items, (1.0, 0.0)):
+        upscale(item.input, tmp_path / f"{item.input.stem}-local.mkv", model="x4", denoise=strength, device="cpu", progress=False, **LOSSLESS)
+        assert same(decoded(item.output), decoded(tmp_path / f"{item.input.stem}-local.mkv"))
+
+
+def same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def test_without_the_twin_the_default_is_the_clean_model(pair):

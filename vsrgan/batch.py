@@ -184,10 +184,11 @@ def stopped_note(report: BatchReport, folder: Path) -> str:
 def upscale_batch(items: list[Item], report: BatchReport, options: JobOptions | None = None) -> BatchReport:
     """Upscale every item with the one model ``options.model`` names, one after the other; failures go into ``report``, which is returned."""
     options = options or JobOptions()
-    upscaler = Upscaler.from_options(options.model)
+    upscalers = {options.model: Upscaler.from_options(options.model)}  # a wrong model or scale fails here, before any file
+    scale = upscalers[options.model].scale
     quiet = replace(options, progress=False)  # each video's own bar: the job's one bar counts them all
     expected = {}
-    with Progress(desc=f"{len(items)} files x{upscaler.scale}", enabled=options.progress) as bar:
+    with Progress(desc=f"{len(items)} files x{scale}", enabled=options.progress) as bar:
         for item in items:
             try:
                 expected[item] = 1 if is_image(item.input) else expected_frames(probe(item.input))
@@ -205,11 +206,15 @@ def upscale_batch(items: list[Item], report: BatchReport, options: JobOptions | 
             bar.now(item.input.name)
             try:
                 check_output(item.output, overwrite=options.overwrite, inputs=(item.input,))
+                model = options.model.for_input(item.input)  # --denoise auto: a strength per input
+                if model not in upscalers:
+                    upscalers[model] = Upscaler.from_options(model)
+                upscaler = upscalers[model]
                 if is_image(item.input):
                     upscale_image(upscaler, item.input, item.output, overwrite=options.overwrite)
                     advance(1)
                 else:
-                    upscale_video(upscaler, item.input, item.output, quiet, on_frames=advance)
+                    upscale_video(upscaler, item.input, item.output, replace(quiet, model=model), on_frames=advance)
                 report.written.append(item.output)
             except Stopped as e:
                 raise Stopped(e.signum, note=stopped_note(report, item.output.parent)) from None

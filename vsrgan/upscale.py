@@ -23,7 +23,7 @@ from .errors import InputError
 from .inference.memory import default_batch_size
 from .inference.pipeline import StageTimes, run_pipeline
 from .inference.threads import use_threads
-from .inference.upscaler import Upscaler
+from .inference.upscaler import ModelOptions, Upscaler
 from .io.atomic import atomic_path, check_output
 from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
 from .io.video import Frame, VideoInfo, probe, read_frames
@@ -53,6 +53,7 @@ def upscale(input: str | Path, output: str | Path, options: JobOptions | None = 
         kind = "an image" if is_image(input) else "a video"
         raise InputError(f"'{input}' is {kind} but output '{output}' is not; give the output a matching suffix")
     check_output(output, overwrite=options.overwrite, inputs=(input,))
+    options = replace(options, model=options.model.for_input(input))  # --denoise auto: for how hard input was compressed
     upscaler = Upscaler.from_options(options.model)
     if is_image(output):
         return upscale_image(upscaler, input, output, overwrite=options.overwrite)
@@ -98,8 +99,14 @@ def upscale_video(
         input, output, read_frames(input, threads=budget.decoder), partial(frame_stages, upscaler),
         info=info, size=(info.width * s, info.height * s), batch_size=batch_size,
         options=replace(options, encode=options.encode.with_threads(budget.encoder)),
-        desc=f"{input.name} x{s} ({upscaler.backend})", total=info.num_frames, on_frames=on_frames, times=times,
+        desc=f"{input.name} x{s} ({upscaler.backend}{denoise_note(options.model)})", total=info.num_frames, on_frames=on_frames, times=times,
     )
+
+
+def denoise_note(options: ModelOptions) -> str:
+    """``", denoise 0.5"`` for a progress bar where the job blends x4 with x4-real, else nothing."""
+    strength = options.denoise_strength
+    return "" if strength is None else f", denoise {strength:g}"
 
 
 def write_video(

@@ -33,13 +33,14 @@ def add_export_parser(subparsers) -> None:
 
 
 def run_export(args) -> None:
-    from ..models import default_denoise, default_model, load_model, model_label
+    from ..inference.upscaler import ModelOptions
+    from ..models import default_model, load_model, model_label
 
     if (args.output is None) == (args.output_option is None):
         raise ConfigError("give the output once: vsrgan export -m x4 x4.onnx, or --format ncnn -o FOLDER")
     output = args.output or args.output_option
     name = args.model or default_model()
-    strength = default_denoise(args.model, None)  # the default as upscale runs it: x4 at --denoise 0.5
+    strength = ModelOptions(model=args.model).denoise_strength  # the default with no video to read: x4 at --denoise 0.5
     model = load_model(name, denoise=strength)
     label = model_label(name) if strength is None else f"{model_label(name)}-dn{round(strength * 100)}"
     if args.format == "ncnn":

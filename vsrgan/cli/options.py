@@ -40,10 +40,19 @@ def add_model_run_args(p, *, batch_size: int | None = 4) -> None:
 
 def add_denoise_arg(p) -> None:
     """--denoise: between a model and its real-world twin (upscale and compare)."""
-    p.add_argument("--denoise", type=float, default=None, metavar="S",
+    p.add_argument("--denoise", type=denoise, default=None, metavar="S|auto",
                    help="0..1: blend the weights of the clean x4 (0) and x4-real (1), for compressed or noisy video; "
-                   "with -m x4 or x4-real (default: 0.5 when no -m is given, so x4 halfway to x4-real, the best "
-                   "on real, compressed video; with -m, the model as it is)")
+                   "with -m x4 or x4-real. auto (the default when no -m is given): for how hard each video was "
+                   "compressed, read from its bitstream (H.264, MPEG-2/4; 0.5 where unknown: images, HEVC, AV1); "
+                   "with -m, the model as it is")
+
+
+def denoise(text: str) -> float | str:
+    """``--denoise``'s value: a number, else the text; ModelOptions checks it (auto, or 0..1) in one line."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def add_video_output_args(p) -> None:

@@ -125,7 +125,7 @@ def run_models(args) -> None:
             print(f"{key + ':':18s} {value}")
         return
     strength = default_denoise(None, None)
-    default = " (default)" if strength is None else f" (default, at --denoise {strength:g} when no -m is given)"
+    default = " (default)" if strength is None else f" (default, at --denoise {strength} when no -m is given)"
     for name, description in available_models().items():
         print(f"{name:16s} {description}{default if name == default_model() else ''}")
     print(f"{'PATH':16s} a generator .safetensors written by 'vsrgan train'")

@@ -1,7 +1,7 @@
 """What the cluster's one-video job (:mod:`.run`) and many-video job (:mod:`.batch`) share.
 
     ClusterJob.start(JobOptions, ClusterOptions): the model packed once, its settings recorded
-      .prepare(input, output) --VideoJob (segments, those still to make)--> .running(): Ray tasks + one bar
+      .prepare(input, output) --VideoJob (segments, those still to make, its model)--> .running(): Ray tasks + one bar
       .finish(VideoJob): segments joined with the input's audio --atomic rename--> OUT
 
 A video's work folder (OUT.parts/) records the model's fingerprint and every setting that changes
@@ -10,11 +10,12 @@ a segment's pixels or packets, so a job run again keeps only segments made the s
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..batch import Progress
 from ..errors import ConfigError, InputError
+from ..inference.upscaler import ModelOptions
 from ..io.atomic import check_output
 from ..io.images import is_image
 from ..io.video import probe
@@ -54,16 +55,24 @@ class ClusterJob:
     cluster: ClusterOptions
     packed: dict  # the model as plain data (worker.pack_model)
     settings: dict  # what the work folders record besides the model
+    blends: dict = field(default_factory=dict)  # --denoise auto: strength -> the model packed at it, as inputs ask
 
     @classmethod
     def start(cls, options: JobOptions, cluster: ClusterOptions) -> "ClusterJob":
-        """Load and pack ``options.model``'s model, its scale checked: the one copy every task reads."""
-        model = options.model
-        net = load_model(model.model_name, scale=model.scale, denoise=model.denoise_strength)  # a blend travels as its own weights
-        if model.scale is not None and net.scale != model.scale:
-            raise ConfigError(f"model '{model.model_name}' upscales x{net.scale}; asked for x{model.scale}")
-        settings = {"encode": vars(options.encode), "tile": model.tile, "precision": model.precision}
-        return cls(options, cluster, pack_model(net), settings)
+        """Load and pack ``options.model``'s model, its scale checked: the one copy every task reads
+        (with ``--denoise auto``, the one of inputs whose compression is unknown)."""
+        settings = {"encode": vars(options.encode), "tile": options.model.tile, "precision": options.model.precision}
+        return cls(options, cluster, packed_model(options.model), settings)
+
+    def model_for(self, input: Path) -> dict:
+        """The packed model that upscales ``input``: the job's, or under ``--denoise auto`` the blend
+        at the strength its compression asks for (:meth:`ModelOptions.for_input`)."""
+        model = self.options.model.for_input(input)
+        if model == self.options.model:
+            return self.packed
+        if model.denoise not in self.blends:
+            self.blends[model.denoise] = packed_model(model)
+        return self.blends[model.denoise]
 
     def prepare(self, input: Path, output: Path) -> VideoJob:
         """Check, probe and cut ``input``, open its work folder (keeping segments made for this same job): what is left to do."""
@@ -71,9 +80,10 @@ class ClusterJob:
         info = probe(input)
         segments = plan_segments(keyframe_index(input), min_frames=self.cluster.segment_frames)
         folder = work_folder(output)
-        open_work_folder(folder, job_manifest(input, model=model_digest(self.packed), settings=self.settings, segments=segments))
+        packed = self.model_for(input)
+        open_work_folder(folder, job_manifest(input, model=model_digest(packed), settings=self.settings, segments=segments))
         return VideoJob(input=input, output=output, folder=folder, segments=segments, todo=missing(folder, segments),
-                        rotation=info.rotation)
+                        rotation=info.rotation, model=None if packed is self.packed else packed)
 
     @contextlib.contextmanager
     def running(self, desc: str, total: int = 0) -> Iterator[tuple[Progress, Tasks]]:
@@ -88,6 +98,14 @@ class ClusterJob:
         parts = [segment_path(job.folder, s) for s in job.segments]
         join_segments(parts, job.input, job.output, rotation=job.rotation, overwrite=self.options.overwrite)
         remove_work_folder(job.folder)
+
+
+def packed_model(model: ModelOptions) -> dict:
+    """``model``'s network loaded, its scale checked, and packed for the tasks (a blend travels as its own weights)."""
+    net = load_model(model.model_name, scale=model.scale, denoise=model.denoise_strength)
+    if model.scale is not None and net.scale != model.scale:
+        raise ConfigError(f"model '{model.model_name}' upscales x{net.scale}; asked for x{model.scale}")
+    return pack_model(net)
 
 
 def check_video_request(input: Path, output: Path, *, overwrite: bool) -> None:

@@ -32,6 +32,7 @@ class VideoJob:
     segments: list[Segment]  # all of them, in order
     todo: list[Segment]  # those not finished yet
     rotation: int
+    model: dict | None = None  # its packed model, if not the tasks' own (--denoise auto: a strength per input)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Tasks:
         self.task = ray.remote(max_retries=TASK_RETRIES, max_calls=0, num_cpus=self.options.model.threads,
                                num_gpus=gpu_share)(upscale_segment)
         self.model = ray.put(packed_model)  # once: every task gets the reference
+        self.blends: dict[int, object] = {}  # id of a video's own packed model -> its reference (--denoise auto)
         self.window = max(int(resources.get("CPU", 1) * WINDOW_PER_CPU), 8)
         self.waiting: deque[tuple[VideoJob, Segment]] = deque()
         self.running: dict = {}  # ObjectRef -> (VideoJob, Segment)
@@ -136,9 +138,18 @@ class Tasks:
     def _fill(self) -> None:
         while self.waiting and len(self.running) < self.window:
             job, s = self.waiting.popleft()
-            ref = self.task.remote(self.model, str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
+            ref = self.task.remote(self._model(job), str(job.input.resolve()), s, str(segment_path(job.folder, s).resolve()),
                                    self.options)
             self.running[ref] = (job, s)
+
+
+    def _model(self, job: VideoJob):
+        """The object-store reference to ``job``'s model, each packed model put there once."""
+        if job.model is None:
+            return self.model
+        if id(job.model) not in self.blends:
+            self.blends[id(job.model)] = self.ray.put(job.model)
+        return self.blends[id(job.model)]
 
 
 SMALL_MODEL = 2_000_000  # parameters: a smaller model shares each GPU SMALL_MODEL_SHARES ways unless told otherwise

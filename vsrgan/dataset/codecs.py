@@ -106,8 +106,24 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB")).copy()
 
 
+def sequence_quantiser(frames: list[np.ndarray], codec: Codec):
+    """The :class:`vsrgan.io.compression.Quantiser` that ``codec`` chose for this sequence, as the
+    decoder of a file so encoded reports it (None for clean and jpeg)."""
+    from ..io.compression import mean_quantiser
+
+    if codec.name in ("clean", "jpeg"):
+        return None
+    return mean_quantiser(_decoded(frames, codec, export_quantiser=True))
+
+
 def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
-    """Encode and decode with bare codec contexts: no container is needed for a round trip."""
+    h, w = frames[0].shape[:2]
+    return [frames_.from_i420(f.to_ndarray(format="yuv420p"))[:h, :w] for f in _decoded(frames, codec)]
+
+
+def _decoded(frames: list[np.ndarray], codec: Codec, *, export_quantiser: bool = False) -> list:
+    """The ``av.VideoFrame`` s of ``frames`` encoded and decoded, in display order, padded (module
+    docstring). Bare codec contexts: no container is needed for a round trip."""
     from fractions import Fraction
 
     import av  # PyAV only where asked for
@@ -134,8 +150,10 @@ def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
     packets += encoder.encode(None)  # flush the frames the encoder holds back (B-frames, lookahead)
     decoder = av.CodecContext.create(decoder_name, "r")  # SPS/PPS travel in-band: no extradata needed
     decoder.thread_count = 1
+    if export_quantiser:
+        decoder.options = {"export_side_data": "venc_params"}
     decoded = [f for packet in packets for f in decoder.decode(packet)] + list(decoder.decode(None))
     if len(decoded) != len(frames):
         raise RuntimeError(f"{codec.label} returned {len(decoded)} of {len(frames)} frames")  # an FFmpeg defect, not input
     decoded.sort(key=lambda f: f.pts)  # decoders return display order; sorted to be sure
-    return [frames_.from_i420(f.to_ndarray(format="yuv420p"))[:h, :w] for f in decoded]
+    return decoded

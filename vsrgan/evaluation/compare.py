@@ -17,6 +17,7 @@ are laid out and labelled on the encoding thread.
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,8 @@ def compare(
     if is_image(input) or is_image(output):
         raise InputError(f"compare makes a video from a video; got '{input}' -> '{output}' (for photos use 'vsrgan evaluate')")
     check_output(output, overwrite=options.overwrite, inputs=(input,))
+    if input_is_lr:  # --denoise auto reads how hard the input was compressed; a downscaled copy's is unknown
+        options = replace(options, model=options.model.for_input(input))
     network = Upscaler.from_options(options.model)
     s = network.scale
     bicubic = Upscaler(Bicubic(scale=s), device=network.device, precision="fp32")

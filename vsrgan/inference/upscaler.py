@@ -5,7 +5,9 @@ on any device; output ``(N, 3, sH, sW)`` float in ``[0, 1]`` on the upscaler's d
 in and out as uint8 go through :mod:`vsrgan.io.frames`.
 """
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,13 +15,15 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..io import frames
-from ..models import default_denoise, default_model, load_model
+from ..models import AUTO, DEFAULT_DENOISE, auto_denoise, default_denoise, default_model, load_model
 from .backends import build_backend, pick_backend
 from .device import pick_device, pick_precision
 from .heap import reuse_freed_memory
 from .memory import plan
 from .threads import ThreadBudget, use_threads
 from .tiling import tiled_forward
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,8 @@ class ModelOptions:
     precision: str = "auto"  # auto (fp16 on a GPU, fp32 on the CPU), fp32, fp16, bf16
     backend: str = "auto"  # the engine (vsrgan.inference.backends); auto: the measured fastest installed one for the model and frame size
     threads: int | None = None  # the job's thread budget, model + encoder + decoder (vsrgan.inference.threads); None: every core
-    denoise: float | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend); None: off,
-    # or, when no model is named either, the default's strength (vsrgan.models.DEFAULT_DENOISE)
+    denoise: float | str | None = None  # 0 (the clean model) .. 1 (its real-world twin): blended weights (vsrgan.models.blend);
+    # "auto": for how hard each input was compressed (for_input); None: off, or, when no model is named either, auto
 
     def __post_init__(self):
         if self.tile < 0:
@@ -45,8 +49,8 @@ class ModelOptions:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
-        if self.denoise is not None and not 0 <= self.denoise <= 1:
-            raise ConfigError(f"--denoise must be between 0 (the clean model) and 1 (its real-world twin), got {self.denoise}")
+        if self.denoise is not None and self.denoise != AUTO and not (isinstance(self.denoise, int | float) and 0 <= self.denoise <= 1):
+            raise ConfigError(f"--denoise must be auto or between 0 (the clean model) and 1 (its real-world twin), got '{self.denoise}'")
 
     @property
     def model_name(self) -> str:
@@ -54,8 +58,25 @@ class ModelOptions:
 
     @property
     def denoise_strength(self) -> float | None:
-        """The strength the job runs with: ``denoise``, or the default's when no model is named (:func:`~vsrgan.models.default_denoise`)."""
-        return default_denoise(self.model, self.denoise)
+        """The strength the job runs with: ``denoise``, or the default's when no model is named
+        (:func:`~vsrgan.models.default_denoise`); ``auto`` with no input to read is
+        :data:`~vsrgan.models.DEFAULT_DENOISE` (:meth:`for_input` settles it for an input)."""
+        strength = default_denoise(self.model, self.denoise)
+        return DEFAULT_DENOISE if strength == AUTO else strength
+
+    def for_input(self, input: str | Path) -> "ModelOptions":
+        """These options with ``--denoise auto`` (the default without -m) settled for ``input``: the
+        strength for how hard the video was compressed, read from its bitstream
+        (:func:`vsrgan.models.auto_denoise`); unchanged for any other setting."""
+        if default_denoise(self.model, self.denoise) != AUTO:
+            return self
+        from ..io.compression import read_quantiser
+        from ..io.images import is_image
+
+        quantiser = None if is_image(Path(input)) else read_quantiser(input)
+        strength = auto_denoise(quantiser)
+        log.info("'%s': %s -> --denoise %g", input, quantiser or "compression unknown", strength)
+        return replace(self, denoise=strength)
 
     def thread_budget(self) -> ThreadBudget:
         """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.inference.threads`)."""

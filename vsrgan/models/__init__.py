@@ -41,9 +41,10 @@ def available_models() -> dict[str, str]:
     return names
 
 
-# The default's --denoise, decided by issue 27's rule (MODELS.md, x4-real): on the held-out clips encoded
-# as real video is (every frame), x4 blended halfway with x4-real gains +1.88 dB over bicubic on
-# clean + CRF 23 + CRF 28 against x4's +1.76, and loses 0.16 dB on clean input (the rule allows 0.3).
+# --denoise where how hard the input was compressed is unknown (see AUTO), decided by issue 27's rule
+# (MODELS.md, x4-real): on the held-out clips encoded as real video is (every frame), x4 blended halfway
+# with x4-real gains +1.88 dB over bicubic on clean + CRF 23 + CRF 28 against x4's +1.76, and loses
+# 0.16 dB on clean input (the rule allows 0.3).
 DEFAULT_DENOISE = 0.5
 
 
@@ -52,14 +53,35 @@ def default_model() -> str:
     return "x4" if (WEIGHTS_DIR / BUNDLED["x4"][0]).is_file() else "bicubic"
 
 
-def default_denoise(model: str | None, denoise: float | None) -> float | None:
+AUTO = "auto"  # --denoise auto: the strength for how hard the input was compressed (auto_denoise)
+
+# --denoise auto, the default where no -m is given: per kind of quantiser a video's decoder reports
+# (vsrgan.io.compression), the ramp from (lo: strength 0, x4 exactly) to (hi: 1, x4-real), fitted on the
+# held-out clips encoded at 14 settings (scripts/models/denoise_calibration.py; MODELS.md, x4-real). Both
+# start below 0: the lightest lossy encode measured (x264 CRF 8, QP 11) already wants strength 0.5.
+AUTO_DENOISE = {"h264": (-3.5, 27.0), "mpeg": (-12.5, 11.5)}
+
+
+def default_denoise(model: str | None, denoise: float | str | None) -> float | str | None:
     """The ``--denoise`` a job runs with: ``denoise`` as given; with neither a model nor a strength
-    given, :data:`DEFAULT_DENOISE` where the default's real-world twin is installed (``-m x4`` alone
-    is the clean x4 exactly)."""
+    given, :data:`AUTO` where the default's real-world twin is installed (``-m x4`` alone is the
+    clean x4 exactly)."""
     if denoise is not None or model is not None or default_model() not in DENOISE_PAIRS:
         return denoise
     installed = all((WEIGHTS_DIR / BUNDLED[name][0]).is_file() for name in DENOISE_PAIRS[default_model()])
-    return DEFAULT_DENOISE if installed else None
+    return AUTO if installed else None
+
+
+def auto_denoise(quantiser) -> float:
+    """``--denoise auto``'s strength for a video whose encoder chose ``quantiser`` (a
+    :class:`vsrgan.io.compression.Quantiser`): on its kind's ramp in :data:`AUTO_DENOISE`, to 0.01;
+    :data:`DEFAULT_DENOISE` where it is unknown (None: an image, HEVC, AV1, an intra codec, no file)."""
+    if quantiser is None or quantiser.kind not in AUTO_DENOISE:
+        return DEFAULT_DENOISE
+    if quantiser.value == 0:  # lossless (x264 at QP 0): nothing to undo
+        return 0.0
+    lo, hi = AUTO_DENOISE[quantiser.kind]
+    return round(min(max((quantiser.value - lo) / (hi - lo), 0.0), 1.0), 2)
 
 
 def model_label(model: str) -> str:
