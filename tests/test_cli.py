@@ -140,6 +140,16 @@ def test_scale_mismatch_and_bad_options(tmp_path, clip, tiny_generator):
     assert leftovers(tmp_path, keep={"clip.mp4", "g.safetensors"}) == []
 
 
+@pytest.mark.parametrize("command", ["upscale", "compare", "evaluate"])
+@pytest.mark.parametrize("scale", ["-2", "0"])
+def test_a_scale_below_one_is_refused_in_one_line(tmp_path, clip, command, scale):
+    """bicubic takes any whole scale from 1 up; -2 was a traceback from its kernel, 0 became x4 and was refused as a mismatch."""
+    output = {"upscale": [tmp_path / "o.mp4"], "compare": [tmp_path / "c.mp4"], "evaluate": []}[command]
+    result = run(command, clip, *output, "-m", "bicubic", "-s", scale)
+    assert_one_line_error(result, f"--scale must be a positive whole number, got {scale}")
+    assert leftovers(tmp_path, keep={"clip.mp4"}) == []
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 def test_cuda_without_a_gpu(tmp_path, clip):
     assert_one_line_error(run("upscale", clip, tmp_path / "o.mp4", "--device", "cuda"), "no CUDA GPU")

@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -139,6 +140,47 @@ def test_panel_height_option(tmp_path, hr_clip):
     out = tmp_path / "small.mp4"
     compare(hr_clip, out, panel_height=24, device="cpu", progress=False)
     assert (probe(out).width, probe(out).height) == (2 * 32, 2 * 24)
+
+
+def make_phone_clip(path, shown, *, frames=4):
+    """A clip as a phone held upright records it: stored a quarter turn clockwise, tagged to be
+    turned back (rotation 90, counter-clockwise) so that a player shows ``shown``."""
+    stored = np.ascontiguousarray(np.rot90(shown, -1))
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = stored.shape[1], stored.shape[0], "yuv444p"
+        v.set_display_rotation(90)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts = i
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+
+
+def as_played(path):
+    """Every frame of ``path`` as a player shows it: turned as its rotation tag says."""
+    with av.open(str(path)) as c:
+        return [np.rot90(f.to_ndarray(format="rgb24"), round(f.rotation / 90)) for f in c.decode(video=0)]
+
+
+def test_a_rotated_video_is_compared_upright(tmp_path):
+    """A phone video's panels stand upright side by side, as the video is shown, not stacked on
+    their sides with sideways labels: the frames are turned before they are composed, and the
+    comparison itself carries no rotation."""
+    shown = np.full((64, 48, 3), 40, np.uint8)
+    shown[32:, 24:] = 220  # as a player shows it: one bright quadrant, bottom right
+    src, out = tmp_path / "phone.mp4", tmp_path / "cmp.mp4"
+    make_phone_clip(src, shown)
+    assert probe(src).rotation == 90 and as_played(src)[0].shape == (64, 48, 3)
+    compare(src, out, model="bicubic", scale=2, layout="side", **LOSSLESS, device="cpu", progress=False)
+    assert probe(out).rotation == 0
+    frames = as_played(out)
+    assert len(frames) == 4 and frames[0].shape == (64, 4 * 48, 3)  # four upright panels in a row
+    for frame in frames:
+        for p in range(4):  # original, downscaled, bicubic, network: each upright, below its label
+            panel = frame[:, p * 48 : (p + 1) * 48].astype(np.int16)
+            assert panel[36:, 28:].mean() > 190 and panel[36:, :20].mean() < 60, p
+            assert (panel[LABEL[0], :].max(axis=-1) > 200).mean() > 0.03, p  # the label, across the top
 
 
 def test_labels_and_layout_helpers():

@@ -1,13 +1,18 @@
 """Audio carried into the upscaled file: copied where the container takes it, otherwise converted
-(sample format, layout, rate) to what the container's encoder takes and re-encoded."""
+(sample format, layout, rate) to what the container's encoder takes and re-encoded. Tags, chapters
+and cover art are carried too, and every stream left out is named in a warning."""
 
+import io
 from fractions import Fraction
 
 import av
+import numpy as np
 import pytest
 from conftest import audio_seconds, make_av_clip, make_clip
+from PIL import Image
 
 from vsrgan import upscale
+from vsrgan.io.video import probe, read_frames
 
 
 def upscaled_audio(src, out):
@@ -146,3 +151,75 @@ def test_a_clip_cut_short_keeps_only_the_chapters_it_holds(tmp_path):
     with av.open(str(out)) as c:
         kept = [(ch["metadata"]["title"], float(ch["start"] * ch["time_base"]), float(ch["end"] * ch["time_base"])) for ch in c.chapters()]
     assert kept == [("A", 0.0, 0.2), ("B", 0.2, 0.3)]
+
+
+def remux(out, *sources, attachments=(), klv=False):
+    """Every stream of ``sources`` in one file ``out``, with attached files ((name, MIME type, bytes):
+    FFmpeg shows an image among them as a cover, a video stream of one picture) and, with ``klv``, a
+    data stream of KLV timed metadata, as drones and broadcast .ts files carry."""
+    inputs = [av.open(str(s)) for s in sources]
+    with av.open(str(out), "w") as o:
+        routes = {(k, s.index): o.add_stream_from_template(s) for k, c in enumerate(inputs) for s in c.streams}
+        for name, mimetype, data in attachments:
+            o.add_attachment(name, mimetype, data)
+        data_stream = o.add_data_stream("klv") if klv else None
+        o.start_encoding()
+        if data_stream is not None:
+            for i in range(3):
+                packet = av.Packet(b"\x06\x0e\x2b\x34" + bytes(12))
+                packet.stream, packet.pts, packet.dts, packet.time_base = data_stream, i * 9000, i * 9000, Fraction(1, 90000)
+                o.mux(packet)
+        for k, c in enumerate(inputs):
+            for packet in c.demux():
+                if packet.size:
+                    packet.stream = routes[(k, packet.stream.index)]
+                    o.mux(packet)
+    for c in inputs:
+        c.close()
+
+
+def jpeg(value: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def covers(path):
+    """(file name, encoded picture) of each cover image in ``path``: a video stream with the attached_pic disposition."""
+    with av.open(str(path)) as c:
+        found = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        return [(s.metadata.get("filename"), bytes(next(p for p in c.demux(s) if p.size))) for s in found]
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4", ".mov"])
+def test_cover_art_is_kept_where_the_container_holds_it_and_named_where_not(tmp_path, caplog, suffix):
+    """An .mkv's cover image is a video stream to FFmpeg, which neither the audio nor the attachment
+    loop saw: it vanished in silence. Into .mkv it stays an attached file, into .mp4 it becomes the
+    file's cover; .mov drops cover streams, so a warning names it."""
+    src, with_cover, out = tmp_path / "a.mp4", tmp_path / "cover.mkv", tmp_path / f"out{suffix}"
+    make_clip(src, frames=6, audio=True)
+    remux(with_cover, src, attachments=[("cover.jpg", "image/jpeg", jpeg(200)), ("font.ttf", "font/ttf", b"\0\1\0\0font")])
+    assert covers(with_cover) == [("cover.jpg", jpeg(200))]
+    upscale(with_cover, out, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    if suffix == ".mov":
+        assert covers(out) == []
+        assert "cover image 'cover.jpg' (stream #2, mjpeg) cannot go into '.mov'; it is left out" in caplog.text
+    else:
+        assert [picture for _, picture in covers(out)] == [jpeg(200)]
+        assert "cover image" not in caplog.text
+    assert probe(out).width == 2 * probe(src).width and sum(1 for _ in read_frames(out)) == 6  # the upscaled video is still the first
+
+
+def test_a_second_video_stream_and_a_data_stream_are_named_in_warnings(tmp_path, caplog):
+    """Only the first video stream is upscaled, and data streams are not carried: each one left out is named."""
+    a, b, two, klv = (tmp_path / n for n in ("a.mp4", "b.mp4", "two.mkv", "klv.ts"))
+    make_clip(a, frames=6, audio=True)
+    make_clip(b, width=64, height=48, frames=6)
+    remux(two, a, b)
+    upscale(two, tmp_path / "two_x2.mkv", model="bicubic", scale=2, preset="ultrafast", progress=False)
+    assert "video stream #2 (h264, 64x48) is left out of '.mkv': only the first video stream (#0) is upscaled" in caplog.text
+    remux(klv, a, klv=True)
+    upscale(klv, tmp_path / "klv_x2.ts", model="bicubic", scale=2, preset="ultrafast", progress=False)
+    assert "data stream #2 (klv) is left out of '.ts'" in caplog.text
+    with av.open(str(tmp_path / "two_x2.mkv")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]

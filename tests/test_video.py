@@ -1,5 +1,6 @@
 """Video I/O on real encoded clips: every frame, its timestamp, audio and subtitles."""
 
+import re
 from fractions import Fraction
 
 import av
@@ -320,3 +321,20 @@ def test_output_settings_refused_in_one_line_naming_the_output(tmp_path, source,
     assert expected in message and f"'{folder / output}'" in message and ".partial" not in message, message
     assert len(message.splitlines()) == 1
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("output", ["b.y4m", "c.gif", "d.webm"])
+def test_a_container_that_refuses_the_codec_names_flags_that_work(tmp_path, caplog, output):
+    """The default libx264 into a container that holds only raw video, GIF or VP8/VP9/AV1: one line
+    that names the --codec (and --pix-fmt) to give, before the audio is said to be left out of a
+    file that is never written; given those flags, the file is written."""
+    src, out = tmp_path / "a.mp4", tmp_path / output
+    make_clip(src, frames=6, audio=True)
+    with pytest.raises(VideoError) as error:
+        upscale_to(src, out)
+    message = str(error.value)
+    assert f"a {out.suffix} container cannot hold libx264 video; use --codec" in message and len(message.splitlines()) == 1
+    assert "cannot go into" not in caplog.text and not out.exists()
+    codec, pix_fmt = re.search(r"use --codec (\S+?)(?: --pix-fmt (\S+?))?,", message).groups()
+    upscale_to(src, out, codec=codec, pix_fmt=pix_fmt, preset=None, crf=None)
+    assert sum(1 for _ in read_frames(out)) == 6

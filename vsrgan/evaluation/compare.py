@@ -10,6 +10,9 @@ shown as a block, nearest-neighbour) | bicubic | network. With ``input_is_lr`` t
 itself is the low-resolution image, and the panels are input | bicubic | network. The ``wipe``
 layout shows bicubic left and network right of a divider that sweeps across and back.
 
+A rotated video (a phone's, tagged to be shown turned) is turned upright first, as a player
+shows it: the panels and labels are composed upright, and the comparison carries no rotation tag.
+
 Decoding, the models and encoding overlap (:func:`vsrgan.inference.pipeline.run_pipeline`); the panels
 are laid out and labelled on the encoding thread.
 """
@@ -28,12 +31,20 @@ from ..inference.memory import default_batch_size
 from ..inference.upscaler import Upscaler
 from ..io.atomic import check_output
 from ..io.images import is_image
-from ..io.video import probe, read_frames
+from ..io.video import VideoInfo, probe, read_frames
 from ..io.writer import VideoWriter
 from ..models import Bicubic, model_label
 from ..options import JobOptions
 from ..upscale import write_video
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
+
+
+def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
+    """``info`` as a player shows the video, with no rotation left, and the quarter turns
+    counter-clockwise (``np.rot90``'s) that make its decoded frames so (the nearest, for odd angles)."""
+    turns = round(info.rotation / 90) % 4
+    width, height = (info.height, info.width) if turns % 2 else (info.width, info.height)
+    return replace(info, width=width, height=height, rotation=0), turns
 
 
 def make_panels(batch: np.ndarray, network: Upscaler, bicubic: Upscaler, *, input_is_lr: bool) -> np.ndarray:
@@ -103,7 +114,7 @@ def compare(
     s = network.scale
     bicubic = Upscaler(Bicubic(scale=s), device=network.device, precision="fp32")
 
-    info = probe(input)
+    info, turns = upright(probe(input))  # a rotated video's panels are composed as it is shown
     if input_is_lr:
         h, w = info.height * s, info.width * s
     else:
@@ -122,7 +133,7 @@ def compare(
     size = panel_size(layout, 2 if layout == "wipe" else len(labels), w, h, panel_height)
     columns, rows = grid_shape(layout, len(labels))
 
-    frames = read_frames(input)
+    frames = (replace(f, image=np.rot90(f.image, turns)) for f in read_frames(input))  # upright, as shown
     first = next(frames)
     until = float(first.pts * info.time_base) + seconds if seconds else math.inf  # on the source's clock
     frames = itertools.takewhile(lambda f: not seconds or f.time < seconds, itertools.chain([first], frames))

@@ -198,6 +198,8 @@ def evaluate(
     paths = [Path(s) for s in sources]
     if not paths:
         raise ConfigError("evaluate needs at least one source: a dataset folder, an image folder or a video")
+    if scale is not None and scale < 1:
+        raise ConfigError(f"--scale must be a positive whole number, got {scale}")
     if max_frames < 0 or every < 1:
         raise ConfigError(f"--max-frames must be >= 0 and --every >= 1, got {max_frames} and {every}")
     if not 0 <= held_out < 1:

@@ -43,6 +43,8 @@ class ModelOptions:
     # "auto": for how hard each input was compressed (for_input); None: off, or, when no model is named either, auto
 
     def __post_init__(self):
+        if self.scale is not None and self.scale < 1:
+            raise ConfigError(f"--scale must be a positive whole number, got {self.scale}")
         if self.tile < 0:
             raise ConfigError(f"--tile must be 0 (off) or a positive size in pixels, got {self.tile}")
         if self.batch_size is not None and self.batch_size < 1:

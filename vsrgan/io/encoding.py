@@ -50,10 +50,20 @@ class EncodeOptions:
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 PREFERRED_FORMATS = ("yuv420p", "yuv444p", "yuv420p10le", "rgb24", "gbrp", "rgb8")  # what to suggest, best first (not pal8: swscale cannot make it)
 
+# Containers that hold only a few video codecs, by a part of the encoder's name (VP9 comes as libvpx-vp9,
+# vp9_qsv ..., AV1 as libaom-av1, libsvtav1 ...), and the encoder to offer instead: another --codec is
+# refused before the file is opened, naming that one (FFmpeg's own refusal names none).
+NARROW_CONTAINERS = {
+    ".webm": (("vp8", "vp9", "libvpx", "av1"), "libvpx-vp9"),
+    ".y4m": (("rawvideo", "wrapped_avframe"), "rawvideo"),
+    ".gif": (("gif",), "gif"),
+}
+
 
 def check_encoder(encode: EncodeOptions, name: Path) -> None:
-    """Refuse, naming the output ``name``, a codec that is missing or not a video encoder, or a
-    ``--pix-fmt`` it cannot encode: cheap checks that need no file."""
+    """Refuse, naming the output ``name``, a codec that is missing or not a video encoder, one
+    the container of ``name``'s suffix cannot hold (:data:`NARROW_CONTAINERS`), or a ``--pix-fmt``
+    it cannot encode: cheap checks that need no file."""
     codec, pix_fmt = encode.codec, encode.pix_fmt
     if codec not in av.codecs_available:
         raise VideoError(f"'{name}': video codec '{codec}' is not in this FFmpeg build; try libx264 or libx265")
@@ -63,6 +73,9 @@ def check_encoder(encode: EncodeOptions, name: Path) -> None:
         raise VideoError(f"'{name}': '{codec}' has no encoder in this FFmpeg build; try libx264 or libx265") from None
     if encoder.type != "video":
         raise VideoError(f"'{name}': '{codec}' is not a video codec ({encoder.type}); try libx264 or libx265")
+    suffix = name.suffix.lower()
+    if suffix in NARROW_CONTAINERS and not any(part in codec for part in NARROW_CONTAINERS[suffix][0]):
+        raise VideoError(f"'{name}': a {suffix} container cannot hold {codec} video; {_instead(NARROW_CONTAINERS[suffix][1], pix_fmt)}")
     formats = [f.name for f in encoder.video_formats or ()]
     try:
         av.VideoFormat(pix_fmt)
@@ -74,10 +87,25 @@ def check_encoder(encode: EncodeOptions, name: Path) -> None:
         raise VideoError(f"'{name}': unknown preset '{encode.preset}' for {codec}; expected one of {', '.join(X26X_PRESETS)}")
 
 
+def _instead(codec: str, pix_fmt: str) -> str:
+    """What to give instead of a --codec the output's container refuses: ``--codec codec``, with
+    the ``--pix-fmt`` it needs where it cannot encode ``pix_fmt`` (gif: rgb8), or another suffix."""
+    other_suffix = "another output suffix such as .mkv"
+    if codec not in av.codecs_available:
+        return f"use {other_suffix}"
+    formats = [f.name for f in av.Codec(codec, "w").video_formats or ()]
+    flags = f"--codec {codec}" if not formats or pix_fmt in formats else f"--codec {codec} --pix-fmt {_usual(formats)[0]}"
+    return f"use {flags}, or {other_suffix}"
+
+
+def _usual(formats: list[str]) -> list[str]:
+    """The pixel formats of ``formats`` to offer the user, best first: the usual ones it holds, else all."""
+    return [f for f in PREFERRED_FORMATS if f in formats] or formats or ["yuv420p"]
+
+
 def _suggest(formats: list[str]) -> str:
     """Two pixel formats to offer the user: the usual ones ``formats`` holds, else its first."""
-    usual = [f for f in PREFERRED_FORMATS if f in formats] or formats or ["yuv420p"]
-    return " or ".join(usual[:2])
+    return " or ".join(_usual(formats)[:2])
 
 
 @contextlib.contextmanager

@@ -7,7 +7,9 @@ encoder opens with (8-bit mono PCM at 11025 Hz becomes float mono AAC in .mp4; 2
 24 kHz Opus in .webm, which has no 22050), and re-encoded. A subtitle stream the container cannot hold,
 or an audio stream where the container holds no audio at all (.gif, .y4m), is named in a
 warning, never dropped in silence. Tags (language, title), disposition flags (default, forced),
-the container's tags, chapters and (into .mkv) attachments are carried too. Packets are muxed in step with the video (everything that
+the container's tags, chapters, (into .mkv) attachments and (into .mkv and .mp4) cover images are
+carried too; every other stream (a second video stream, a data stream) is named in a warning as
+well. Packets are muxed in step with the video (everything that
 starts before the frame being written), so the muxer interleaves without buffering the file.
 """
 
@@ -34,6 +36,12 @@ STALE_TAGS = ("duration", "encoder", "major_brand", "minor_version", "compatible
 
 # The usual layout for each channel count: PCM in AVI or WAV often declares none ("6 channels").
 DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+# A cover image's MIME type and file suffix by its codec: Matroska keeps a cover as an attached file.
+COVER_FILES = {"mjpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "bmp": ("image/bmp", ".bmp"),
+               "gif": ("image/gif", ".gif"), "webp": ("image/webp", ".webp"), "tiff": ("image/tiff", ".tif")}
+# Output formats whose muxer writes a cover image stream as the file's cover (.mp4's covr; .mov and .m4v do not).
+COVER_STREAM_FORMATS = ("mp4",)
 
 
 def copyable(source: Path, index: int, output: av.container.OutputContainer) -> bool:
@@ -62,6 +70,19 @@ def copyable(source: Path, index: int, output: av.container.OutputContainer) -> 
 def left_out(what: str, output: av.container.OutputContainer) -> None:
     """Say that ``what`` of the source does not go into ``output``: never dropped in silence."""
     log.warning("%s cannot go into '%s'; it is left out (an .mkv output keeps it)", what, Path(output.name).suffix or output.name)
+
+
+def is_cover(stream: av.stream.Stream) -> bool:
+    """Whether ``stream`` is a cover image: FFmpeg shows one (an .mp4's covr, an .mkv's image attachment,
+    an MP3's APIC) as a video stream of a single picture with the attached_pic disposition."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def picture(source: Path, index: int) -> bytes:
+    """The encoded picture of the cover image stream ``index`` of ``source``: its one packet (empty if it has none)."""
+    with av.open(str(source)) as container:
+        packet = next((p for p in container.demux(container.streams[index]) if p.size), None)
+        return b"" if packet is None else bytes(packet)
 
 
 def content_tags(metadata: dict[str, str]) -> dict[str, str]:
@@ -144,6 +165,8 @@ class Passthrough:
                 continue
             copy_tags(stream, self.routes[stream.index][0])
         self._copy_attachments(output)
+        self._copy_covers(source, output)
+        self._name_the_rest(output)
         streams = [self.input.streams[i] for i in self.routes]
         self.packets = self.input.demux(*streams) if streams else iter(())
         self.pending = None
@@ -158,7 +181,8 @@ class Passthrough:
             copy_tags(self.input.streams.video[0], output.streams.video[0])
 
     def _copy_attachments(self, output: av.container.OutputContainer) -> None:
-        """Attached files (fonts for subtitles, cover art) into a Matroska output; elsewhere each is named in a warning."""
+        """Attached files (fonts for subtitles) into a Matroska output; elsewhere each is named in a warning.
+        (An attached image is a cover to FFmpeg, a video stream: :meth:`_copy_covers`.)"""
         for stream in self.input.streams:
             if stream.type != "attachment":
                 continue
@@ -167,6 +191,41 @@ class Passthrough:
                 output.add_attachment(filename, stream.mimetype or "application/octet-stream", stream.data)
             else:
                 left_out(f"attachment '{filename}' (stream #{stream.index})", output)
+
+    def _copy_covers(self, source: Path, output: av.container.OutputContainer) -> None:
+        """Cover images (:func:`is_cover`) into a Matroska output as attached files, into an .mp4 as
+        its cover; elsewhere each is named in a warning."""
+        for stream in self.input.streams.video[1:]:  # the first is the one upscaled
+            if not is_cover(stream):
+                continue
+            codec = stream.codec_context.name
+            mimetype, suffix = COVER_FILES.get(codec, ("application/octet-stream", ""))
+            filename = stream.metadata.get("filename", f"cover{suffix}")
+            if output.format.name == "matroska":
+                if data := picture(source, stream.index):
+                    output.add_attachment(filename, stream.metadata.get("mimetype", mimetype), data)
+                else:
+                    log.warning("cover image '%s' (stream #%d) holds no picture; it is left out", filename, stream.index)
+            elif output.format.name in COVER_STREAM_FORMATS:
+                self.routes[stream.index] = (output.add_stream_from_template(stream), False)
+                copy_tags(stream, self.routes[stream.index][0])
+            else:
+                left_out(f"cover image '{filename}' (stream #{stream.index}, {codec})", output)
+
+    def _name_the_rest(self, output: av.container.OutputContainer) -> None:
+        """A warning for each stream nothing above carries: a second video stream (the first is the one
+        upscaled), a data stream (timed metadata such as KLV), one of a type FFmpeg does not know."""
+        upscaled = self.input.streams.video[0].index
+        for stream in self.input.streams:
+            if stream.type in ("audio", "subtitle", "attachment") or stream.index == upscaled or is_cover(stream):
+                continue
+            codec = getattr(stream, "name", None) or "unknown codec"
+            if stream.type == "video":
+                log.warning("video stream #%d (%s, %dx%d) is left out of '%s': only the first video stream (#%d) is upscaled",
+                            stream.index, codec, stream.codec_context.width, stream.codec_context.height, Path(output.name).suffix, upscaled)
+            else:
+                log.warning("%s stream #%d (%s) is left out of '%s': only audio, subtitles, attachments and cover art go beside the video",
+                            stream.type, stream.index, codec, Path(output.name).suffix)
 
     def _reencoder(self, source: Path, stream: av.AudioStream, output: av.container.OutputContainer) -> av.AudioStream:
         """An output stream of the container's default audio codec, and the resampler that feeds it."""
