@@ -192,7 +192,7 @@ def test_auto_follows_the_ramp_and_falls_back_where_compression_is_unknown(pair)
     lo, hi = vsrgan.models.AUTO_DENOISE["h264"]
     assert [auto_denoise(Quantiser("h264", q, 10)) for q in (lo - 3, lo, (lo + hi) / 2, hi, hi + 3)] == [0, 0, 0.5, 1, 1]
     assert auto_denoise(Quantiser("h264", 0, 10)) == 0 < auto_denoise(Quantiser("h264", 1, 10))  # lossless: x4 exactly
-    assert auto_denoise(None) == auto_denoise(Quantiser("vp9", 200, 10)) == vsrgan.models.DEFAULT_DENOISE  # no ramp measured
+    assert auto_denoise(None) == auto_denoise(Quantiser("hevc", 30, 10)) == vsrgan.models.DEFAULT_DENOISE  # no ramp measured
     assert ModelOptions().denoise_strength == vsrgan.models.DEFAULT_DENOISE  # no video to read: the API on frames, export
     assert ModelOptions(model="x4").denoise_strength is None and ModelOptions(model="x4").for_input("any.mp4") == ModelOptions(model="x4")
     assert ModelOptions(denoise=0.3).for_input("any.mp4").denoise == 0.3

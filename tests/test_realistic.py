@@ -11,7 +11,7 @@ import torch
 from conftest import make_clip, pattern
 from PIL import Image
 
-from vsrgan.dataset.codecs import Codec, parse_codec, round_trip
+from vsrgan.dataset.codecs import Codec, parse_codec, round_trip, sequence_quantiser
 from vsrgan.dataset.degrade import downscale
 from vsrgan.dataset.manifest import read_manifest
 from vsrgan.dataset.pool import make_pool, remake
@@ -37,7 +37,7 @@ def error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int32) - b).mean())
 
 
-@pytest.mark.parametrize("spec", ["x264:crf=28", "x264:crf=23,preset=ultrafast", "mpeg2:bpp=0.4", "mpeg4:bpp=0.3", "jpeg:q=40"])
+@pytest.mark.parametrize("spec", ["x264:crf=28", "x264:crf=23,preset=ultrafast", "mpeg2:bpp=0.4", "mpeg4:bpp=0.3", "vp9:crf=40", "jpeg:q=40"])
 def test_round_trip_is_lossy_sized_and_deterministic(spec):
     seq = panned(photo())
     codec = parse_codec(spec)
@@ -57,6 +57,16 @@ def test_a_higher_crf_loses_more():
     seq = panned(photo(seed=3))
     losses = [error(round_trip(seq, Codec("x264", crf=crf))[3], seq[3]) for crf in (18, 28, 38)]
     assert losses[0] < losses[1] < losses[2]
+
+
+@pytest.mark.parametrize("codec, scale", [("x264", "h264"), ("vp9", "vp9")])
+def test_the_quantiser_a_sequence_was_coded_with_rises_with_its_crf(codec, scale):
+    """What --denoise auto reads from a file (vsrgan.io.compression), here from the round trip's own decoder."""
+    seq = panned(photo(seed=2))
+    light, heavy = (sequence_quantiser(seq, Codec(codec, crf=crf)) for crf in (15, 40))
+    assert light.kind == heavy.kind == scale and light.frames == heavy.frames == len(seq)
+    assert light.value < heavy.value
+    assert sequence_quantiser(seq, Codec("mpeg2", bpp=0.2)).kind == "mpeg" and sequence_quantiser(seq, Codec("jpeg")) is None
 
 
 def test_frames_are_predicted_from_their_neighbours():
@@ -80,11 +90,11 @@ def test_video_codecs_subsample_chroma():
 def test_clean_is_a_copy_and_specs_read_back():
     seq = panned(photo())
     assert all(np.array_equal(a, b) for a, b in zip(round_trip(seq, Codec()), seq))
-    for spec in ("clean", "x264:crf=28", "x264:crf=20,preset=slow", "mpeg2:bpp=0.5", "mpeg4:bpp=0.25", "jpeg:q=60"):
+    for spec in ("clean", "x264:crf=28", "x264:crf=20,preset=slow", "mpeg2:bpp=0.5", "mpeg4:bpp=0.25", "vp9:crf=35", "jpeg:q=60"):
         assert parse_codec(spec).label == spec
 
 
-@pytest.mark.parametrize("spec", ["h265:crf=3", "x264:q=5", "x264:crf=abc", "jpeg:q=0", "x264:crf=28,preset=warp"])
+@pytest.mark.parametrize("spec", ["h265:crf=3", "x264:q=5", "x264:crf=abc", "jpeg:q=0", "x264:crf=28,preset=warp", "x264:crf=60", "vp9:crf=64"])
 def test_bad_specs_say_what_was_expected(spec):
     with pytest.raises(ConfigError, match=r"crf|q|preset|codec|takes|number"):
         parse_codec(spec)

@@ -43,7 +43,7 @@ def add_denoise_arg(p) -> None:
     p.add_argument("--denoise", type=denoise, default=None, metavar="S|auto",
                    help="0..1: blend the weights of the clean x4 (0) and x4-real (1), for compressed or noisy video; "
                    "with -m x4 or x4-real. auto (the default when no -m is given): for how hard each video was "
-                   "compressed, read from its bitstream (H.264, MPEG-2/4; 0.5 where unknown: images, HEVC, AV1); "
+                   "compressed, read from its bitstream (H.264, MPEG-2/4, VP9; 0.5 where unknown: images, HEVC, AV1); "
                    "with -m, the model as it is")
 
 

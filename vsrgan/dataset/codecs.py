@@ -1,8 +1,8 @@
 """Real codecs on short LR sequences: what web video, DVDs and phone recordings do to a picture.
 
 A :class:`Codec` names one lossy round trip: ``x264`` (libx264 at a CRF and preset), ``mpeg2``
-(MPEG-2 at a DVD-like bitrate), ``mpeg4`` (MPEG-4 Part 2, as Xvid/DivX, at a bitrate), ``jpeg``
-(Pillow, one image at a time) or ``clean`` (none). :func:`round_trip` sends a whole sequence of
+(MPEG-2 at a DVD-like bitrate), ``mpeg4`` (MPEG-4 Part 2, as Xvid/DivX, at a bitrate), ``vp9``
+(libvpx-vp9 at a CRF, as web video is served), ``jpeg`` (Pillow, one image at a time) or ``clean`` (none). :func:`round_trip` sends a whole sequence of
 frames through it, always in yuv420p, so a frame in the middle of the sequence carries what real
 video carries: chroma subsampling, motion-compensated prediction from its neighbours, blocks and
 ringing that move with the picture.
@@ -20,7 +20,7 @@ half the width) carry unset alignment bytes that libx264's SIMD reads, and the s
 different bitstreams from run to run (seen at 112 and 64 pixels wide, never at 128 or 256).
 
 :func:`parse_codec` reads the spec strings of ``vsrgan evaluate --degrade``: ``clean``,
-``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``jpeg:q=60``.
+``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``vp9:crf=35``, ``jpeg:q=60``.
 """
 
 import io
@@ -32,10 +32,10 @@ from PIL import Image
 from ..errors import ConfigError
 from ..io import frames as frames_
 
-CODECS = ("clean", "x264", "mpeg2", "mpeg4", "jpeg")
+CODECS = ("clean", "x264", "mpeg2", "mpeg4", "vp9", "jpeg")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 FPS = 25  # the rate the sequences are encoded at: it sets the bit budget per frame with bpp
-_PARAMS = {"x264": ("crf", "preset"), "mpeg2": ("bpp",), "mpeg4": ("bpp",), "jpeg": ("q",), "clean": ()}
+_PARAMS = {"x264": ("crf", "preset"), "mpeg2": ("bpp",), "mpeg4": ("bpp",), "vp9": ("crf",), "jpeg": ("q",), "clean": ()}
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Codec:
     """One lossy round trip; the fields that its ``name`` does not use stay at their defaults."""
 
     name: str = "clean"  # one of CODECS
-    crf: int = 23  # x264: constant rate factor (18: near transparent, 35: blocky)
+    crf: int = 23  # x264: constant rate factor (18: near transparent, 35: blocky); vp9: its CRF, 0-63
     preset: str = "medium"  # x264: speed preset (slower presets spend bits better)
     bpp: float = 0.5  # mpeg2, mpeg4: bits per pixel per frame (a DVD: 0.4-0.8)
     q: int = 75  # jpeg: Pillow quality 1-95
@@ -51,8 +51,8 @@ class Codec:
     def __post_init__(self):
         if self.name not in CODECS:
             raise ConfigError(f"unknown codec {self.name!r}; expected one of {', '.join(CODECS)}")
-        if not 0 <= self.crf <= 51:
-            raise ConfigError(f"x264 crf must be 0-51, got {self.crf}")
+        if not 0 <= self.crf <= (63 if self.name == "vp9" else 51):
+            raise ConfigError(f"{self.name} crf must be 0-{63 if self.name == 'vp9' else 51}, got {self.crf}")
         if self.preset not in X264_PRESETS:
             raise ConfigError(f"x264 preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
         if not 0.01 <= self.bpp <= 24:
@@ -131,13 +131,16 @@ def _decoded(frames: list[np.ndarray], codec: Codec, *, export_quantiser: bool =
     h, w = frames[0].shape[:2]
     ph, pw = -(-h // 16) * 16, -(-w // 128) * 128  # module docstring: deterministic only at such sizes
     frames = [np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge") for f in frames]
-    encoder_name, decoder_name = {"x264": ("libx264", "h264"), "mpeg2": ("mpeg2video",) * 2, "mpeg4": ("mpeg4",) * 2}[codec.name]
+    encoder_name, decoder_name = {"x264": ("libx264", "h264"), "mpeg2": ("mpeg2video",) * 2, "mpeg4": ("mpeg4",) * 2,
+                                  "vp9": ("libvpx-vp9", "vp9")}[codec.name]
     encoder = av.CodecContext.create(encoder_name, "w")
     encoder.width, encoder.height, encoder.pix_fmt = pw, ph, "yuv420p"
     encoder.time_base, encoder.framerate = Fraction(1, FPS), Fraction(FPS)
     encoder.thread_count = 1  # deterministic output (module docstring)
     if codec.name == "x264":
         encoder.options = {"crf": str(codec.crf), "preset": codec.preset, "threads": "1"}
+    elif codec.name == "vp9":  # constant quality (b=0), libvpx's default speed for files, no row threads
+        encoder.options = {"crf": str(codec.crf), "b": "0", "deadline": "good", "cpu-used": "2", "row-mt": "0", "threads": "1"}
     else:
         encoder.bit_rate = max(8000, int(codec.bpp * encoder.width * encoder.height * FPS))
         encoder.gop_size = 12  # a DVD's GOP is 12-18 frames: I, then P and B frames

@@ -57,9 +57,9 @@ AUTO = "auto"  # --denoise auto: the strength for how hard the input was compres
 
 # --denoise auto, the default where no -m is given: per kind of quantiser a video's decoder reports
 # (vsrgan.io.compression), the ramp from (lo: strength 0, x4 exactly) to (hi: 1, x4-real), fitted on the
-# held-out clips encoded at 14 settings (scripts/models/denoise_calibration.py; MODELS.md, x4-real). Both
+# held-out clips encoded at 19 settings (scripts/models/denoise_calibration.py; MODELS.md, x4-real). Both
 # start below 0: the lightest lossy encode measured (x264 CRF 8, QP 11) already wants strength 0.5.
-AUTO_DENOISE = {"h264": (-3.5, 27.0), "mpeg": (-12.5, 11.5)}
+AUTO_DENOISE = {"h264": (-3.5, 27.0), "mpeg": (-12.5, 11.5), "vp9": (-20.0, 116.0)}
 
 
 def default_denoise(model: str | None, denoise: float | str | None) -> float | str | None:
