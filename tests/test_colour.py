@@ -278,3 +278,21 @@ def test_an_untagged_full_range_source_keeps_its_levels(tmp_path):
     assert stream_tags(src)[0] == colour.UNSPECIFIED and stream_tags(src)[3] == colour.FULL
     decoded = next(read_frames(src)).image
     assert np.abs(decoded[8, 4::8].astype(int) - np.array(greys)[:, None]).max() <= 2  # swscale's bias; tv range: 16 off
+
+
+def test_a_yuv420p_source_read_and_written_losslessly_keeps_its_planes(tmp_path):
+    """Decoding rounds as exactly as encoding: swscale's default YUV -> RGB path darkened every
+    upscale of a yuv420p source by about one luma level (MODELS.md's scores with it)."""
+    y, x = np.mgrid[0:48, 0:64]
+    gradient = np.stack([x * 4, y * 5, 255 - x * 3], axis=-1).clip(0, 255).astype(np.uint8)
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_source(src, gradient, matrix=colour.BT601, tagged=True, frames_=1)
+    copy(src, dst)
+
+    def planes(path):
+        with av.open(str(path)) as c:
+            return next(c.decode(video=0)).to_ndarray(format="yuv420p").astype(int)
+
+    diff = planes(dst) - planes(src)  # Y's 48 rows, then the chroma planes' (resampled down and up again)
+    assert np.abs(diff[:48]).max() <= 1 and abs(diff[:48].mean()) < 0.05  # was -1.08 on average
+    assert abs(diff[48:].mean()) < 0.5

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 import torch
-from conftest import decoded, make_clip, make_image_folder
+from conftest import make_clip, make_image_folder
 from PIL import Image
 
 from vsrgan import metrics
@@ -20,6 +20,7 @@ from vsrgan.errors import ConfigError, InputError
 from vsrgan.evaluation.evaluate import evaluate
 from vsrgan.evaluation.report import format_table
 from vsrgan.io import frames
+from vsrgan.io.video import read_frames
 from vsrgan.models import Bicubic, Generator, save_generator
 
 pytest.importorskip("cv2", reason="video metrics need opencv-python-headless")
@@ -75,7 +76,7 @@ def test_temporal_scores_are_the_bicubic_sequence_against_the_ground_truth(repor
     the whole sequences: the output's motion against the ground truth's forward motion (tOF), its
     change beyond the ground truth's backward motion (flicker)."""
     result, _ = report
-    hr = decoded(sources / "clip.mp4")  # 64x48: a multiple of the scale already
+    hr = [f.image for f in read_frames(sources / "clip.mp4")]  # 64x48: a multiple of the scale already; read as evaluate reads it
     sr = []
     for image in hr:
         lr = frames.to_tensor(frames.to_numpy(downscale(frames.to_tensor(image), 4))[0])  # rounded to uint8, as scored

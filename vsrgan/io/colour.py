@@ -33,7 +33,7 @@ import numpy as np
 
 try:
     import av
-    from av.video.reformatter import VideoReformatter
+    from av.video.reformatter import Interpolation, VideoReformatter
 except ImportError:  # frames.py needs only the coefficients; video I/O checks for PyAV itself
     av = None
 
@@ -106,15 +106,23 @@ def output_matrix(width: int, height: int, codec: str = "") -> Matrix:
     return BT601 if codec in JPEG_CODECS else guess_matrix(width, height)
 
 
+# swscale's flags for YUV -> RGB: its default path for subsampled chroma rounds every pixel's luma down
+# by about one level (-1.08 on average for yuv420p, measured); upsampling chroma to every pixel with
+# accurate rounding reads the planes back exactly (to_i420 of the result gives them again). 7 ms a
+# 1080p frame instead of 1, beside a model's hundreds.
+EXACT_CHROMA = int(Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT) if av else 0
+
+
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """A decoded frame as ``uint8 (H, W, 3)`` RGB, converted as players show it.
 
     A declared matrix and range reach swscale from the frame itself; only an untagged YUV
     frame needs telling, since swscale would take BT.601 at every size.
     """
-    if frame.format.is_rgb or frame.colorspace != UNSPECIFIED:
+    if frame.format.is_rgb:
         return frame.to_ndarray(format="rgb24")
-    return frame.to_ndarray(format="rgb24", src_colorspace=guess_matrix(frame.width, frame.height).name)
+    matrix = {} if frame.colorspace != UNSPECIFIED else {"src_colorspace": guess_matrix(frame.width, frame.height).name}
+    return frame.to_ndarray(format="rgb24", interpolation=EXACT_CHROMA, **matrix)
 
 
 def is_yuv(pix_fmt: str) -> bool:
@@ -158,5 +166,5 @@ class OutputColour:
         if not self.yuv:
             return frame  # the encoder reorders the channels (or takes the luma); no matrix
         return self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=self.matrix.name,
-                                         dst_color_range=output_range(self.pix_fmt),
+                                         dst_color_range=output_range(self.pix_fmt), interpolation=EXACT_CHROMA,
                                          threads=self.codec_context.thread_count)
