@@ -80,7 +80,7 @@ def format_table(result: Evaluation) -> str:
     counted = ", ".join(f"{s['name']} ({s['samples']} {'frames' if s['kind'] == 'video' else 'images'})" for s in result.sources)
     arrows = ", ".join(f"{METRICS[m][0]} {'higher' if METRICS[m][1] else 'lower'}" for m in result.metrics)
     best = "* best within a condition; gain: PSNR-Y over bicubic on the same degraded input" if result.conditions else "* best"
-    lines += ["", f"x{result.scale} on {counted}; {best}; better is: {arrows}"]
+    lines += ["", f"upscaled x{result.scale}, scored on {counted}; {best}; better is: {arrows}"]
     return "\n".join(lines)
 
 
