@@ -22,6 +22,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from vsrgan.io.colour import to_rgb  # absolute: the reference runs this file as a script too
+
 
 def decode(path: str) -> int:
     """Write every frame of ``path`` to stdout as rgb24; return the count."""
@@ -31,7 +33,7 @@ def decode(path: str) -> int:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # ffmpeg's default: frame and slice threads
         for frame in container.decode(stream):
-            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))  # (H, W, 3)
+            image = np.ascontiguousarray(to_rgb(frame))  # (H, W, 3), converted as read_frames converts
             out.write(memoryview(image).cast("B"))
             count += 1
     out.flush()
