@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, read_pts, stream_summary
+from conftest import make_anamorphic_clip, make_clip, read_pts, stream_summary
 
 from vsrgan.dataset.degrade import make_lr
 from vsrgan.errors import CheckpointError, ConfigError, InputError
@@ -117,6 +117,16 @@ def test_wipe_divider_sweeps_with_bicubic_left_and_network_right(tmp_path, hr_cl
         assert mean_diff(right, expected[t, 3][26:, x + 3 :]) < 1.5  # network
         assert frame[26:, x - 1 : x + 1].min() > 200  # the white divider
     assert len({round(wipe_position(t, 1.6) * W) for t in times}) >= 4  # it moved
+
+
+def test_anamorphic_panels_keep_their_pixel_shape(tmp_path):
+    """Every panel is the frame scaled alike in both axes: the whole comparison keeps the source's
+    sample aspect ratio, so each panel plays in the source's shape (16:9 here, not 3:2)."""
+    src, out = tmp_path / "dvd.mp4", tmp_path / "cmp.mp4"
+    make_anamorphic_clip(src, Fraction(32, 27), width=W, height=H, frames=3)
+    compare(src, out, model="bicubic", layout="side", device="cpu", progress=False)
+    info = probe(out)
+    assert (info.width, info.height, info.sample_aspect_ratio) == (4 * W, H, Fraction(32, 27))
 
 
 def test_seconds_cuts_video_and_audio(tmp_path, hr_clip):

@@ -128,11 +128,15 @@ def compare(
         def process(batch: np.ndarray) -> np.ndarray:
             return make_panels(batch, network, bicubic, input_is_lr=input_is_lr)
 
-        def write(panels: np.ndarray, pts: int) -> None:  # laid out and labelled on the encoding thread
+        def write(panels: np.ndarray, pts: int, duration: int) -> None:  # laid out and labelled on the encoding thread
             time = float((pts - first.pts) * info.time_base)
-            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts)
+            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts, duration)
         return process, write
 
+    # The output keeps the source's pixel shape (write_video: like_source), on purpose: every panel is the
+    # frame scaled alike in both axes, so a player widening (or narrowing) the whole picture by the
+    # sample aspect ratio shows each panel as the source plays; square pixels would show them all
+    # squeezed. Only the labels' letters come out as wide as the pixels.
     return write_video(
         input, output, frames, stages, info=info, size=(columns * size[0], rows * size[1]), batch_size=batch_size,
         options=options, desc=f"compare {input.name}", source_until=until,
