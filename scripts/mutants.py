@@ -213,8 +213,8 @@ MUTANTS = [
            'return frame.to_ndarray(format="rgb24", src_colorspace=guess_matrix(frame.width, frame.height).name, src_color_range="MPEG")',
            ("tests/test_colour.py", "tests/test_video.py"), "an untagged full-range source decoded as limited range: blacks and whites crushed"),
     Mutant("avi-tick-average", "frame path", "vsrgan/io/writer.py",
-           "return dict(time_base=info.time_base, frame_rate=info.frame_rate, base_rate=info.base_rate, wide_colour=info.wide_colour)",
-           "return dict(time_base=info.time_base, frame_rate=info.frame_rate, wide_colour=info.wide_colour)",
+           "return dict(time_base=info.time_base, frame_rate=info.frame_rate, base_rate=info.base_rate, wide_colour=info.wide_colour,",
+           "return dict(time_base=info.time_base, frame_rate=info.frame_rate, wide_colour=info.wide_colour,",
            ("tests/test_upscale.py", "tests/test_video.py"), "upscaling a variable-rate clip into .avi ticks at the average rate: the frames drift"),
     Mutant("upscaler-train-mode", "frame path", "vsrgan/inference/upscaler.py",
            "self.model = model.eval().to(self.device, self.dtype, memory_format=self.memory_format)",
@@ -280,6 +280,12 @@ MUTANTS = [
     Mutant("segment-timescale", "cluster", "vsrgan/cluster/worker.py",
            'return {"movie_timescale": str(time_base.denominator)}', "return {}",
            ("tests/test_cluster.py",), "segments' edit lists in milliseconds: a mid-file segment shifts against its audio"),
+    Mutant("sar-dropped", "frame path", "vsrgan/io/writer.py",
+           "                self.stream.codec_context.sample_aspect_ratio = sample_aspect_ratio", "                pass",
+           ("tests/test_video.py", "tests/test_upscale.py"), "an anamorphic video's pixels written square: it plays squeezed or stretched"),
+    Mutant("last-duration-dropped", "frame path", "vsrgan/io/writer.py",
+           "        frame.duration = round(duration * self.time_base / self.out_time_base)\n", "",
+           ("tests/test_video.py", "tests/test_upscale.py"), "the last frame's duration guessed from the frame rate: a GIF's final pause cut short"),
 ]
 
 

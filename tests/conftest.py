@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from vsrgan.io import events as job_events
 
@@ -150,6 +151,38 @@ def make_audio_only(path: Path) -> Path:
         c.mux(s.encode(f))
         c.mux(s.encode(None))
     return path
+
+
+def make_anamorphic_clip(path: Path, sample_aspect_ratio: Fraction, *, width: int = 48, height: int = 32, frames: int = 12,
+                         gop: int | None = None, hold: int = 1) -> None:
+    """A 25 fps libx264 clip whose pixels are ``sample_aspect_ratio`` wide (a DVD's 32:27, HDV's 4:3): in
+    the H.264 headers, which an .mkv relies on, and in an .mp4's 'pasp' box. ``gop`` as for :func:`make_clip`;
+    ``hold``: the last frame shows for that many frames' time (every frame's duration is written)."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        v.codec_context.sample_aspect_ratio = sample_aspect_ratio
+        v.codec_context.flags |= av.codec.context.Flags.frame_duration
+        if gop is not None:
+            v.codec_context.gop_size = gop
+            v.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(pattern(width, height, i), format="rgb24")
+            frame.pts, frame.time_base, frame.duration = i, Fraction(1, 25), hold if i == frames - 1 else 1
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+
+
+def make_gif(path: Path, durations_ms: list[int], *, width: int = 40, height: int = 30) -> None:
+    """An animated GIF whose frames show ``durations_ms`` each, the last one's hold included."""
+    images = [Image.fromarray(pattern(width, height, i)) for i in range(len(durations_ms))]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations_ms, loop=0)
+
+
+def video_end(path: Path) -> float:
+    """Where the video ends (s), as FFmpeg reads it: the container's duration, counted from 0."""
+    with av.open(str(path)) as c:
+        return c.duration / av.time_base
 
 
 def _add_subtitles(path: Path, seconds: float) -> None:

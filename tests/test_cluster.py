@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_audio_only, make_clip, read_pts, stream_summary
+from conftest import make_anamorphic_clip, make_audio_only, make_clip, read_pts, stream_summary, video_end
 
 from vsrgan.cluster import job as cluster_job
 from vsrgan.cluster import run as cluster_run
@@ -27,6 +27,7 @@ from vsrgan.cluster.workdir import segment_path, work_folder
 from vsrgan.errors import ConfigError, InputError, VideoError
 from vsrgan.inference.upscaler import ModelOptions
 from vsrgan.io.encoding import EncodeOptions
+from vsrgan.io.video import probe
 from vsrgan.options import JobOptions
 from vsrgan.upscale import upscale
 
@@ -100,6 +101,35 @@ def assert_same_as_single_process(tmp_path, source, out):
         mse = np.mean((a - b) ** 2)
         psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
         assert psnr >= 40, f"frame {i}: {psnr:.1f} dB"
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_joined_segments_keep_the_pixel_shape_and_the_last_frames_hold(ray_local, tmp_path, suffix):
+    """The segments are written with the source's sample aspect ratio, and the join keeps it; the
+    last segment's last packet keeps its duration through the join (a final frame held 0.4 s)."""
+    source, out = tmp_path / "dvd.mkv", tmp_path / f"out{suffix}"
+    make_anamorphic_clip(source, Fraction(32, 27), frames=21, gop=7, hold=10)
+    assert video_end(source) == pytest.approx(1.2)  # 20 frames of 40 ms, the last one 400 ms
+    assert len(plan_segments(keyframe_index(source), min_frames=1)) == 3
+    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ONE_FRAME)
+    assert probe(out).sample_aspect_ratio == Fraction(32, 27)
+    (pts, tb), (source_pts, source_tb) = read_pts(out), read_pts(source)
+    assert [float(p * tb) for p in pts] == pytest.approx([float(p * source_tb) for p in source_pts], abs=1e-3)
+    assert stream_summary(out)["video"][0]["end"] == pytest.approx(1.2, abs=1e-3)
+    assert video_end(out) == pytest.approx(1.2, abs=1e-3)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_pixel_shape_only_the_segments_container_holds(ray_local, tmp_path, caplog, suffix):
+    """FFV1 has no aspect ratio of its own: its segments hold it in their .mp4 'pasp' box alone. The
+    join passes it on to an .mp4; an .mkv cannot hold it (PyAV cannot set Matroska's display size): a warning."""
+    source, out = tmp_path / "dvd.mp4", tmp_path / f"out{suffix}"
+    make_anamorphic_clip(source, Fraction(32, 27), frames=14, gop=7)
+    ffv1 = replace(BICUBIC_X2, encode=EncodeOptions(codec="ffv1", crf=None, preset=None, pix_fmt="yuv420p"))
+    cluster_run.upscale_on_cluster(source, out, ffv1, ONE_FRAME)
+    kept = suffix == ".mp4"
+    assert probe(out).sample_aspect_ratio == (Fraction(32, 27) if kept else None)
+    assert (f"'{out}': ffv1 video in .mkv does not record the source's pixel shape" in caplog.text) == (not kept)
 
 
 @pytest.mark.parametrize("make", [cfr_clip, vfr_clip], ids=["cfr", "vfr"])

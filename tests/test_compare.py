@@ -1,16 +1,17 @@
 """`vsrgan compare`: layouts, panel content, labels, timing and audio, on real encoded clips."""
 
+from dataclasses import replace
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, read_pts, stream_summary
+from conftest import make_anamorphic_clip, make_clip, read_pts, stream_summary
 
 from vsrgan.dataset.degrade import make_lr
 from vsrgan.errors import CheckpointError, ConfigError, InputError
-from vsrgan.evaluation.compare import compare
+from vsrgan.evaluation.compare import compare, upright
 from vsrgan.evaluation.panels import MAX_SIZE, Panel, compose, draw_label, panel_size, wipe, wipe_position
 from vsrgan.inference.upscaler import Upscaler
 from vsrgan.io.video import probe, read_frames
@@ -118,6 +119,28 @@ def test_wipe_divider_sweeps_with_bicubic_left_and_network_right(tmp_path, hr_cl
         assert mean_diff(right, expected[t, 3][26:, x + 3 :]) < 1.5  # network
         assert frame[26:, x - 1 : x + 1].min() > 200  # the white divider
     assert len({round(wipe_position(t, 1.6) * W) for t in times}) >= 4  # it moved
+
+
+def test_anamorphic_panels_keep_their_pixel_shape(tmp_path):
+    """Every panel is the frame scaled alike in both axes: the whole comparison keeps the source's
+    sample aspect ratio, so each panel plays in the source's shape (16:9 here, not 3:2)."""
+    src, out = tmp_path / "dvd.mp4", tmp_path / "cmp.mp4"
+    make_anamorphic_clip(src, Fraction(32, 27), width=W, height=H, frames=3)
+    compare(src, out, model="bicubic", layout="side", device="cpu", progress=False)
+    info = probe(out)
+    assert (info.width, info.height, info.sample_aspect_ratio) == (4 * W, H, Fraction(32, 27))
+
+
+def test_a_quarter_turn_turns_the_pixel_shape_too(tmp_path):
+    """An anamorphic video tagged to be shown a quarter turn round: upright, its pixels are as wide
+    as they were tall, so the comparison's sample aspect ratio is the inverse of the source's."""
+    src = tmp_path / "dvd.mp4"
+    make_anamorphic_clip(src, Fraction(32, 27), width=W, height=H, frames=1)
+    info = replace(probe(src), rotation=90)
+    shown, turns = upright(info)
+    assert (shown.width, shown.height, shown.sample_aspect_ratio, shown.rotation, turns) == (H, W, Fraction(27, 32), 0, 1)
+    shown, turns = upright(replace(info, rotation=180))
+    assert (shown.width, shown.height, shown.sample_aspect_ratio, turns) == (W, H, Fraction(32, 27), 2)
 
 
 def test_seconds_cuts_video_and_audio(tmp_path, hr_clip):

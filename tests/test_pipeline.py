@@ -17,7 +17,7 @@ def fake_frames(n, fail_at=None):
     for i in range(n):
         if i == fail_at:
             raise RuntimeError(f"decode failed at {i}")
-        yield Frame(image=np.full((4, 4, 3), i % 256, np.uint8), pts=1000 + 7 * i, time=i / 10)
+        yield Frame(image=np.full((4, 4, 3), i % 256, np.uint8), pts=1000 + 7 * i, time=i / 10, duration=1 + i % 5)
 
 
 def jittery(batch):
@@ -25,12 +25,12 @@ def jittery(batch):
     return batch[:, ::1] + 0  # a copy, as a model would make
 
 
-def test_order_and_timestamps_survive_concurrency():
+def test_order_timestamps_and_durations_survive_concurrency():
     random.seed(0)
     seen = []
-    count = run_pipeline(fake_frames(103), jittery, lambda img, pts: seen.append((int(img[0, 0, 0]), pts)), batch_size=4)
+    count = run_pipeline(fake_frames(103), jittery, lambda img, pts, duration: seen.append((int(img[0, 0, 0]), pts, duration)), batch_size=4)
     assert count == 103
-    assert seen == [(i % 256, 1000 + 7 * i) for i in range(103)]
+    assert seen == [(i % 256, 1000 + 7 * i, 1 + i % 5) for i in range(103)]
 
 
 @pytest.mark.parametrize("where", ["decode", "compute", "encode"])
@@ -43,7 +43,7 @@ def test_a_failure_in_any_stage_stops_everything_and_is_raised(where):
             raise ValueError("compute failed")
         return batch
 
-    def write(image, pts):
+    def write(image, pts, duration):
         calls["write"] += 1
         if where == "encode" and calls["write"] == 17:
             raise OSError("disk full")

@@ -147,7 +147,7 @@ def test_a_signal_whose_stopped_was_dropped_still_stops_the_job(tmp_path):
             pass  # ... which drops it
         written = []
         with pytest.raises(stop.Stopped) as raised:
-            run_pipeline(read_frames(src), lambda x: x, lambda image, pts: written.append(pts), batch_size=1)
+            run_pipeline(read_frames(src), lambda x: x, lambda image, pts, duration: written.append(pts), batch_size=1)
         assert raised.value.exit_code == 130 and written == []
         out = tmp_path / "out.png"
         with pytest.raises(stop.Stopped), atomic_path(out) as tmp:

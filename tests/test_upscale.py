@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLES, make_clip, pattern, read_pts, stream_summary
+from conftest import SAMPLES, make_anamorphic_clip, make_clip, make_gif, pattern, read_pts, stream_summary, video_end
 from PIL import Image
 
 from vsrgan import ConfigError, ModelOptions, Upscaler, upscale
@@ -60,6 +60,32 @@ def test_a_variable_rate_clip_upscaled_into_avi_keeps_its_timing(tmp_path):
         places = [float(p.dts * stream.time_base) for p in c.demux(stream) if p.size]
     assert stream.time_base == Fraction(1, 30)
     assert places == pytest.approx([p / 16000 for p in pts], abs=1 / 30 + 1e-3)
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_anamorphic_video_keeps_its_pixel_shape(tmp_path, suffix):
+    """An upscale scales both axes alike, so the pixels keep their shape: 4:3 pixels (HDV) came out
+    square, the 16:9 picture squeezed to 4:3."""
+    src, dst = tmp_path / "hdv.mp4", tmp_path / f"out{suffix}"
+    make_anamorphic_clip(src, Fraction(4, 3), frames=4)
+    upscale(src, dst, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    info = probe(dst)
+    assert (info.width, info.height, info.sample_aspect_ratio) == (96, 64, Fraction(4, 3))
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].display_aspect_ratio == Fraction(2, 1)  # as the source: 48x32 at 4:3
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".webm"])
+def test_an_animated_gif_keeps_its_final_hold(tmp_path, suffix):
+    """The last of six frames is shown 500 ms: the output lasted 0.9 s instead of 1.2 s."""
+    src, dst = tmp_path / "anim.gif", tmp_path / f"out{suffix}"
+    make_gif(src, [100, 100, 300, 100, 100, 500])
+    codec = {} if suffix == ".mkv" else {"codec": "libvpx-vp9", "preset": None}
+    upscale(src, dst, model="bicubic", scale=2, progress=False, **{"preset": "ultrafast", **codec})
+    pts, tb = read_pts(dst)
+    assert [float(p * tb) for p in pts] == pytest.approx([0, 0.1, 0.2, 0.5, 0.6, 0.7], abs=0.01)
+    assert stream_summary(dst)["video"][0]["end"] == pytest.approx(1.2, abs=0.01)  # a GIF's tick: 1/100 s
+    assert video_end(dst) == pytest.approx(1.2, abs=0.01)
+
 
 def test_bicubic_output_is_the_bicubic_upscale(tmp_path):
     src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"

@@ -6,7 +6,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import make_audio_only, make_clip, pattern, read_pts, stream_summary
+from conftest import make_anamorphic_clip, make_audio_only, make_clip, make_gif, pattern, read_pts, stream_summary, video_end
 
 from vsrgan.errors import InputError, VideoError
 from vsrgan.io.encoding import EncodeOptions
@@ -16,10 +16,10 @@ from vsrgan.io.writer import VideoWriter
 
 def copy_clip(src, dst, **kwargs):
     info = probe(src)
-    with VideoWriter(dst, width=info.width, height=info.height, time_base=info.time_base,
-                     frame_rate=info.frame_rate, base_rate=info.base_rate, rotation=info.rotation, source=src, **kwargs) as w:
+    with VideoWriter(dst, width=info.width, height=info.height, time_base=info.time_base, frame_rate=info.frame_rate,
+                     base_rate=info.base_rate, rotation=info.rotation, sample_aspect_ratio=info.sample_aspect_ratio, source=src, **kwargs) as w:
         for f in read_frames(src):
-            w.write(f.image, f.pts)
+            w.write(f.image, f.pts, f.duration)
     return info
 
 
@@ -179,6 +179,66 @@ def test_rotation_metadata_is_kept(tmp_path):
     assert probe(src).rotation == 90
     info = copy_clip(src, dst)
     assert probe(dst).rotation == info.rotation == 90
+
+
+def test_probe_reads_the_sample_aspect_ratio(tmp_path):
+    """Non-square pixels: an .mp4's 'pasp' box, or (an .mkv written by PyAV) the H.264 headers alone."""
+    for name, sar in (("dvd.mp4", Fraction(32, 27)), ("hdv.mkv", Fraction(4, 3))):
+        make_anamorphic_clip(tmp_path / name, sar, frames=3)
+        assert probe(tmp_path / name).sample_aspect_ratio == sar
+    make_clip(tmp_path / "square.mp4", frames=3)
+    assert probe(tmp_path / "square.mp4").sample_aspect_ratio is None
+
+
+def pasp(path) -> Fraction | None:
+    """The pixel aspect ratio in an .mp4/.mov's 'pasp' box (what QuickTime and browsers go by), None without one."""
+    data = path.read_bytes()
+    at = data.find(b"pasp")
+    if at < 0:
+        return None
+    return Fraction(int.from_bytes(data[at + 4 : at + 8], "big"), int.from_bytes(data[at + 8 : at + 12], "big"))
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
+def test_non_square_pixels_keep_their_shape(tmp_path, caplog, suffix):
+    """A DVD's 32:27 pixels came out square: the picture played squeezed from 16:9 to 3:2."""
+    src, dst = tmp_path / "dvd.mp4", tmp_path / f"out{suffix}"
+    make_anamorphic_clip(src, Fraction(32, 27), frames=4)
+    copy_clip(src, dst)
+    with av.open(str(dst)) as c:
+        stream = c.streams.video[0]
+        assert stream.sample_aspect_ratio == Fraction(32, 27)  # as FFmpeg's players take it
+        assert stream.codec_context.sample_aspect_ratio == Fraction(32, 27)  # in the H.264 headers
+        assert stream.display_aspect_ratio == Fraction(16, 9)
+    assert pasp(dst) == (None if suffix == ".mkv" else Fraction(32, 27))
+    assert "pixel shape" not in caplog.text
+
+
+def test_a_codec_that_cannot_keep_the_pixel_shape_is_named(tmp_path, caplog):
+    """FFV1 has no aspect ratio of its own, and Matroska's display size is out of PyAV's reach: a warning, not silence."""
+    src, dst = tmp_path / "dvd.mp4", tmp_path / "out.mkv"
+    make_anamorphic_clip(src, Fraction(32, 27), frames=3)
+    copy_clip(src, dst, encode=EncodeOptions(codec="ffv1", crf=None, preset=None, pix_fmt="yuv420p"))
+    assert probe(dst).sample_aspect_ratio is None
+    assert f"'{dst}': ffv1 video in .mkv does not record the source's pixel shape (sample aspect ratio 32:27)" in caplog.text
+
+
+GIF_HOLD = [100, 100, 300, 100, 100, 500]  # ms: the last frame held half a second, 1.2 s in all
+
+
+@pytest.mark.parametrize("suffix, encode", [(".mkv", EncodeOptions()), (".mp4", EncodeOptions(codec="mpeg4")), (".gif", EncodeOptions(codec="gif", crf=None, pix_fmt="rgb8"))])
+def test_the_last_frame_keeps_its_duration(tmp_path, suffix, encode):
+    """The muxer guessed the last frame's duration from the frame rate: 1.2 s came out 0.9 s.
+    (MPEG-4 part 2 has no B-frames here: FFmpeg reads an .mp4 as ending where its last packet in
+    decoding order does; with B-frames, that is rarely the last frame shown.)"""
+    src, dst = tmp_path / "anim.gif", tmp_path / f"out{suffix}"
+    make_gif(src, GIF_HOLD)
+    copy_clip(src, dst, encode=encode)
+    tick = float(probe(src).time_base)
+    assert [f.time for f in read_frames(dst)] == pytest.approx([0, 0.1, 0.2, 0.5, 0.6, 0.7], abs=tick)
+    assert stream_summary(src)["video"][0]["end"] == video_end(src) == pytest.approx(1.2)
+    assert stream_summary(dst)["video"][0]["end"] == pytest.approx(1.2, abs=tick)  # the last frame's pts + duration
+    assert video_end(dst) == pytest.approx(1.2, abs=tick)
 
 
 def test_real_clip_reads_every_frame(cockatoo):

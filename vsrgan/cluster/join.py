@@ -1,9 +1,10 @@
 """The segments' packets into one file, with the input's audio and subtitles: a remux, no re-encode.
 
-Each segment was encoded with its frames' original pts in the input's time base, so its packets
-keep them. Only the decode timestamps need care at a seam: an encoder with B-frames starts its
-dts a few ticks before its first pts, which can fall at or before the previous segment's last
-dts; such a dts is moved just past it (still at or before its pts), as a muxer requires.
+Each segment was encoded with its frames' original pts and durations in the input's time base, and
+the input's pixel shape, so its packets keep them (the last one's duration is where the video ends).
+Only the decode timestamps need care at a seam: an encoder with B-frames starts its dts a few ticks
+before its first pts, which can fall at or before the previous segment's last dts; such a dts is
+moved just past it (still at or before its pts), as a muxer requires.
 """
 
 from pathlib import Path
@@ -13,6 +14,8 @@ import av
 from ..errors import VideoError
 from ..io.atomic import atomic_path
 from ..io.passthrough import Passthrough
+from ..io.video import pixel_shape
+from ..io.writer import check_pixel_shape
 
 # The segments are only demuxed. Without this, opening one makes FFmpeg's stream probe decode a
 # frame to learn the pixel format: ~30 ms a segment at 1440p, 30x the rest of its join (measured).
@@ -28,6 +31,9 @@ def join_segments(parts: list[Path], input: Path, output: Path, *, rotation: int
             template = first.streams.video[0]
             video = out.add_stream_from_template(template)
             video.time_base = template.time_base
+            sar = pixel_shape(template)
+        if sar:  # the template's codec parameters hold it only where the codec does (H.264 does; .mp4's 'pasp' is the stream's)
+            video.codec_context.sample_aspect_ratio = sar
         if rotation:
             video.set_display_rotation(rotation)
         source = Passthrough(input, out)
@@ -47,6 +53,8 @@ def join_segments(parts: list[Path], input: Path, output: Path, *, rotation: int
             source.finish(out, float("inf"))
         finally:
             source.close()
+    if sar:
+        check_pixel_shape(output, sar, name=output)
     return count
 
 

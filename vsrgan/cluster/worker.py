@@ -86,7 +86,7 @@ def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
             if segment.end is not None and frame.pts >= segment.end:
                 break  # decoders return frames in display order: the rest belong to later segments
             count += 1
-            yield Frame(image=colour.to_rgb(frame), pts=frame.pts, time=float(frame.pts * stream.time_base))
+            yield Frame(image=colour.to_rgb(frame), pts=frame.pts, time=float(frame.pts * stream.time_base), duration=frame.duration)
     if count != segment.frames:
         raise VideoError(f"'{input}': segment {segment.index} decoded {count} frames, its packets say {segment.frames}; "
                          "the file may be damaged: upscale it without --cluster")

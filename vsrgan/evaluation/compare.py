@@ -43,8 +43,10 @@ def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
     """``info`` as a player shows the video, with no rotation left, and the quarter turns
     counter-clockwise (``np.rot90``'s) that make its decoded frames so (the nearest, for odd angles)."""
     turns = round(info.rotation / 90) % 4
-    width, height = (info.height, info.width) if turns % 2 else (info.width, info.height)
-    return replace(info, width=width, height=height, rotation=0), turns
+    if turns % 2 == 0:
+        return replace(info, rotation=0), turns
+    sar = info.sample_aspect_ratio  # a quarter turn swaps a pixel's width and height too
+    return replace(info, width=info.height, height=info.width, rotation=0, sample_aspect_ratio=sar and 1 / sar), turns
 
 
 def make_panels(batch: np.ndarray, network: Upscaler, bicubic: Upscaler, *, input_is_lr: bool) -> np.ndarray:
@@ -142,11 +144,15 @@ def compare(
         def process(batch: np.ndarray) -> np.ndarray:
             return make_panels(batch, network, bicubic, input_is_lr=input_is_lr)
 
-        def write(panels: np.ndarray, pts: int) -> None:  # laid out and labelled on the encoding thread
+        def write(panels: np.ndarray, pts: int, duration: int) -> None:  # laid out and labelled on the encoding thread
             time = float((pts - first.pts) * info.time_base)
-            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts)
+            writer.write(render(panels, labels, layout=layout, size=size, time=time, wipe_period=wipe_period), pts, duration)
         return process, write
 
+    # The output keeps the source's pixel shape (write_video: like_source), on purpose: every panel is the
+    # frame scaled alike in both axes, so a player widening (or narrowing) the whole picture by the
+    # sample aspect ratio shows each panel as the source plays; square pixels would show them all
+    # squeezed. Only the labels' letters come out as wide as the pixels.
     return write_video(
         input, output, frames, stages, info=info, size=(columns * size[0], rows * size[1]), batch_size=batch_size,
         options=options, desc=f"compare {input.name}", source_until=until,

@@ -2,7 +2,7 @@
 
     reader thread:  read_frames -> batches of frames   --q_in-->
     caller thread:  batch -> Upscaler -> uint8 images  --q_out-->
-    writer thread:  images -> VideoWriter.write (in order, with each frame's pts)
+    writer thread:  images -> VideoWriter.write (in order, with each frame's pts and duration)
 
 FFmpeg's decoders and encoders and PyTorch's kernels all release the GIL, so the three stages
 overlap on separate cores (and, with CUDA, the GPU computes while the CPU codes). The queues
@@ -88,7 +88,7 @@ def _get(q: queue.Queue, stop: threading.Event, producer: threading.Thread | Non
 def run_pipeline(
     frames: Iterable[Frame],
     process: Callable[[np.ndarray], np.ndarray],
-    write: Callable[[np.ndarray, int], None],
+    write: Callable[[np.ndarray, int, int], None],
     *,
     batch_size: int = 4,
     depth: int = 3,
@@ -97,7 +97,7 @@ def run_pipeline(
 ) -> int:
     """Stream ``frames`` through ``process`` (uint8 (N,H,W,3) -> uint8 (N,sH,sW,3)) into ``write``.
 
-    ``write(image, pts)`` is called once per frame, in input order. ``depth`` batches may wait
+    ``write(image, pts, duration)`` is called once per frame, in input order. ``depth`` batches may wait
     in each queue. ``times``, if given, gets each stage's busy and CPU seconds added. Returns the
     number of frames written.
     """
@@ -123,14 +123,14 @@ def run_pipeline(
     def encode() -> None:
         nonlocal written
         while (item := _get(q_out, stop)) is not _DONE:
-            pts, images = item
-            for p, image in zip(pts, images):
-                times.timed("encode", write, image, p)
+            timing, images = item
+            for (pts, duration), image in zip(timing, images):
+                times.timed("encode", write, image, pts, duration)
                 written += 1
                 if written == 1:
                     events.reached("frame-written")
             if on_batch is not None:
-                on_batch(len(pts))
+                on_batch(len(timing))
 
     reader, writer = _Stage(read, "vsrgan-decode"), _Stage(encode, "vsrgan-encode")
     reader.start()
@@ -139,7 +139,7 @@ def run_pipeline(
         while (batch := _get(q_in, stop, reader)) is not _DONE:
             signals.check()  # a signal whose Stopped an FFmpeg callback dropped
             images = times.timed("model", lambda: process(np.stack([f.image for f in batch])))
-            if not _put(q_out, ([f.pts for f in batch], images), stop, writer):
+            if not _put(q_out, ([(f.pts, f.duration) for f in batch], images), stop, writer):
                 break
         _put(q_out, _DONE, stop, writer)
         writer.join()

@@ -1,8 +1,8 @@
 """Video in through PyAV (FFmpeg), streaming: one frame in memory at a time.
 
-Reading keeps every frame with its own timestamp (``pts`` in the stream's time base), so
-variable frame rates and rates such as 30000/1001 survive the trip; :mod:`vsrgan.io.writer` encodes
-the new frames with those same timestamps.
+Reading keeps every frame with its own timestamp (``pts`` in the stream's time base) and duration, so
+variable frame rates, rates such as 30000/1001 and a last frame held longer (a GIF's final pause)
+survive the trip; :mod:`vsrgan.io.writer` encodes the new frames with those same timestamps and durations.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class VideoInfo:
     subtitle_codecs: tuple[str, ...]
     wide_colour: colour.WideColour | None = None  # BT.2020 or HDR: the output keeps these colours
     base_rate: Fraction | None = None  # the rate timestamps step at (FFmpeg's r_frame_rate; a VFR burst's)
+    sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square (anamorphic DVD, HDV); None: square
 
     @property
     def has_audio(self) -> bool:
@@ -54,6 +55,7 @@ class Frame:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     pts: int  # in VideoInfo.time_base
     time: float  # seconds since the stream's first frame
+    duration: int = 0  # how long it shows, in VideoInfo.time_base; 0 where the container does not say
 
 
 def require_pyav() -> None:
@@ -114,7 +116,15 @@ def probe(path: str | Path) -> VideoInfo:
             subtitle_codecs=tuple(s.codec_context.name for s in container.streams.subtitles),
             wide_colour=colour.wide_colour(first),
             base_rate=stream.base_rate or stream.guessed_rate,
+            sample_aspect_ratio=pixel_shape(stream),
         )
+
+
+def pixel_shape(stream: av.VideoStream) -> Fraction | None:
+    """The sample aspect ratio (a pixel's width / height) as FFmpeg's players take it: the container's
+    (mp4 'pasp', Matroska's display size) before the codec's (H.264's VUI); None where square or unset (0/1)."""
+    sar = stream.sample_aspect_ratio
+    return sar if sar and sar != 1 else None
 
 
 REORDER_WINDOW = 16  # more than any decoder's frame delay (H.264 allows 16 reference frames)
@@ -155,7 +165,7 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
         for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
             if start is None:
                 start = pts
-            yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base))
+            yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base), duration=frame.duration)
             index += 1
             damage.last = float(pts * stream.time_base)
         damage.end = stated_end(container, stream)

@@ -1,10 +1,11 @@
-"""Video out through PyAV (FFmpeg): :class:`VideoWriter` encodes RGB frames at the timestamps
-:func:`vsrgan.io.video.read_frames` gave them and carries the source's audio, subtitles, tags and
-chapters across (:mod:`vsrgan.io.passthrough`).
+"""Video out through PyAV (FFmpeg): :class:`VideoWriter` encodes RGB frames at the timestamps and
+with the durations :func:`vsrgan.io.video.read_frames` gave them, keeps the source's pixel shape
+(sample aspect ratio), and carries its audio, subtitles, tags and chapters across (:mod:`vsrgan.io.passthrough`).
 """
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from ..errors import VideoError
 from . import colour
 from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .passthrough import Passthrough
-from .video import VideoInfo, require_pyav
+from .video import VideoInfo, pixel_shape, require_pyav
+
+log = logging.getLogger(__name__)
 
 # Codecs whose pixel format subsamples chroma need even width and height.
 SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12")
@@ -36,7 +39,22 @@ MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 
 def like_source(info: VideoInfo) -> dict:
     """The :class:`VideoWriter` arguments that carry a source's clock and colours over: what every
     writer of an upscaled (or compared) video passes, so none forgets one."""
-    return dict(time_base=info.time_base, frame_rate=info.frame_rate, base_rate=info.base_rate, wide_colour=info.wide_colour)
+    return dict(time_base=info.time_base, frame_rate=info.frame_rate, base_rate=info.base_rate, wide_colour=info.wide_colour,
+                sample_aspect_ratio=info.sample_aspect_ratio)
+
+
+def check_pixel_shape(path: Path, sample_aspect_ratio: Fraction, *, name: Path) -> None:
+    """Warn where the finished file ``path`` does not say its pixels are ``sample_aspect_ratio`` wide,
+    read back as players read it: a codec with no aspect ratio of its own (VP9, AV1, FFV1, raw) in
+    Matroska, or any in Y4M, plays with square pixels. ``name``: the output as the person knows it."""
+    with av.open(str(path)) as written:
+        stream = written.streams.video[0]
+        if pixel_shape(stream) == sample_aspect_ratio:
+            return
+        codec = stream.codec_context.name
+    log.warning("'%s': %s video in %s does not record the source's pixel shape (sample aspect ratio %d:%d), so it "
+                "plays stretched, as square pixels; libx264 or libx265, or an .mp4 output, keep it", name, codec,
+                name.suffix or "this container", sample_aspect_ratio.numerator, sample_aspect_ratio.denominator)
 
 
 class VideoWriter:
@@ -47,7 +65,9 @@ class VideoWriter:
     ``wide_colour``: the source's, where it is BT.2020 or HDR (:attr:`vsrgan.io.video.VideoInfo.wide_colour`):
     the output keeps those colours (:mod:`vsrgan.io.colour`), and an ``encode.pix_fmt`` None
     becomes 10-bit. ``base_rate`` (:attr:`vsrgan.io.video.VideoInfo.base_rate`; default
-    ``frame_rate``) is an AVI's tick (:data:`CONSTANT_RATE_FORMATS`).
+    ``frame_rate``) is an AVI's tick (:data:`CONSTANT_RATE_FORMATS`). ``sample_aspect_ratio``: the
+    source's, where its pixels are not square (:attr:`vsrgan.io.video.VideoInfo.sample_aspect_ratio`);
+    an upscale scales both axes alike, so the output's pixels have the same shape.
 
     Use as a context manager; the file is complete only after a clean exit. Callers that must
     not leave partial files write to a temporary path (see :mod:`vsrgan.io.atomic`) and pass the
@@ -74,6 +94,7 @@ class VideoWriter:
         name: str | Path | None = None,
         wide_colour: colour.WideColour | None = None,
         base_rate: Fraction | None = None,
+        sample_aspect_ratio: Fraction | None = None,
     ):
         require_pyav()
         self.path = Path(path)
@@ -117,6 +138,13 @@ class VideoWriter:
                 options["x265-params"] = "log-level=error"  # x265 prints a banner per stream otherwise
             self.stream.codec_context.options = options
             self.stream.codec_context.thread_count = encode.threads
+            # Frames carry their durations to their packets: the muxer ends the video where the last frame
+            # ends (without a duration it guesses one from the frame rate, cutting a GIF's final pause short).
+            self.stream.codec_context.flags |= av.codec.context.Flags.frame_duration
+            if sample_aspect_ratio:
+                # The encoder writes it in the bitstream (H.264/HEVC VUI, MPEG-4, JPEG) and .mp4/.mov in 'pasp'.
+                # Matroska's display size needs the AVStream's own, which PyAV cannot set: close() says where it is lost.
+                self.stream.codec_context.sample_aspect_ratio = sample_aspect_ratio
             if rotation:
                 self.stream.set_display_rotation(rotation)
             if source is not None:
@@ -127,6 +155,7 @@ class VideoWriter:
             raise
         self.time_base = time_base
         self.source_until = source_until
+        self.sample_aspect_ratio = sample_aspect_ratio
         self.count = 0
         self.last_pts = None  # in out_time_base
 
@@ -137,23 +166,25 @@ class VideoWriter:
             image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         return image
 
-    def write(self, image: np.ndarray, pts: int) -> None:
-        """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
+    def write(self, image: np.ndarray, pts: int, duration: int = 0) -> None:
+        """Encode one ``(H, W, 3)`` uint8 RGB frame shown at ``pts`` for ``duration`` (both in ``time_base``;
+        a duration of 0: unknown, the muxer guesses)."""
         if image.shape[1::-1] != self.size:
             raise VideoError(f"frame of size {image.shape[1]}x{image.shape[0]} written to a {self.size[0]}x{self.size[1]} video '{self.name}'")
-        self._encode(self.colour.frame(self._even(image)), pts)
+        self._encode(self.colour.frame(self._even(image)), pts, duration)
 
-    def write_i420(self, planes: np.ndarray, pts: int) -> None:
+    def write_i420(self, planes: np.ndarray, pts: int, duration: int = 0) -> None:
         """Encode one frame already converted to yuv420p: ``uint8 (3H/2, W)`` as made by
         :func:`vsrgan.io.frames.to_i420` (H and W padded to even, :func:`vsrgan.io.colour.output_matrix`'s
         matrix); saves the encoder's CPU the colour conversion."""
         expected = (self.stream.height * 3 // 2, self.stream.width)
         if planes.shape != expected or not self.takes_i420:
             raise VideoError(f"I420 planes of shape {planes.shape} written to '{self.name}', expected {expected} and yuv420p")
-        self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts)
+        self._encode(av.VideoFrame.from_ndarray(planes, format="yuv420p"), pts, duration)
 
-    def _encode(self, frame: av.VideoFrame, pts: int) -> None:
+    def _encode(self, frame: av.VideoFrame, pts: int, duration: int) -> None:
         frame.pts = self._out_pts(pts)
+        frame.duration = round(duration * self.time_base / self.out_time_base)
         frame.time_base = self.out_time_base
         if self.source is not None:
             self.source.feed_until(self.container, min(float(pts * self.time_base), self.source_until))
@@ -177,6 +208,8 @@ class VideoWriter:
         if self.source is not None:
             self.source.finish(self.container, self.source_until)
         self.close_without_flush()
+        if self.sample_aspect_ratio:
+            check_pixel_shape(self.path, self.sample_aspect_ratio, name=self.name)
 
     def close_without_flush(self) -> None:
         if self.source is not None:
