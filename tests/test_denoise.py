@@ -19,7 +19,7 @@ from vsrgan.dataset.degrade import crop_to_multiple, downscale
 from vsrgan.errors import CheckpointError, ConfigError
 from vsrgan.inference.upscaler import ModelOptions, Upscaler
 from vsrgan.io import frames
-from vsrgan.io.compression import Quantiser, read_quantiser
+from vsrgan.io.compression import Quantiser, header_values, read_quantiser
 from vsrgan.models import BUNDLED, GeneratorConfig, auto_denoise, blend, build_generator, load_model, save_generator
 from vsrgan.options import JobOptions
 
@@ -188,11 +188,38 @@ def test_the_default_reads_how_hard_each_video_was_compressed(pair, tmp_path):
     assert same(decoded(items[1].output), frames_of["lossless-default"])
 
 
+@pytest.mark.parametrize("codec, kind, crfs", [("libx265", "hevc", (10, 45)), ("libsvtav1", "av1", (10, 60))])
+def test_hevc_and_av1_are_read_from_their_headers(tmp_path, codec, kind, crfs):
+    """Their decoders export no quantiser: it is parsed from the slice / frame headers, in .mp4 and
+    .mkv (parameter sets in the container's extradata) alike, and rises with the CRF."""
+    read = {}
+    for crf in crfs:
+        for suffix in (".mp4", ".mkv"):
+            path = tmp_path / f"{crf}{suffix}"
+            make_clip(path, frames=6, width=64, height=48, codec=codec, options={"crf": str(crf)})
+            read[crf, suffix] = read_quantiser(path)
+    assert {q.kind for q in read.values()} == {kind} and {q.frames for q in read.values()} == {6}
+    light, heavy = crfs
+    assert read[light, ".mp4"].value == read[light, ".mkv"].value < read[heavy, ".mp4"].value == read[heavy, ".mkv"].value
+    assert read_quantiser(tmp_path / "1.mkv", frames=2) is None  # no such file: unknown, the job says why
+
+
+def test_header_lines_give_each_slice_its_qp():
+    """HEVC: 26 + the picture parameter set's init_qp_minus26 + each slice's delta; AV1: base_q_idx."""
+    lines = ["27          init_qp_minus26                                      0001001 = -4",
+             "24          slice_qp_delta                                      000010010 = 9",
+             "24          slice_qp_delta                                            1 = 0",
+             "43          base_q_idx                                           10001011 = 139",
+             "Sequence Parameter Set", "12  frame_width_minus_1   = not a number ="]
+    assert header_values(lines) == {"hevc": [31, 22], "av1": [139]}
+
+
 def test_auto_follows_the_ramp_and_falls_back_where_compression_is_unknown(pair):
     lo, hi = vsrgan.models.AUTO_DENOISE["h264"]
     assert [auto_denoise(Quantiser("h264", q, 10)) for q in (lo - 3, lo, (lo + hi) / 2, hi, hi + 3)] == [0, 0, 0.5, 1, 1]
     assert auto_denoise(Quantiser("h264", 0, 10)) == 0 < auto_denoise(Quantiser("h264", 1, 10))  # lossless: x4 exactly
-    assert auto_denoise(None) == auto_denoise(Quantiser("hevc", 30, 10)) == vsrgan.models.DEFAULT_DENOISE  # no ramp measured
+    assert auto_denoise(None) == vsrgan.models.DEFAULT_DENOISE  # an image, an intra codec: unknown
+    assert auto_denoise(Quantiser("hevc", 27, 10)) < auto_denoise(Quantiser("h264", 27, 10)) == 1  # HEVC loses less at one QP
     assert ModelOptions().denoise_strength == vsrgan.models.DEFAULT_DENOISE  # no video to read: the API on frames, export
     assert ModelOptions(model="x4").denoise_strength is None and ModelOptions(model="x4").for_input("any.mp4") == ModelOptions(model="x4")
     assert ModelOptions(denoise=0.3).for_input("any.mp4").denoise == 0.3

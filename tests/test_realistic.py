@@ -37,7 +37,8 @@ def error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int32) - b).mean())
 
 
-@pytest.mark.parametrize("spec", ["x264:crf=28", "x264:crf=23,preset=ultrafast", "mpeg2:bpp=0.4", "mpeg4:bpp=0.3", "vp9:crf=40", "jpeg:q=40"])
+@pytest.mark.parametrize("spec", ["x264:crf=28", "x264:crf=23,preset=ultrafast", "mpeg2:bpp=0.4", "mpeg4:bpp=0.3", "vp9:crf=40",
+                                  "x265:crf=30", "av1:crf=45", "jpeg:q=40"])
 def test_round_trip_is_lossy_sized_and_deterministic(spec):
     seq = panned(photo())
     codec = parse_codec(spec)
@@ -59,7 +60,7 @@ def test_a_higher_crf_loses_more():
     assert losses[0] < losses[1] < losses[2]
 
 
-@pytest.mark.parametrize("codec, scale", [("x264", "h264"), ("vp9", "vp9")])
+@pytest.mark.parametrize("codec, scale", [("x264", "h264"), ("vp9", "vp9"), ("x265", "hevc"), ("av1", "av1")])
 def test_the_quantiser_a_sequence_was_coded_with_rises_with_its_crf(codec, scale):
     """What --denoise auto reads from a file (vsrgan.io.compression), here from the round trip's own decoder."""
     seq = panned(photo(seed=2))
@@ -90,11 +91,11 @@ def test_video_codecs_subsample_chroma():
 def test_clean_is_a_copy_and_specs_read_back():
     seq = panned(photo())
     assert all(np.array_equal(a, b) for a, b in zip(round_trip(seq, Codec()), seq))
-    for spec in ("clean", "x264:crf=28", "x264:crf=20,preset=slow", "mpeg2:bpp=0.5", "mpeg4:bpp=0.25", "vp9:crf=35", "jpeg:q=60"):
+    for spec in ("clean", "x264:crf=28", "x264:crf=20,preset=slow", "mpeg2:bpp=0.5", "mpeg4:bpp=0.25", "vp9:crf=35", "x265:crf=28", "av1:crf=40", "jpeg:q=60"):
         assert parse_codec(spec).label == spec
 
 
-@pytest.mark.parametrize("spec", ["h265:crf=3", "x264:q=5", "x264:crf=abc", "jpeg:q=0", "x264:crf=28,preset=warp", "x264:crf=60", "vp9:crf=64"])
+@pytest.mark.parametrize("spec", ["h265:crf=3", "x264:q=5", "x264:crf=abc", "jpeg:q=0", "x264:crf=28,preset=warp", "x264:crf=60", "vp9:crf=64", "x265:crf=52", "av1:crf=64", "av1:preset=4"])
 def test_bad_specs_say_what_was_expected(spec):
     with pytest.raises(ConfigError, match=r"crf|q|preset|codec|takes|number"):
         parse_codec(spec)

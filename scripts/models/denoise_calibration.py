@@ -6,7 +6,7 @@
 
 Each held-out clip tail (compressed_table.py's protocol: the LR of every frame encoded as one
 sequence, every 5th frame scored, PSNR-Y with a 4-pixel crop) under libx264 at CRF 8-38, MPEG-2 and
-MPEG-4 Part 2 at several bitrates, libvpx-vp9 at CRF 15-55, and clean; each scored with x4 at --denoise 0, 0.25, 0.5, 0.75
+MPEG-4 Part 2 at several bitrates, libvpx-vp9 at CRF 15-55, libx265 at CRF 13-38, SVT-AV1 at CRF 20-60, and clean; each scored with x4 at --denoise 0, 0.25, 0.5, 0.75
 and 1 (x4-real) and bicubic. Beside each (clip, condition) the quantiser the sequence was encoded
 with, as its decoder reports it (:func:`vsrgan.dataset.codecs.sequence_quantiser`: what
 ``--denoise auto`` reads from a file). Then, per quantiser kind, the ramp ``strength = clamp((q - lo)
@@ -34,9 +34,11 @@ from vsrgan.models.weights import save_generator
 CLIPS = ("cockatoo", "bigbuckbunny", "bikes", "carphone_pristine")
 CONDITIONS = ("x264:crf=8", "x264:crf=13", "x264:crf=18", "x264:crf=23", "x264:crf=28", "x264:crf=33", "x264:crf=38",
               "mpeg2:bpp=0.15", "mpeg2:bpp=0.3", "mpeg2:bpp=0.6", "mpeg2:bpp=1.2", "mpeg4:bpp=0.1", "mpeg4:bpp=0.2", "mpeg4:bpp=0.4",
-              "vp9:crf=15", "vp9:crf=25", "vp9:crf=35", "vp9:crf=45", "vp9:crf=55", "clean")
+              "vp9:crf=15", "vp9:crf=25", "vp9:crf=35", "vp9:crf=45", "vp9:crf=55",
+              "x265:crf=13", "x265:crf=18", "x265:crf=23", "x265:crf=28", "x265:crf=33", "x265:crf=38",
+              "av1:crf=20", "av1:crf=30", "av1:crf=40", "av1:crf=50", "av1:crf=60", "clean")
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
-KINDS = ("h264", "mpeg", "vp9")  # the quantiser scales a ramp is fitted for (vsrgan.io.compression)
+KINDS = ("h264", "mpeg", "vp9", "hevc", "av1")  # the quantiser scales a ramp is fitted for (vsrgan.io.compression)
 
 
 def psnr_at(row: dict[float, float], strength: float) -> float:

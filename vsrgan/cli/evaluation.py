@@ -25,6 +25,8 @@ def add_evaluate_parser(subparsers) -> None:
         "  mpeg2:bpp=X              MPEG-2 at X bits per pixel per frame (a DVD: 0.4-0.8)\n"
         "  mpeg4:bpp=X              MPEG-4 Part 2 (Xvid/DivX) at X bits per pixel per frame\n"
         "  vp9:crf=N                libvpx-vp9 at CRF N (0-63), as web video is served\n"
+        "  x265:crf=N               HEVC (libx265) at CRF N (0-51), as phones record\n"
+        "  av1:crf=N                AV1 (SVT-AV1) at CRF N (0-63)\n"
         "  jpeg:q=N                 JPEG at quality N (1-95)\n"
         "A video's scored frames (every --every-th, in order) are encoded as one sequence, with P- and B-frames;\n"
         "each image of an image folder or a dataset is encoded alone, as a 1-frame sequence (an intra frame).",
@@ -40,7 +42,7 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--held-out", type=float, default=0.0, metavar="FRACTION", help="score only the last FRACTION of each video: the frames 'vsrgan prepare --test-fraction FRACTION' held out (default: all)")
     p.add_argument(
         "--degrade", nargs="+", action="extend", default=[], metavar="SPEC",
-        help="score under each codec SPEC (clean, x264:crf=N[,preset=P], mpeg2:bpp=X, mpeg4:bpp=X, vp9:crf=N, jpeg:q=N; see below): "
+        help="score under each codec SPEC (clean, x264:crf=N[,preset=P], mpeg2:bpp=X, mpeg4:bpp=X, vp9:crf=N, x265:crf=N, av1:crf=N, jpeg:q=N; see below): "
         "every LR input is encoded and decoded that way, then bicubic and every model upscale the same degraded input, "
         "scored against the original; one condition per SPEC in the table and the report",
     )

@@ -2,7 +2,8 @@
 
 A :class:`Codec` names one lossy round trip: ``x264`` (libx264 at a CRF and preset), ``mpeg2``
 (MPEG-2 at a DVD-like bitrate), ``mpeg4`` (MPEG-4 Part 2, as Xvid/DivX, at a bitrate), ``vp9``
-(libvpx-vp9 at a CRF, as web video is served), ``jpeg`` (Pillow, one image at a time) or ``clean`` (none). :func:`round_trip` sends a whole sequence of
+(libvpx-vp9 at a CRF, as web video is served), ``x265`` (HEVC, libx265 at a CRF, as phones record),
+``av1`` (SVT-AV1 at a CRF), ``jpeg`` (Pillow, one image at a time) or ``clean`` (none). :func:`round_trip` sends a whole sequence of
 frames through it, always in yuv420p, so a frame in the middle of the sequence carries what real
 video carries: chroma subsampling, motion-compensated prediction from its neighbours, blocks and
 ringing that move with the picture.
@@ -20,10 +21,12 @@ half the width) carry unset alignment bytes that libx264's SIMD reads, and the s
 different bitstreams from run to run (seen at 112 and 64 pixels wide, never at 128 or 256).
 
 :func:`parse_codec` reads the spec strings of ``vsrgan evaluate --degrade``: ``clean``,
-``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``vp9:crf=35``, ``jpeg:q=60``.
+``x264:crf=28``, ``x264:crf=23,preset=fast``, ``mpeg2:bpp=0.5``, ``mpeg4:bpp=0.3``, ``vp9:crf=35``, ``x265:crf=28``,
+``av1:crf=40``, ``jpeg:q=60``.
 """
 
 import io
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,10 +35,12 @@ from PIL import Image
 from ..errors import ConfigError
 from ..io import frames as frames_
 
-CODECS = ("clean", "x264", "mpeg2", "mpeg4", "vp9", "jpeg")
+CODECS = ("clean", "x264", "mpeg2", "mpeg4", "vp9", "x265", "av1", "jpeg")
+MAX_CRF = {"vp9": 63, "av1": 63}  # the others': 51
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 FPS = 25  # the rate the sequences are encoded at: it sets the bit budget per frame with bpp
-_PARAMS = {"x264": ("crf", "preset"), "mpeg2": ("bpp",), "mpeg4": ("bpp",), "vp9": ("crf",), "jpeg": ("q",), "clean": ()}
+_PARAMS = {"x264": ("crf", "preset"), "mpeg2": ("bpp",), "mpeg4": ("bpp",), "vp9": ("crf",), "x265": ("crf",), "av1": ("crf",),
+           "jpeg": ("q",), "clean": ()}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Codec:
     """One lossy round trip; the fields that its ``name`` does not use stay at their defaults."""
 
     name: str = "clean"  # one of CODECS
-    crf: int = 23  # x264: constant rate factor (18: near transparent, 35: blocky); vp9: its CRF, 0-63
+    crf: int = 23  # x264, x265: constant rate factor (18: near transparent, 35: blocky); vp9, av1: their CRF, 0-63
     preset: str = "medium"  # x264: speed preset (slower presets spend bits better)
     bpp: float = 0.5  # mpeg2, mpeg4: bits per pixel per frame (a DVD: 0.4-0.8)
     q: int = 75  # jpeg: Pillow quality 1-95
@@ -51,8 +56,8 @@ class Codec:
     def __post_init__(self):
         if self.name not in CODECS:
             raise ConfigError(f"unknown codec {self.name!r}; expected one of {', '.join(CODECS)}")
-        if not 0 <= self.crf <= (63 if self.name == "vp9" else 51):
-            raise ConfigError(f"{self.name} crf must be 0-{63 if self.name == 'vp9' else 51}, got {self.crf}")
+        if not 0 <= self.crf <= MAX_CRF.get(self.name, 51):
+            raise ConfigError(f"{self.name} crf must be 0-{MAX_CRF.get(self.name, 51)}, got {self.crf}")
         if self.preset not in X264_PRESETS:
             raise ConfigError(f"x264 preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
         if not 0.01 <= self.bpp <= 24:
@@ -109,10 +114,13 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 def sequence_quantiser(frames: list[np.ndarray], codec: Codec):
     """The :class:`vsrgan.io.compression.Quantiser` that ``codec`` chose for this sequence, as the
     decoder of a file so encoded reports it (None for clean and jpeg)."""
-    from ..io.compression import mean_quantiser
+    from ..io.compression import mean_quantiser, read_quantiser
 
     if codec.name in ("clean", "jpeg"):
         return None
+    if codec.name in RAW_FORMATS:  # the quantiser is in the headers (io.compression): parse the stream itself
+        stream = io.BytesIO(b"".join(bytes(p) for p in _encoded(frames, codec)[0]))
+        return read_quantiser(stream, len(frames), format=RAW_FORMATS[codec.name])
     return mean_quantiser(_decoded(frames, codec, export_quantiser=True))
 
 
@@ -124,16 +132,35 @@ def _video(frames: list[np.ndarray], codec: Codec) -> list[np.ndarray]:
 def _decoded(frames: list[np.ndarray], codec: Codec, *, export_quantiser: bool = False) -> list:
     """The ``av.VideoFrame`` s of ``frames`` encoded and decoded, in display order, padded (module
     docstring). Bare codec contexts: no container is needed for a round trip."""
+    import av  # PyAV only where asked for
+
+    packets, count = _encoded(frames, codec)
+    decoder = av.CodecContext.create(DECODERS.get(codec.name, codec.name), "r")  # parameter sets travel in-band
+    decoder.thread_count = 1
+    if export_quantiser:
+        decoder.options = {"export_side_data": "venc_params"}
+    decoded = [f for packet in packets for f in decoder.decode(packet)] + list(decoder.decode(None))
+    if len(decoded) != count:
+        raise RuntimeError(f"{codec.label} returned {len(decoded)} of {count} frames")  # an FFmpeg defect, not input
+    decoded.sort(key=lambda f: f.pts)  # decoders return display order; sorted to be sure
+    return decoded
+
+
+ENCODERS = {"x264": "libx264", "mpeg2": "mpeg2video", "mpeg4": "mpeg4", "vp9": "libvpx-vp9", "x265": "libx265", "av1": "libsvtav1"}
+DECODERS = {"x264": "h264", "mpeg2": "mpeg2video", "vp9": "vp9", "x265": "hevc", "av1": "libdav1d"}  # else the codec's name
+RAW_FORMATS = {"x265": "hevc", "av1": "obu"}  # their elementary streams, as FFmpeg's demuxers name them
+
+
+def _encoded(frames: list[np.ndarray], codec: Codec) -> tuple[list, int]:
+    """The packets of ``frames`` (padded: module docstring) encoded by ``codec``, and the frame count."""
     from fractions import Fraction
 
-    import av  # PyAV only where asked for
+    import av
 
     h, w = frames[0].shape[:2]
     ph, pw = -(-h // 16) * 16, -(-w // 128) * 128  # module docstring: deterministic only at such sizes
     frames = [np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge") for f in frames]
-    encoder_name, decoder_name = {"x264": ("libx264", "h264"), "mpeg2": ("mpeg2video",) * 2, "mpeg4": ("mpeg4",) * 2,
-                                  "vp9": ("libvpx-vp9", "vp9")}[codec.name]
-    encoder = av.CodecContext.create(encoder_name, "w")
+    encoder = av.CodecContext.create(ENCODERS[codec.name], "w")
     encoder.width, encoder.height, encoder.pix_fmt = pw, ph, "yuv420p"
     encoder.time_base, encoder.framerate = Fraction(1, FPS), Fraction(FPS)
     encoder.thread_count = 1  # deterministic output (module docstring)
@@ -141,6 +168,11 @@ def _decoded(frames: list[np.ndarray], codec: Codec, *, export_quantiser: bool =
         encoder.options = {"crf": str(codec.crf), "preset": codec.preset, "threads": "1"}
     elif codec.name == "vp9":  # constant quality (b=0), libvpx's default speed for files, no row threads
         encoder.options = {"crf": str(codec.crf), "b": "0", "deadline": "good", "cpu-used": "2", "row-mt": "0", "threads": "1"}
+    elif codec.name == "x265":  # its default preset (medium), no thread pool or frame threads
+        encoder.options = {"crf": str(codec.crf), "x265-params": "pools=none:frame-threads=1:log-level=error"}
+    elif codec.name == "av1":  # SVT-AV1's default preset for files, one logical processor
+        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner per encoder to stderr below error level 1
+        encoder.options = {"crf": str(codec.crf), "preset": "8", "svtav1-params": "lp=1"}
     else:
         encoder.bit_rate = max(8000, int(codec.bpp * encoder.width * encoder.height * FPS))
         encoder.gop_size = 12  # a DVD's GOP is 12-18 frames: I, then P and B frames
@@ -151,12 +183,4 @@ def _decoded(frames: list[np.ndarray], codec: Codec, *, export_quantiser: bool =
         frame.pts = index
         packets += encoder.encode(frame)
     packets += encoder.encode(None)  # flush the frames the encoder holds back (B-frames, lookahead)
-    decoder = av.CodecContext.create(decoder_name, "r")  # SPS/PPS travel in-band: no extradata needed
-    decoder.thread_count = 1
-    if export_quantiser:
-        decoder.options = {"export_side_data": "venc_params"}
-    decoded = [f for packet in packets for f in decoder.decode(packet)] + list(decoder.decode(None))
-    if len(decoded) != len(frames):
-        raise RuntimeError(f"{codec.label} returned {len(decoded)} of {len(frames)} frames")  # an FFmpeg defect, not input
-    decoded.sort(key=lambda f: f.pts)  # decoders return display order; sorted to be sure
-    return decoded
+    return packets, len(frames)

@@ -57,9 +57,10 @@ AUTO = "auto"  # --denoise auto: the strength for how hard the input was compres
 
 # --denoise auto, the default where no -m is given: per kind of quantiser a video's decoder reports
 # (vsrgan.io.compression), the ramp from (lo: strength 0, x4 exactly) to (hi: 1, x4-real), fitted on the
-# held-out clips encoded at 19 settings (scripts/models/denoise_calibration.py; MODELS.md, x4-real). Both
-# start below 0: the lightest lossy encode measured (x264 CRF 8, QP 11) already wants strength 0.5.
-AUTO_DENOISE = {"h264": (-3.5, 27.0), "mpeg": (-12.5, 11.5), "vp9": (-20.0, 116.0)}
+# held-out clips encoded at 30 settings (scripts/models/denoise_calibration.py; MODELS.md, x4-real). Most
+# start below 0: the lightest lossy encode measured (x264 CRF 8, QP 11) already wants strength 0.5. HEVC
+# (its slice QP, on H.264's scale) wants less than H.264 at the same QP: its coding tools lose less.
+AUTO_DENOISE = {"h264": (-3.5, 27.0), "mpeg": (-12.5, 11.5), "vp9": (-20.0, 116.0), "hevc": (5.5, 33.0), "av1": (-20.0, 147.5)}
 
 
 def default_denoise(model: str | None, denoise: float | str | None) -> float | str | None:
@@ -75,7 +76,7 @@ def default_denoise(model: str | None, denoise: float | str | None) -> float | s
 def auto_denoise(quantiser) -> float:
     """``--denoise auto``'s strength for a video whose encoder chose ``quantiser`` (a
     :class:`vsrgan.io.compression.Quantiser`): on its kind's ramp in :data:`AUTO_DENOISE`, to 0.01;
-    :data:`DEFAULT_DENOISE` where it is unknown (None: an image, HEVC, AV1, an intra codec, no file)."""
+    :data:`DEFAULT_DENOISE` where it is unknown (None: an image, an intra codec, no file)."""
     if quantiser is None or quantiser.kind not in AUTO_DENOISE:
         return DEFAULT_DENOISE
     if quantiser.value == 0:  # lossless (x264 at QP 0): nothing to undo
