@@ -189,7 +189,7 @@ def test_each_condition_is_in_the_json_csv_table_and_html(report):
 
 def test_bad_specs_are_one_line_before_any_work(sources, tmp_path, capsys):
     root, _ = sources
-    for spec, fragment in (("x265:crf=28", "unknown codec 'x265'"), ("x264:crf=high", "crf must be a number"), ("x264:q=50", "x264 takes crf=..., preset=...")):
+    for spec, fragment in (("h265:crf=28", "unknown codec 'h265'"), ("x264:crf=high", "crf must be a number"), ("x264:q=50", "x264 takes crf=..., preset=...")):
         code = main(["evaluate", "-q", str(root / "clip.mp4"), "--degrade", "clean", spec, "--out", str(tmp_path / "r"), "--device", "cpu"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code != 0 and len(err) == 1 and err[0].startswith("vsrgan: error: --degrade") and fragment in err[0], err
