@@ -292,6 +292,10 @@ MUTANTS = [
     Mutant("last-duration-dropped", "frame path", "vsrgan/io/writer.py",
            "        frame.duration = round(duration * self.time_base / self.out_time_base)\n", "",
            ("tests/test_video.py", "tests/test_upscale.py"), "the last frame's duration guessed from the frame rate: a GIF's final pause cut short"),
+    Mutant("cover-read-as-video", "frame path", "vsrgan/io/video.py",
+           "    return next((stream for stream in container.streams.video if not is_cover(stream)), None)",
+           "    return next(iter(container.streams.video), None)",
+           ("tests/test_video.py",), "a cover image FFmpeg lists before the video is what is probed and upscaled: one picture"),
 ]
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: real encoded clips made with PyAV, and a tiny generator."""
 
+import io
 import math
 import os
 import select
@@ -171,6 +172,47 @@ def make_anamorphic_clip(path: Path, sample_aspect_ratio: Fraction, *, width: in
             frame.pts, frame.time_base, frame.duration = i, Fraction(1, 25), hold if i == frames - 1 else 1
             c.mux(v.encode(frame))
         c.mux(v.encode(None))
+
+
+def jpeg(value: int) -> bytes:
+    """A 32x32 JPEG of one grey ``value``."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def with_cover_first(source: Path, path: Path, picture: bytes) -> None:
+    """``source``'s streams in the .mp4 ``path`` with the JPEG ``picture`` as its cover, which FFmpeg
+    lists as stream #0, before the video: the tags box ('udta', holding the covr) comes ahead of the
+    tracks, as some taggers write it. FFmpeg numbers streams in the order it meets them."""
+    with av.open(str(source)) as src, av.open(str(path), "w") as out:
+        routes = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        cover = out.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        out.start_encoding()
+        packet = av.Packet(picture)
+        packet.stream = cover
+        out.mux(packet)
+        for packet in src.demux():
+            if packet.size:
+                packet.stream = routes[packet.stream.index]
+                out.mux(packet)
+    data = path.read_bytes()
+    boxes = lambda start, end: list(_boxes(data, start, end))  # noqa: E731
+    moov = next((start, size) for kind, start, size in boxes(0, len(data)) if kind == b"moov")  # after 'mdat': no offset moves
+    inner = boxes(moov[0] + 8, moov[0] + moov[1])
+    order = sorted(inner, key=lambda box: {b"mvhd": 0, b"udta": 1}.get(box[0], 2))
+    body = b"".join(data[start:start + size] for _, start, size in order)
+    path.write_bytes(data[:moov[0] + 8] + body + data[moov[0] + moov[1]:])
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, offset, size) of each ISO BMFF box between ``start`` and ``end``."""
+    while start < end:
+        size, kind = int.from_bytes(data[start:start + 4], "big"), data[start + 4:start + 8]
+        yield kind, start, size
+        start += size
 
 
 def make_gif(path: Path, durations_ms: list[int], *, width: int = 40, height: int = 30) -> None:

@@ -17,13 +17,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_anamorphic_clip, make_audio_only, make_clip, read_pts, stream_summary, video_end
+from conftest import jpeg, make_anamorphic_clip, make_audio_only, make_clip, pattern, read_pts, stream_summary, video_end, with_cover_first
 
 from vsrgan.cluster import job as cluster_job
 from vsrgan.cluster import run as cluster_run
 from vsrgan.cluster.job import ClusterOptions
 from vsrgan.cluster.segments import keyframe_index, plan_segments
 from vsrgan.cluster.workdir import segment_path, work_folder
+from vsrgan.cluster.worker import segment_frames
 from vsrgan.errors import ConfigError, InputError, VideoError
 from vsrgan.inference.upscaler import ModelOptions
 from vsrgan.io.encoding import EncodeOptions
@@ -62,6 +63,18 @@ def test_plan_covers_every_frame_once_and_starts_at_keyframes(tmp_path):
         assert segments[0].start is None and segments[-1].end is None
         assert all(s.start in index.keyframes for s in segments[1:])
         assert all(a.end == b.start for a, b in zip(segments, segments[1:]))
+
+
+def test_segments_are_cut_and_read_from_the_video_not_a_cover_listed_first(tmp_path):
+    """A cover image FFmpeg lists as stream #0 was what the plan and the segments read: one picture."""
+    src, covered = tmp_path / "src.mp4", tmp_path / "covered.mp4"
+    cfr_clip(src)
+    with_cover_first(src, covered, jpeg(200))
+    segments = plan_segments(keyframe_index(covered), min_frames=1)
+    assert [s.frames for s in segments] == [7, 7, 7, 7, 2]
+    frames = [f for segment in segments for f in segment_frames(covered, segment)]
+    assert [f.pts for f in frames] == read_pts(src)[0]
+    assert all(np.abs(f.image.astype(int) - pattern(64, 48, i)).mean() < 12 for i, f in enumerate(frames))
 
 
 def test_without_the_flag_ray_is_never_imported():

@@ -2,14 +2,11 @@
 (sample format, layout, rate) to what the container's encoder takes and re-encoded. Tags, chapters
 and cover art are carried too, and every stream left out is named in a warning."""
 
-import io
 from fractions import Fraction
 
 import av
-import numpy as np
 import pytest
-from conftest import audio_seconds, make_av_clip, make_clip
-from PIL import Image
+from conftest import audio_seconds, jpeg, make_av_clip, make_clip, with_cover_first
 
 from vsrgan import upscale
 from vsrgan.io.video import probe, read_frames
@@ -178,12 +175,6 @@ def remux(out, *sources, attachments=(), klv=False):
         c.close()
 
 
-def jpeg(value: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 def covers(path):
     """(file name, encoded picture) of each cover image in ``path``: a video stream with the attached_pic disposition."""
     with av.open(str(path)) as c:
@@ -208,6 +199,21 @@ def test_cover_art_is_kept_where_the_container_holds_it_and_named_where_not(tmp_
         assert [picture for _, picture in covers(out)] == [jpeg(200)]
         assert "cover image" not in caplog.text
     assert probe(out).width == 2 * probe(src).width and sum(1 for _ in read_frames(out)) == 6  # the upscaled video is still the first
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_cover_listed_before_the_video_stays_the_cover(tmp_path, caplog, suffix):
+    """An .mp4 whose cover image FFmpeg lists as stream #0: the cover was upscaled (one 64x64 picture)
+    and the video left out; now the video is upscaled, its tags kept, and the cover stays a cover."""
+    src, covered, out = tmp_path / "src.mp4", tmp_path / "covered.mp4", tmp_path / f"out{suffix}"
+    make_clip(src, frames=6, audio=True)
+    with_cover_first(src, covered, jpeg(200))
+    upscale(covered, out, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    info = probe(out)
+    assert (info.width, info.height, sum(1 for _ in read_frames(out))) == (96, 64, 6)
+    assert [picture for _, picture in covers(out)] == [jpeg(200)]
+    assert info.audio_codecs == ("aac",)
+    assert "left out" not in caplog.text
 
 
 def test_a_second_video_stream_and_a_data_stream_are_named_in_warnings(tmp_path, caplog):

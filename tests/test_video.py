@@ -6,9 +6,10 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import make_anamorphic_clip, make_audio_only, make_clip, make_gif, pattern, read_pts, stream_summary, video_end
+from conftest import jpeg, make_anamorphic_clip, make_audio_only, make_clip, make_gif, pattern, read_pts, stream_summary, video_end, with_cover_first
 
 from vsrgan.errors import InputError, VideoError
+from vsrgan.io.compression import read_quantiser
 from vsrgan.io.encoding import EncodeOptions
 from vsrgan.io.video import probe, read_frames
 from vsrgan.io.writer import VideoWriter
@@ -265,6 +266,25 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
     path = make_audio_only(tmp_path / "tone.m4a")
     with pytest.raises(VideoError, match="has no video stream; expected a video file"):
         probe(path)
+
+
+def test_a_cover_listed_before_the_video_is_not_what_is_read(tmp_path):
+    """An .mp4 whose cover image FFmpeg lists as stream #0 was probed and read as its video (one
+    32x32 picture) and --denoise auto read the cover's JPEG. A file whose only picture is a cover has no video."""
+    src, covered = tmp_path / "src.mp4", tmp_path / "covered.mp4"
+    make_clip(src, width=48, height=32, frames=6, audio=True)
+    with_cover_first(src, covered, jpeg(200))
+    with av.open(str(covered)) as c:
+        assert [s.type for s in c.streams] == ["video", "video", "audio"] and c.streams[0].codec_context.name == "mjpeg"
+    info = probe(covered)
+    assert (info.width, info.height, info.num_frames, info.frame_rate) == (48, 32, 6, 25)
+    frames = list(read_frames(covered))
+    assert [np.abs(f.image.astype(int) - pattern(48, 32, i)).mean() < 12 for i, f in enumerate(frames)] == [True] * 6
+    assert read_quantiser(covered).kind == "h264"
+    song = tmp_path / "song.mp4"
+    with_cover_first(make_audio_only(tmp_path / "tone.m4a"), song, jpeg(100))
+    with pytest.raises(VideoError, match=r"song.mp4' has no video stream \(only a cover image\); expected a video file"):
+        probe(song)
 
 
 def test_truncated_file_is_reported(tmp_path, caplog):

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import VideoError
-from ..io.video import open_input
+from ..io.video import open_input, video_stream
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class KeyframeIndex:
 
 
 def keyframe_index(path: str | Path) -> KeyframeIndex:
-    """Demux the first video stream's packets (no decoding) and list their pts and the keyframes'."""
+    """Demux the video stream's packets (:func:`vsrgan.io.video.video_stream`; no decoding) and list their pts and the keyframes'."""
     path = Path(path)
     pts, keyframes = [], []
     with open_input(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         for packet in container.demux(stream):
             if not packet.size:  # the demuxer's empty end-of-stream marker
                 continue

@@ -20,7 +20,7 @@ from ..inference.pipeline import run_pipeline
 from ..inference.upscaler import Upscaler
 from ..io import colour
 from ..io.atomic import atomic_path
-from ..io.video import Frame, open_input, probe
+from ..io.video import Frame, open_input, probe, video_stream
 from ..io.writer import VideoWriter, like_source
 from ..models import Bicubic, GeneratorConfig, build_generator, is_foreign
 from ..models.foreign import build as build_foreign
@@ -73,7 +73,7 @@ def model_digest(packed: dict) -> str:
 def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
     """The frames of ``segment``, in display order: seek to its keyframe, decode, keep pts in [start, end)."""
     with open_input(input) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"
         if segment.start is not None:
             container.seek(segment.start, stream=stream, backward=True)  # lands on that keyframe (or before it)

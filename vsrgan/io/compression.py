@@ -26,6 +26,8 @@ from typing import IO
 
 import numpy as np
 
+from .video import video_stream
+
 FRAMES = 48  # frames read: two seconds of 24 fps video, several GOPs of a DVD
 KINDS = {"H264": "h264", "MPEG2": "mpeg", "VP9": "vp9"}  # PyAV's VideoEncParamsType name -> the scale the value is on
 HEADER_KINDS = {"hevc": "hevc", "av1": "av1"}  # codec (not decoder: AV1 may decode with libdav1d) -> kind, for codecs whose quantiser is read from headers
@@ -76,9 +78,9 @@ def read_quantiser(path: str | Path | IO[bytes], frames: int = FRAMES, *, format
 
     try:
         with av.open(path if hasattr(path, "read") else str(path), format=format) as container:
-            if not container.streams.video:
+            stream = video_stream(container)
+            if stream is None:
                 return None
-            stream = container.streams.video[0]
             if stream.codec.canonical_name in HEADER_KINDS:
                 return header_quantiser(container, stream, frames)
             stream.codec_context.options = {"export_side_data": "venc_params"}

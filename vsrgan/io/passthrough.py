@@ -27,6 +27,7 @@ except ImportError:  # see vsrgan.io.video: only video I/O needs PyAV
     av = None
 
 from ..errors import VideoError
+from .video import is_cover, video_stream
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,6 @@ def copyable(source: Path, index: int, output: av.container.OutputContainer) -> 
 def left_out(what: str, output: av.container.OutputContainer) -> None:
     """Say that ``what`` of the source does not go into ``output``: never dropped in silence."""
     log.warning("%s cannot go into '%s'; it is left out (an .mkv output keeps it)", what, Path(output.name).suffix or output.name)
-
-
-def is_cover(stream: av.stream.Stream) -> bool:
-    """Whether ``stream`` is a cover image: FFmpeg shows one (an .mp4's covr, an .mkv's image attachment,
-    an MP3's APIC) as a video stream of a single picture with the attached_pic disposition."""
-    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
 def picture(source: Path, index: int) -> bytes:
@@ -172,13 +167,13 @@ class Passthrough:
         self.pending = None
 
     def _copy_file_tags(self, output: av.container.OutputContainer) -> None:
-        """The container's tags (title, ...) and chapters, and the first video stream's tags, into ``output``."""
+        """The container's tags (title, ...) and chapters, and the upscaled video stream's tags, into ``output``."""
         output.metadata.update(content_tags(self.input.metadata))
         chapters = chapters_until(self.input.chapters(), self.until)
         if chapters:
             output.set_chapters(chapters)
-        if self.input.streams.video and output.streams.video:
-            copy_tags(self.input.streams.video[0], output.streams.video[0])
+        if (upscaled := video_stream(self.input)) is not None and output.streams.video:
+            copy_tags(upscaled, output.streams.video[0])
 
     def _copy_attachments(self, output: av.container.OutputContainer) -> None:
         """Attached files (fonts for subtitles) into a Matroska output; elsewhere each is named in a warning.
@@ -195,7 +190,7 @@ class Passthrough:
     def _copy_covers(self, source: Path, output: av.container.OutputContainer) -> None:
         """Cover images (:func:`is_cover`) into a Matroska output as attached files, into an .mp4 as
         its cover; elsewhere each is named in a warning."""
-        for stream in self.input.streams.video[1:]:  # the first is the one upscaled
+        for stream in self.input.streams.video:
             if not is_cover(stream):
                 continue
             codec = stream.codec_context.name
@@ -213,9 +208,9 @@ class Passthrough:
                 left_out(f"cover image '{filename}' (stream #{stream.index}, {codec})", output)
 
     def _name_the_rest(self, output: av.container.OutputContainer) -> None:
-        """A warning for each stream nothing above carries: a second video stream (the first is the one
-        upscaled), a data stream (timed metadata such as KLV), one of a type FFmpeg does not know."""
-        upscaled = self.input.streams.video[0].index
+        """A warning for each stream nothing above carries: a second video stream (the first that is not
+        a cover is the one upscaled), a data stream (timed metadata such as KLV), one of a type FFmpeg does not know."""
+        upscaled = getattr(video_stream(self.input), "index", None)
         for stream in self.input.streams:
             if stream.type in ("audio", "subtitle", "attachment") or stream.index == upscaled or is_cover(stream):
                 continue

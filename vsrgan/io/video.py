@@ -78,15 +78,28 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     except av.FFmpegError as e:
         raise VideoError(f"'{path}' is not a video FFmpeg can read, or is damaged or cut short ({e.strerror}); "
                          "expected a complete file such as .mp4 or .mkv") from None
-    if not container.streams.video:
+    if video_stream(container) is None:
+        covers = " (only a cover image)" if container.streams.video else ""
         container.close()
-        raise VideoError(f"'{path}' has no video stream; expected a video file such as .mp4 or .mkv")
+        raise VideoError(f"'{path}' has no video stream{covers}; expected a video file such as .mp4 or .mkv")
     return container
+
+
+def is_cover(stream: av.stream.Stream) -> bool:
+    """Whether ``stream`` is a cover image: FFmpeg shows one (an .mp4's covr, an .mkv's image attachment,
+    an MP3's APIC) as a video stream of a single picture with the attached_pic disposition."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def video_stream(container: av.container.Container) -> av.VideoStream | None:
+    """The video stream a job upscales: the first that is not a cover image (:func:`is_cover`). A
+    cover can come first: an .mp4 whose tags box precedes its tracks lists its covr as stream #0."""
+    return next((stream for stream in container.streams.video if not is_cover(stream)), None)
 
 
 def _first_frame(container: av.container.InputContainer, path: Path) -> av.VideoFrame:
     damage = Damage(path)
-    for frame in decode_surviving(container, container.streams.video[0], damage):
+    for frame in decode_surviving(container, video_stream(container), damage):
         return frame
     report(damage, frames=0)  # raises: nothing decodable
 
@@ -95,7 +108,7 @@ def probe(path: str | Path) -> VideoInfo:
     """Read the header (and the first frame, for rotation) of a video."""
     path = Path(path)
     with open_input(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         first = _first_frame(container, path)
         duration = 0.0
         if stream.duration is not None:
@@ -149,7 +162,7 @@ def _timestamped(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFram
 
 
 def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
-    """Decode every frame of the first video stream as RGB, with its timestamp.
+    """Decode every frame of the video stream (:func:`video_stream`) as RGB, with its timestamp.
 
     FFmpeg converts any pixel format (10-bit, 4:4:4, paletted) to 8-bit RGB with the colour matrix
     the stream declares or players assume (:mod:`vsrgan.io.colour`). Damage is survived where it can
@@ -158,7 +171,7 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
     """
     path = Path(path)
     with open_input(path) as container, watch(path) as damage:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"  # frame + slice threads: decoding is rarely the bottleneck then
         stream.codec_context.thread_count = threads
         start, index = None, 0
