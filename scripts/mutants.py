@@ -296,6 +296,9 @@ MUTANTS = [
            "    return next((stream for stream in container.streams.video if not is_cover(stream)), None)",
            "    return next(iter(container.streams.video), None)",
            ("tests/test_video.py",), "a cover image FFmpeg lists before the video is what is probed and upscaled: one picture"),
+    Mutant("unlisted-codec-reencoded", "frame path", "vsrgan/io/passthrough.py",
+           "        return listed or reads_back(trial, output.format.name, stream)", "        return listed",
+           ("tests/test_passthrough.py",), "audio a container carries but FFmpeg does not list re-encoded: AAC into .ts, AC-3 into .mpg as MP2"),
 ]
 
 

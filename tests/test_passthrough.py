@@ -38,6 +38,28 @@ def test_audio_converted_to_what_the_encoder_takes(tmp_path, source, audio, rate
     assert abs(out_seconds - seconds) <= frame_size / out_rate  # within one audio frame
 
 
+@pytest.mark.parametrize(
+    "audio,rate,output",
+    [("aac", 48000, "out.ts"), ("ac3", 48000, "out.ts"), ("libopus", 48000, "out.ts"), ("mp2", 48000, "out.mpg"),
+     ("ac3", 48000, "out.mpg"), ("libmp3lame", 44100, "out.mpg"), ("pcm_s16le", 48000, "out.ts")],
+)
+def test_mpeg_ts_and_ps_copy_the_audio_they_carry(tmp_path, caplog, audio, rate, output):
+    """MPEG-TS and MPEG-PS keep no codec list (FFmpeg names only MP2), so AAC into .ts and AC-3 into
+    .mpg were re-encoded as MP2. Copied now where the file, read back, shows the codec again; PCM,
+    which a .ts takes only as private data nothing decodes, is still re-encoded."""
+    src = tmp_path / "clip.mkv"
+    seconds = make_av_clip(src, audio, rate=rate, layout="stereo", video_codec="libx264")
+    with av.open(str(src)) as c:
+        codec = c.streams.audio[0].codec.canonical_name
+    out_codec, out_rate, channels, frame_size, out_seconds = upscaled_audio(src, tmp_path / output)
+    if audio == "pcm_s16le":
+        assert out_codec == "mp2" and "re-encoding it as mp2" in caplog.text
+    else:
+        assert out_codec in (codec, f"{codec}float") and "re-encoding" not in caplog.text
+    assert (out_rate, channels) == (rate, 2)
+    assert abs(out_seconds - seconds) <= 2 * frame_size / out_rate  # all of it; MPEG-TS/PS cannot mark the encoder's priming to skip
+
+
 def encodable_audio():
     """(codec, container, rate, layout) for every audio encoder in PyAV's FFmpeg that some container takes."""
     found = []

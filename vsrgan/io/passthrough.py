@@ -1,9 +1,10 @@
 """Audio and subtitle streams carried from a source file into an output as its video advances.
 
 Packets are copied as they are where the output container takes their codec (a trial file in
-memory, given the stream's first packet, says so); other audio is decoded, converted with
-``av.AudioResampler`` to a sample format, channel layout and rate the container's default audio
-encoder opens with (8-bit mono PCM at 11025 Hz becomes float mono AAC in .mp4; 22050 Hz becomes
+memory, given the stream's first packets, says so; into .ts and .mpg, whose muxers keep no codec
+list, it is read back: AAC goes into MPEG-TS, MP2 and AC-3 into MPEG-PS as they are); other
+audio is decoded, converted with ``av.AudioResampler`` to a sample format, channel layout and rate
+the container's default audio encoder opens with (8-bit mono PCM at 11025 Hz becomes float mono AAC in .mp4; 22050 Hz becomes
 24 kHz Opus in .webm, which has no 22050), and re-encoded. A subtitle stream the container cannot hold,
 or an audio stream where the container holds no audio at all (.gif, .y4m), is named in a
 warning, never dropped in silence. Tags (language, title), disposition flags (default, forced),
@@ -16,6 +17,7 @@ starts before the frame being written), so the muxer interleaves without bufferi
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import math
 from fractions import Fraction
@@ -38,6 +40,9 @@ STALE_TAGS = ("duration", "encoder", "major_brand", "minor_version", "compatible
 # The usual layout for each channel count: PCM in AVI or WAV often declares none ("6 channels").
 DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
+# Packets a trial file gets (copyable): read back, MPEG-PS tells MP3 from MP2 after a few frames, not after one.
+TRIAL_PACKETS = 3
+
 # A cover image's MIME type and file suffix by its codec: Matroska keeps a cover as an attached file.
 COVER_FILES = {"mjpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "bmp": ("image/bmp", ".bmp"),
                "gif": ("image/gif", ".gif"), "webp": ("image/webp", ".webp"), "tiff": ("image/tiff", ".tif")}
@@ -48,24 +53,37 @@ COVER_STREAM_FORMATS = ("mp4",)
 def copyable(source: Path, index: int, output: av.container.OutputContainer) -> bool:
     """Whether ``output``'s muxer takes the packets of stream ``index`` of ``source`` as they are.
 
-    The codec list is not enough (an .mp4 lists PCM, then refuses PCM without a channel layout
-    when it writes its index), so a trial file in memory gets the stream's first packet.
+    A trial file in memory gets the stream's first packets. FFmpeg's codec list for the container
+    is not enough either way: an .mp4 lists PCM, then refuses PCM without a channel layout when it
+    writes its index; MPEG-TS and MPEG-PS keep no list (FFmpeg names only their default, MP2), yet
+    carry AAC, AC-3 and more. A codec off the list is copied where the trial, read back, shows it
+    again: a .ts takes PCM or FLAC too, as private data nothing decodes.
     """
     with av.open(str(source)) as container:
         stream = container.streams[index]
-        if stream.codec_context.name not in output.supported_codecs:
-            return False
+        listed = stream.codec_context.name in output.supported_codecs
+        trial = io.BytesIO()
         try:
-            with av.open(io.BytesIO(), "w", format=output.format.name) as trial:
-                out = trial.add_stream_from_template(stream)
-                trial.start_encoding()
-                packet = next((p for p in container.demux(stream) if p.size), None)
-                if packet is not None:
+            with av.open(trial, "w", format=output.format.name) as muxer:
+                out = muxer.add_stream_from_template(stream)
+                muxer.start_encoding()
+                for packet in itertools.islice((p for p in container.demux(stream) if p.size), TRIAL_PACKETS):
                     packet.stream = out
-                    trial.mux(packet)
+                    muxer.mux(packet)
         except (av.FFmpegError, ValueError):
             return False
-    return True
+        return listed or reads_back(trial, output.format.name, stream)
+
+
+def reads_back(trial: io.BytesIO, format: str, stream: av.stream.Stream) -> bool:
+    """Whether the ``trial`` file shows a stream of ``stream``'s type and codec."""
+    trial.seek(0)
+    try:
+        with av.open(trial, format=format) as written:
+            codecs = {s.codec.canonical_name for s in written.streams if s.type == stream.type and s.codec is not None}
+    except (av.FFmpegError, ValueError):
+        return False
+    return stream.codec.canonical_name in codecs
 
 
 def left_out(what: str, output: av.container.OutputContainer) -> None:
