@@ -299,6 +299,9 @@ MUTANTS = [
     Mutant("unlisted-codec-reencoded", "frame path", "vsrgan/io/passthrough.py",
            "        return listed or reads_back(trial, output.format.name, stream)", "        return listed",
            ("tests/test_passthrough.py",), "audio a container carries but FFmpeg does not list re-encoded: AAC into .ts, AC-3 into .mpg as MP2"),
+    Mutant("late-audio-silence-dropped", "frame path", "vsrgan/io/passthrough.py",
+           "        output.mux(out.encode(silence))\n        return end\n", "        return end\n",
+           ("tests/test_passthrough.py",), "audio starting after the video re-encoded into .avi without its silence in front: it plays early"),
 ]
 
 

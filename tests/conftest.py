@@ -106,9 +106,10 @@ def make_clip(
     return pts
 
 
-def make_av_clip(path: Path, audio_codec: str, *, rate: int, layout: str, video_codec: str = "mjpeg", seconds: float = 1.0, fps: int = 8) -> float:
-    """A 32x32 clip with a 440 Hz tone in ``audio_codec`` (its first sample format), interleaved;
-    return the audio's length in seconds as decoded."""
+def make_av_clip(path: Path, audio_codec: str, *, rate: int, layout: str, video_codec: str = "mjpeg", seconds: float = 1.0, fps: int = 8,
+                 audio_start: float = 0.0) -> float:
+    """A 32x32 clip with a 440 Hz tone in ``audio_codec`` (its first sample format), interleaved,
+    from ``audio_start`` seconds to the end; return the audio's length in seconds as decoded."""
     with av.open(str(path), "w") as c:
         v = c.add_stream(video_codec, rate=fps)
         v.width, v.height, v.pix_fmt = 32, 32, "yuvj420p" if video_codec == "mjpeg" else "yuv420p"
@@ -116,16 +117,17 @@ def make_av_clip(path: Path, audio_codec: str, *, rate: int, layout: str, video_
         a.layout = layout
         a.format = fmt = av.Codec(audio_codec, "w").audio_formats[0].name
         resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
-        channels, total, done = av.AudioLayout(layout).nb_channels, int(seconds * rate), 0
+        channels, start, done = av.AudioLayout(layout).nb_channels, int(audio_start * rate), 0
+        total = int(seconds * rate) - start
         for i in range(int(seconds * fps)):
             frame = av.VideoFrame.from_ndarray(pattern(32, 32, i), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, fps)
             c.mux(v.encode(frame))
-            while done < min(total, (i + 1) * rate // fps):
+            while done < min(total, (i + 1) * rate // fps - start):
                 count = min(1024, total - done)
                 tone = (0.3 * np.sin(2 * math.pi * 440 * np.arange(done, done + count) / rate)).astype(np.float32)
                 af = av.AudioFrame.from_ndarray(np.repeat(tone[None], channels, 0), format="fltp", layout=layout)
-                af.sample_rate, af.pts = rate, done
+                af.sample_rate, af.pts = rate, start + done
                 for converted in resampler.resample(af):
                     c.mux(a.encode(converted))
                 done += count

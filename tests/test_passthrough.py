@@ -5,6 +5,7 @@ and cover art are carried too, and every stream left out is named in a warning."
 from fractions import Fraction
 
 import av
+import numpy as np
 import pytest
 from conftest import audio_seconds, jpeg, make_av_clip, make_clip, with_cover_first
 
@@ -58,6 +59,35 @@ def test_mpeg_ts_and_ps_copy_the_audio_they_carry(tmp_path, caplog, audio, rate,
         assert out_codec in (codec, f"{codec}float") and "re-encoding" not in caplog.text
     assert (out_rate, channels) == (rate, 2)
     assert abs(out_seconds - seconds) <= 2 * frame_size / out_rate  # all of it; MPEG-TS/PS cannot mark the encoder's priming to skip
+
+
+def tone_start(path) -> float:
+    """Where the tone starts (s), counted from the first video frame (in AVI, its place in the index: the
+    packet's dts): the first audio sample above half its peak."""
+    with av.open(str(path)) as c:
+        video = min(p.dts if c.format.name == "avi" else p.pts for p in c.demux(video=0) if p.size) * c.streams.video[0].time_base
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    samples = np.abs(np.concatenate([f.to_ndarray()[0, ::1 if f.format.is_planar else len(f.layout.channels)] for f in frames]).astype(float))
+    first = int(np.argmax(samples > samples.max() / 2))
+    return float(frames[0].pts * frames[0].time_base) + first / frames[0].sample_rate - float(video)
+
+
+@pytest.mark.parametrize("audio,audio_start", [("aac", 0.5), ("pcm_s16le", 0.5), ("libmp3lame", 0.5), ("aac", 0.0)])
+def test_audio_that_starts_late_stays_in_sync_in_avi(tmp_path, caplog, audio, audio_start):
+    """AVI keeps no stream's start, so audio starting 0.5 s after the video, copied, played from 0 s:
+    0.5 s early. Now re-encoded with 0.5 s of silence in front, in its own codec where FFmpeg encodes
+    it (PCM stays PCM); audio on time is still copied."""
+    src, out = tmp_path / "late.mkv", tmp_path / "out.avi"
+    make_av_clip(src, audio, rate=48000, layout="stereo", video_codec="libx264", seconds=1.5, fps=25, audio_start=audio_start)
+    assert tone_start(src) == pytest.approx(audio_start, abs=0.01)
+    codec, _, _, frame_size, seconds = upscaled_audio(src, out)
+    assert tone_start(out) == pytest.approx(audio_start, abs=0.05)  # and the encoder's priming, which AVI cannot mark
+    assert seconds == pytest.approx(1.5, abs=2 * frame_size / 48000)
+    with av.open(str(src)) as c:
+        assert codec == c.streams.audio[0].codec_context.name
+    late = f"starts {audio_start:.2f} s after the video, which '.avi' cannot record; re-encoding it as"
+    assert (late in caplog.text) == bool(audio_start) and ("re-encoding" in caplog.text) == bool(audio_start)
 
 
 def encodable_audio():
