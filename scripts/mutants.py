@@ -292,6 +292,15 @@ MUTANTS = [
     Mutant("last-duration-dropped", "frame path", "vsrgan/io/writer.py",
            "        frame.duration = round(duration * self.time_base / self.out_time_base)\n", "",
            ("tests/test_video.py", "tests/test_upscale.py"), "the last frame's duration guessed from the frame rate: a GIF's final pause cut short"),
+    Mutant("log-level-per-block", "frame path", "vsrgan/io/ffmpeglog.py",
+           "        _set_level()  # the log off before", "        av.logging.set_level(_found_level)  # the log off before",
+           ("tests/test_ffmpeglog.py",), "any block's end restores the level found: a reader still decoding loses its errors, as two readers ended out of order did"),
+    Mutant("log-to-every-block", "frame path", "vsrgan/io/ffmpeglog.py",
+           "            state.blocks[-1].take(new)", "            [block.take(new) for block in _blocks]",
+           ("tests/test_ffmpeglog.py",), "a thread's messages go to every open block: a reader counts the encoder's refusal as damage"),
+    Mutant("abandoned-decoder-not-stopped", "frame path", "vsrgan/io/video.py",
+           "            stop_decoding(stream)\n", "            pass\n",
+           ("tests/test_ffmpeglog.py",), "a reader abandoned mid-stream frees its frame-threaded decoder while its threads wait for the GIL (log on): a hang"),
 ]
 
 
