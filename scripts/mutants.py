@@ -302,6 +302,15 @@ MUTANTS = [
     Mutant("late-audio-silence-dropped", "frame path", "vsrgan/io/passthrough.py",
            "        output.mux(out.encode(silence))\n        return end\n", "        return end\n",
            ("tests/test_passthrough.py",), "audio starting after the video re-encoded into .avi without its silence in front: it plays early"),
+    Mutant("log-level-per-block", "frame path", "vsrgan/io/ffmpeglog.py",
+           "        _set_level()  # the log off before", "        av.logging.set_level(_found_level)  # the log off before",
+           ("tests/test_ffmpeglog.py",), "any block's end restores the level found: a reader still decoding loses its errors, as two readers ended out of order did"),
+    Mutant("log-to-every-block", "frame path", "vsrgan/io/ffmpeglog.py",
+           "            state.blocks[-1].take(new)", "            [block.take(new) for block in _blocks]",
+           ("tests/test_ffmpeglog.py",), "a thread's messages go to every open block: a reader counts the encoder's refusal as damage"),
+    Mutant("abandoned-decoder-not-stopped", "frame path", "vsrgan/io/video.py",
+           "            stop_decoding(stream)\n", "            pass\n",
+           ("tests/test_ffmpeglog.py",), "a reader abandoned mid-stream frees its frame-threaded decoder while its threads wait for the GIL (log on): a hang"),
 ]
 
 

@@ -20,7 +20,7 @@ from ..inference.pipeline import run_pipeline
 from ..inference.upscaler import Upscaler
 from ..io import colour
 from ..io.atomic import atomic_path
-from ..io.video import Frame, open_input, probe, video_stream
+from ..io.video import Frame, open_input, probe, stop_decoding, video_stream
 from ..io.writer import VideoWriter, like_source
 from ..models import Bicubic, GeneratorConfig, build_generator, is_foreign
 from ..models.foreign import build as build_foreign
@@ -78,15 +78,18 @@ def segment_frames(input: Path, segment: Segment) -> Iterator[Frame]:
         if segment.start is not None:
             container.seek(segment.start, stream=stream, backward=True)  # lands on that keyframe (or before it)
         count = 0
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                raise VideoError(f"'{input}': a decoded frame has no timestamp; upscale it without --cluster")
-            if segment.start is not None and frame.pts < segment.start:
-                continue  # the seek landed before the keyframe
-            if segment.end is not None and frame.pts >= segment.end:
-                break  # decoders return frames in display order: the rest belong to later segments
-            count += 1
-            yield Frame(image=colour.to_rgb(frame), pts=frame.pts, time=float(frame.pts * stream.time_base), duration=frame.duration)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    raise VideoError(f"'{input}': a decoded frame has no timestamp; upscale it without --cluster")
+                if segment.start is not None and frame.pts < segment.start:
+                    continue  # the seek landed before the keyframe
+                if segment.end is not None and frame.pts >= segment.end:
+                    break  # decoders return frames in display order: the rest belong to later segments
+                count += 1
+                yield Frame(image=colour.to_rgb(frame), pts=frame.pts, time=float(frame.pts * stream.time_base), duration=frame.duration)
+        finally:  # the segment's end is mid-stream: the frame threads stopped before the decoder is freed
+            stop_decoding(stream)
     if count != segment.frames:
         raise VideoError(f"'{input}': segment {segment.index} decoded {count} frames, its packets say {segment.frames}; "
                          "the file may be damaged: upscale it without --cluster")

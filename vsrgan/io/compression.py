@@ -100,19 +100,16 @@ def header_quantiser(container, stream, frames: int = FRAMES) -> Quantiser | Non
     import av.logging
     from av.bitstream import BitStreamFilterContext
 
+    from .ffmpeglog import collect
+
     kind = HEADER_KINDS[stream.codec.canonical_name]
-    previous = av.logging.get_level()
-    av.logging.set_level(av.logging.INFO)  # trace_headers logs at INFO; only this thread's lines are kept
-    try:
-        with av.logging.Capture(local=True) as lines:
-            trace = BitStreamFilterContext("trace_headers", stream)  # logs the parameter sets of the extradata
-            for count, packet in enumerate(p for p in container.demux(stream) if p.size):
-                if count >= frames:
-                    break
-                trace.filter(packet)
-    finally:
-        av.logging.set_level(previous)
-    values = header_values(text for _, _, text in lines)
+    with collect(av.logging.INFO, other_threads=False) as lines:  # trace_headers logs at INFO, on this thread
+        trace = BitStreamFilterContext("trace_headers", stream)  # logs the parameter sets of the extradata
+        for count, packet in enumerate(p for p in container.demux(stream) if p.size):
+            if count >= frames:
+                break
+            trace.filter(packet)
+    values = header_values(lines)
     found = values[kind]
     return Quantiser(kind, float(np.mean(found)), len(found)) if found else None
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 try:
     import av
-    import av.logging
 except ImportError:  # see vsrgan.io.video
     av = None
 
 from ..errors import VideoError
+from .ffmpeglog import collect
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,8 @@ class Damage:
 def watch(path: Path) -> Iterator[Damage]:
     """Capture FFmpeg's error messages (from every thread) while decoding ``path``."""
     damage = Damage(path)
-    previous = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    try:
-        with av.logging.Capture(local=False) as messages:
-            yield damage
-    finally:
-        av.logging.set_level(previous)
-        damage.messages = [text.strip() for level, _, text in messages if level <= av.logging.ERROR]
+    with collect(other_threads=True) as damage.messages:  # the decoder's worker threads log its errors
+        yield damage
 
 
 def decode_surviving(container: av.container.InputContainer, stream: av.VideoStream, damage: Damage) -> Iterator[av.VideoFrame]:

@@ -6,17 +6,16 @@ log collected instead of printed (:class:`vsrgan.io.writer.VideoWriter` uses all
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 try:
     import av
-    import av.logging
 except ImportError:  # a machine that only trains may lack FFmpeg
     av = None
 
 from ..errors import VideoError
+from .ffmpeglog import collect
 
 
 @dataclass(frozen=True)
@@ -108,19 +107,11 @@ def _suggest(formats: list[str]) -> str:
     return " or ".join(_usual(formats)[:2])
 
 
-@contextlib.contextmanager
-def ffmpeg_errors() -> Iterator[list[str]]:
+def ffmpeg_errors() -> contextlib.AbstractContextManager[list[str]]:
     """Collect FFmpeg's error messages inside the block instead of printing them: a refusal then
-    reaches the person once, in vsrgan's own line."""
-    previous = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    messages = []
-    try:
-        with av.logging.Capture(local=False) as logs:
-            yield messages
-    finally:
-        av.logging.set_level(previous)
-        messages.extend(text.strip() for level, _, text in logs if level <= av.logging.ERROR)
+    reaches the person once, in vsrgan's own line. Only this thread's: the encoder and the muxer
+    open here (a decoder's worker threads, busy meanwhile, keep theirs)."""
+    return collect(other_threads=False)
 
 
 def encoder_problem(encode: EncodeOptions, stream: av.VideoStream, said: str = "") -> str:

@@ -175,11 +175,26 @@ def read_frames(path: str | Path, *, threads: int = 0) -> Iterator[Frame]:
         stream.thread_type = "AUTO"  # frame + slice threads: decoding is rarely the bottleneck then
         stream.codec_context.thread_count = threads
         start, index = None, 0
-        for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
-            if start is None:
-                start = pts
-            yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base), duration=frame.duration)
-            index += 1
-            damage.last = float(pts * stream.time_base)
+        try:
+            for frame, pts in _timestamped(decode_surviving(container, stream, damage)):
+                if start is None:
+                    start = pts
+                yield Frame(image=colour.to_rgb(frame), pts=pts, time=float((pts - start) * stream.time_base), duration=frame.duration)
+                index += 1
+                damage.last = float(pts * stream.time_base)
+        finally:  # also where the reader is abandoned mid-stream (compare --seconds, an error, a signal)
+            stop_decoding(stream)
         damage.end = stated_end(container, stream)
     report(damage, frames=index)
+
+
+def stop_decoding(stream: av.VideoStream) -> None:
+    """Let a frame-threaded decoder's threads finish the frames they hold, with the GIL released.
+
+    PyAV frees a decoder holding the GIL, and the free waits for those threads; one that logs an
+    error meanwhile (damaged input) waits for the GIL in PyAV's log callback whenever FFmpeg's log
+    is routed to Python (:mod:`vsrgan.io.ffmpeglog`): a deadlock (PyAV #751, #1849). Flushed first,
+    the threads are idle when the decoder is freed. Call it before abandoning a decoder mid-stream.
+    """
+    if stream.codec_context.is_open:
+        stream.codec_context.flush_buffers()  # avcodec_flush_buffers, without the GIL
