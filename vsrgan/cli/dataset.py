@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from ..dataset.degrade import DEGRADATIONS
-from ..dataset.realistic import CRF
+from ..dataset.realistic import CRF, KINDS
 
 
 def add_prepare_parser(subparsers) -> None:
@@ -62,6 +62,8 @@ def add_degrade_parser(subparsers) -> None:
     p.add_argument("--region", type=int, default=384, help="HR side of each sample's square region (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seeds every random choice (default: %(default)s)")
     p.add_argument("--crf", type=crf_range, default=CRF, metavar="MIN-MAX", help=f"libx264's CRF range, uniform (default: {CRF[0]}-{CRF[1]}; higher: stronger artifacts)")
+    p.add_argument("--clean-share", type=float, default=KINDS["clean"], metavar="F", help="share of clean bicubic samples; "
+                   "the degraded kinds keep their proportions in the rest (default: %(default)s)")
     p.add_argument("--clip-motion", action="store_true", help="a clip's frames take their sequences from the clip itself (80%% of them), "
                    "so the codec sees the scene's own motion; the clips must be where 'vsrgan prepare' read them (default: every sequence pans)")
     p.add_argument("--context", type=int, default=0, metavar="K", help="also keep the K decoded LR frames before and after each sample, "
@@ -84,7 +86,7 @@ def run_degrade(args) -> None:
     from ..dataset.pool import make_pool
 
     manifest = make_pool(
-        args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, crf=args.crf, clip_motion=args.clip_motion, context=args.context,
+        args.source, args.out, variants=args.variants, region=args.region, seed=args.seed, crf=args.crf, clean_share=args.clean_share, clip_motion=args.clip_motion, context=args.context,
         overwrite=args.overwrite, progress=not args.quiet,
     )
     print(f"wrote {manifest}", file=sys.stderr)

@@ -37,7 +37,7 @@ from ..io.stop import Stopped, at_step_boundaries, requested
 from .clipframes import ClipFrames, is_clip_frame, sequence
 from .crops import texture
 from .manifest import Manifest, ManifestItem, manifest_json, read_manifest, staged_dataset
-from .realistic import CRF, FRAMES, RealDegradation, around, real_lr, real_sequence, sample_real
+from .realistic import CRF, FRAMES, KINDS, RealDegradation, around, real_lr, real_sequence, sample_real
 
 REGION = 384  # HR side of a pool item; training cuts its crops (128) from it
 TRIES = 4  # regions drawn per item; the most textured is kept (flat sky teaches nothing)
@@ -51,13 +51,15 @@ def make_pool(
     region: int = REGION,
     seed: int = 0,
     crf: tuple[int, int] = CRF,
+    clean_share: float = KINDS["clean"],
     clip_motion: bool = False,
     context: int = 0,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
     """Write ``variants`` degraded samples of every image of the dataset ``source`` to ``out``; its
-    manifest path. ``crf``: the range libx264's samples draw their CRF from. ``clip_motion``: a
+    manifest path. ``crf``: the range libx264's samples draw their CRF from. ``clean_share``: the
+    share of clean bicubic samples (the others keep their proportions). ``clip_motion``: a
     clip's frames take their sequences from the clip itself (``realistic.VIDEO_SHARE`` of them;
     the clips must be where ``vsrgan prepare`` read them). ``context``: each item also keeps the
     ``context`` decoded LR frames before and after its own (``ManifestItem.context``), for models
@@ -71,6 +73,8 @@ def make_pool(
         raise ConfigError(f"--context must be 0-{FRAMES - 1} frames on each side; got {context}")
     if not 0 <= crf[0] <= crf[1] <= 51:
         raise ConfigError(f"--crf must be a range MIN-MAX within libx264's 0-51; got {crf[0]}-{crf[1]}")
+    if not 0 <= clean_share <= 1:
+        raise ConfigError(f"--clean-share must be a fraction 0-1; got {clean_share}")
     if out.exists() and not overwrite:
         raise InputError(f"dataset '{out}' already exists; pass --overwrite to replace it")
     if out.resolve() == source.resolve():
@@ -92,7 +96,7 @@ def make_pool(
                     if (signum := requested()) is not None:
                         raise Stopped(signum)
                     rng = np.random.default_rng([seed, number, variant])
-                    recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf, neighbours=neighbours)
+                    recipe = sample_real(rng, **_region(hr, region, scale, rng), crf=crf, neighbours=neighbours, clean_share=clean_share)
                     frames = sequence(window, centre, recipe.target, FRAMES) if recipe.motion == "video" else None
                     stem = f"{Path(base.hr).stem}_v{variant:02d}"
                     lr_dir = f"{base.split}/lr_x{scale}"
@@ -111,7 +115,7 @@ def make_pool(
                 future.result()
                 bar.update()
         bar.close()
-        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "clip_motion": clip_motion, "context": context, "degradations": ["real"]}
+        settings = {"pool_of": str(source), "variants": variants, "region": region, "seed": seed, "crf": list(crf), "clean_share": clean_share, "clip_motion": clip_motion, "context": context, "degradations": ["real"]}
         (tmp / "manifest.json").write_text(manifest_json(Manifest(scale=scale, items=items, settings=settings)))
     return out / "manifest.json"
 

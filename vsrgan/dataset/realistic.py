@@ -101,10 +101,12 @@ class RealDegradation:
 
 
 CRF = (18, 35)  # libx264's CRF range in the pool, both ends included (vsrgan degrade --crf)
+KINDS = {"clean": 0.25, "codec": 0.50, "chain+codec": 0.15, "chain": 0.10}  # the mix; vsrgan degrade --clean-share rescales it
 
 
 def sample_real(
     rng: np.random.Generator, *, y: int, x: int, size: int, crf: tuple[int, int] = CRF, neighbours: tuple[int, int] | None = None,
+    clean_share: float = KINDS["clean"],
 ) -> RealDegradation:
     """Draw one recipe for the region at ``(y, x)`` of side ``size``.
 
@@ -113,7 +115,8 @@ def sample_real(
     "video"``). The draw for it comes last, so recipes without ``neighbours`` are unchanged.
 
     The mix: 25% clean bicubic, 50% bicubic + a video codec, 15% the chain + a video codec, 10% the
-    chain alone or with JPEG. Video codecs: 70% libx264 (CRF in ``crf``, uniform, any preset), 15% MPEG-2 (0.15-0.8
+    chain alone or with JPEG (:data:`KINDS`); ``clean_share`` replaces the 25% and scales the other
+    three to fill the rest, in the same proportions. Video codecs: 70% libx264 (CRF in ``crf``, uniform, any preset), 15% MPEG-2 (0.15-0.8
     bpp), 15% MPEG-4 Part 2 (0.1-0.5 bpp). The chain's ranges are Real-ESRGAN's, narrowed to what
     video sources show (its own produce over-smoothed results on mild input).
 
@@ -123,7 +126,7 @@ def sample_real(
     """
     moving = rng.random() < 0.8
     dy, dx = (int(v) for v in rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, 2)) if moving else (0, 0)
-    kind = rng.choice(["clean", "codec", "chain+codec", "chain"], p=[0.25, 0.50, 0.15, 0.10])
+    kind = rng.choice(list(KINDS), p=_mix(clean_share))
     chain = kind.startswith("chain")
     if kind in ("codec", "chain+codec"):
         codec = _video_codec(rng, crf)
@@ -137,6 +140,13 @@ def sample_real(
     if neighbours is not None and recipe["target"] <= neighbours[0] and FRAMES - 1 - recipe["target"] <= neighbours[1] and rng.random() < VIDEO_SHARE:
         recipe.update(motion="video", dy=0, dx=0)
     return RealDegradation(**recipe)
+
+
+def _mix(clean_share: float) -> list[float]:
+    """The probabilities of :data:`KINDS` with the clean one set to ``clean_share``; the default mix
+    exactly, so that pools made before the option existed are remade bit for bit."""
+    rest = (1.0 - clean_share) / (1.0 - KINDS["clean"])
+    return [clean_share if kind == "clean" else share * rest for kind, share in KINDS.items()]
 
 
 def _chain_recipe(rng: np.random.Generator) -> dict:
