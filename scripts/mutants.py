@@ -315,6 +315,10 @@ MUTANTS = [
            "    options = ModelOptions(model=args.model, scale=args.scale, denoise=args.denoise)",
            "    options = ModelOptions(model=args.model, scale=args.scale)",
            ("tests/test_onnx_export.py",), "`export --denoise 0.3` writes the clean x4, not the blend upscale runs"),
+    Mutant("y4m-nominal-rate", "frame path", "vsrgan/io/writer.py",
+           "                    tick_rate = (average_rate(source) if source is not None else None) or frame_rate",
+           "                    tick_rate = frame_rate",
+           ("tests/test_upscale.py",), "a variable-rate .mkv into .y4m at Matroska's nominal rate, not the average: it plays too fast"),
 ]
 
 
