@@ -311,6 +311,14 @@ MUTANTS = [
     Mutant("abandoned-decoder-not-stopped", "frame path", "vsrgan/io/video.py",
            "            stop_decoding(stream)\n", "            pass\n",
            ("tests/test_ffmpeglog.py",), "a reader abandoned mid-stream frees its frame-threaded decoder while its threads wait for the GIL (log on): a hang"),
+    Mutant("export-denoise-ignored", "frame path", "vsrgan/cli/export.py",
+           "    options = ModelOptions(model=args.model, scale=args.scale, denoise=args.denoise)",
+           "    options = ModelOptions(model=args.model, scale=args.scale)",
+           ("tests/test_onnx_export.py",), "`export --denoise 0.3` writes the clean x4, not the blend upscale runs"),
+    Mutant("y4m-nominal-rate", "frame path", "vsrgan/io/writer.py",
+           "                    tick_rate = (average_rate(source) if source is not None else None) or frame_rate",
+           "                    tick_rate = frame_rate",
+           ("tests/test_upscale.py",), "a variable-rate .mkv into .y4m at Matroska's nominal rate, not the average: it plays too fast"),
 ]
 
 

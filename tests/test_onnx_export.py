@@ -8,7 +8,7 @@ from conftest import pattern, perturbed
 from vsrgan.cli import main
 from vsrgan.errors import ConfigError, InputError
 from vsrgan.inference.export import export_onnx
-from vsrgan.inference.upscaler import Upscaler
+from vsrgan.inference.upscaler import ModelOptions, Upscaler
 from vsrgan.io import frames
 from vsrgan.models import GeneratorConfig, build_generator, load_model, save_generator
 
@@ -47,6 +47,29 @@ def test_exported_file_states_its_contract(tmp_path):
         export_onnx(model, tmp_path / "m.onnx")
     with pytest.raises(ConfigError, match=".onnx"):
         export_onnx(model, tmp_path / "m.pt")
+
+
+def test_export_takes_the_scale_and_denoise_upscale_takes(tmp_path, capsys):
+    """`vsrgan export` had neither -s nor --denoise: bicubic only at x4, and not the blend that
+    `upscale -m x4 --denoise 0.3` runs. Now the same flags, the same network, the same one-line errors."""
+    x = np.stack([pattern(12, 10, 0), pattern(12, 10, 3)])
+    assert main(["export", "-m", "bicubic", "-s", "2", str(tmp_path / "x2.onnx")]) == 0
+    assert run_onnx(tmp_path / "x2.onnx", frames.to_tensor(x).numpy()).shape == (2, 3, 20, 24)
+    assert main(["export", "-m", "x4", "--denoise", "0.3", str(tmp_path / "dn.onnx")]) == 0
+    ours = Upscaler.from_options(ModelOptions(model="x4", denoise=0.3, device="cpu", precision="fp32")).upscale_frames(x)
+    theirs = frames.to_numpy(torch.from_numpy(run_onnx(tmp_path / "dn.onnx", frames.to_tensor(x).numpy())))
+    assert np.abs(theirs.astype(int) - ours.astype(int)).max() <= 1
+    assert main(["export", "-m", "x4", str(tmp_path / "clean.onnx")]) == 0
+    clean = frames.to_numpy(torch.from_numpy(run_onnx(tmp_path / "clean.onnx", frames.to_tensor(x).numpy())))
+    assert np.abs(theirs.astype(int) - clean.astype(int)).max() > 1  # the blend, not the clean x4
+    capsys.readouterr()
+    for args, message in ((["-m", "x4", "-s", "2"], "model 'x4' upscales x4; asked for x2"),
+                          (["-m", "bicubic", "--denoise", "0.5"], "'bicubic' has none"),
+                          (["-m", "x4", "--denoise", "2"], "between 0 (the clean model) and 1")):
+        assert main(["export", *args, str(tmp_path / "bad.onnx")]) != 0
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "bad.onnx").exists()
 
 
 def test_export_help_names_the_contract(capsys):

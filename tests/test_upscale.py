@@ -61,6 +61,19 @@ def test_a_variable_rate_clip_upscaled_into_avi_keeps_its_timing(tmp_path):
     assert stream.time_base == Fraction(1, 30)
     assert places == pytest.approx([p / 16000 for p in pts], abs=1 / 30 + 1e-3)
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_variable_rate_clip_upscaled_into_y4m_lasts_as_long(tmp_path, suffix):
+    """Y4M stores one rate, the average. An .mkv's header gives its nominal one (here 25 fps, the
+    track's default duration): 20 frames spanning 1.22 s played in 0.8 s. Counted from the packets now."""
+    src, dst = tmp_path / f"vfr{suffix}", tmp_path / "out.y4m"
+    make_clip(src, frames=20, time_base=Fraction(1, 1000), durations=[40, 80, 20, 120])
+    assert suffix != ".mkv" or probe(src).frame_rate == 25  # the nominal rate
+    upscale(src, dst, model="bicubic", scale=2, codec="rawvideo", preset=None, crf=None, progress=False)
+    rate, frames = probe(dst).frame_rate, sum(1 for _ in read_frames(dst))
+    assert frames == 20
+    assert float(frames / rate) == pytest.approx(video_end(src), abs=0.01)
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
 def test_anamorphic_video_keeps_its_pixel_shape(tmp_path, suffix):
     """An upscale scales both axes alike, so the pixels keep their shape: 4:3 pixels (HDV) came out

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .options import add_denoise_arg, add_model_run_args, add_video_output_args, job_options
+from .options import add_denoise_arg, add_model_run_args, add_scale_arg, add_video_output_args, job_options
 
 
 def add_evaluate_parser(subparsers) -> None:
@@ -85,7 +85,7 @@ def add_compare_parser(subparsers) -> None:
     p.add_argument("input", help="input video (high-resolution, unless --input-is-lr)")
     p.add_argument("output", help="output video, e.g. compare.mp4")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name or a weights file (.safetensors, or another project's .pth/.pt or ncnn .param) (default: the bundled default, see 'vsrgan models')")
-    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's)")
+    add_scale_arg(p)
     p.add_argument("--layout", default="grid", choices=["grid", "side", "wipe"], help="panel arrangement (default: %(default)s)")
     p.add_argument("--input-is-lr", action="store_true", help="the input is already low-resolution: show input | bicubic | network, no original")
     p.add_argument("--panel-height", type=int, default=None, help="height of each panel in pixels (default: the upscaled height, shrunk to fit 3840x2160)")

@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
+from .options import add_denoise_arg, add_scale_arg
 
 
 def add_export_parser(subparsers) -> None:
@@ -16,6 +17,8 @@ def add_export_parser(subparsers) -> None:
         "NAME-xS.bin in the output folder, as Real-ESRGAN's ncnn models (blob 'data' in, 'output' out, RGB CHW in [0, 1]), "
         "for the compact networks and bicubic.",
         epilog="examples:\n  vsrgan export -m x4 x4.onnx\n  vsrgan export -m runs/pre/generator.safetensors g.onnx --opset 18\n"
+        "  vsrgan export -m x4 --denoise 0.3 x4-dn30.onnx           # the blend upscale runs at 0.3 (auto, with no video: 0.5)\n"
+        "  vsrgan export -m bicubic -s 2 bicubic-x2.onnx\n"
         "  vsrgan export --format ncnn -m x4 -o models            # models/vsrgan-x4.param, .bin\n"
         "  realesrgan-ncnn-vulkan -m models -n vsrgan-x4 -s 4 -i in.png -o out.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -24,6 +27,8 @@ def add_export_parser(subparsers) -> None:
     p.add_argument("-o", "--output", dest="output_option", default=None, metavar="PATH",
                    help="the .onnx file, or with --format ncnn the folder for the .param and .bin")
     p.add_argument("-m", "--model", default=None, help="a bundled model name, bicubic, or a weights file (.safetensors, .pth, .pt, ncnn .param) (default: the bundled default)")
+    add_scale_arg(p)
+    add_denoise_arg(p)
     p.add_argument("--format", choices=("onnx", "ncnn"), default="onnx", help="onnx (default) or ncnn (.param + .bin)")
     p.add_argument("--name", default=None, help="ncnn: the NAME of NAME-xS.param (default: vsrgan for x4, vsrgan-real for x4-real, "
                    "vsrgan-STEM for a weights file; realesr-animevideov3 to stand in for that model in video2x)")
@@ -34,15 +39,15 @@ def add_export_parser(subparsers) -> None:
 
 def run_export(args) -> None:
     from ..inference.upscaler import ModelOptions
-    from ..models import default_model, load_model, model_label
+    from ..models import model_label
 
     if (args.output is None) == (args.output_option is None):
         raise ConfigError("give the output once: vsrgan export -m x4 x4.onnx, or --format ncnn -o FOLDER")
     output = args.output or args.output_option
-    name = args.model or default_model()
-    strength = ModelOptions(model=args.model).denoise_strength  # the default with no video to read: x4 at --denoise 0.5
-    model = load_model(name, denoise=strength)
-    label = model_label(name) if strength is None else f"{model_label(name)}-dn{round(strength * 100)}"
+    options = ModelOptions(model=args.model, scale=args.scale, denoise=args.denoise)
+    strength = options.denoise_strength  # auto, the default, with no video to read: x4 at --denoise 0.5
+    model = options.load()
+    label = model_label(options.model_name) if strength is None else f"{model_label(options.model_name)}-dn{round(strength * 100)}"
     if args.format == "ncnn":
         from ..inference.export_ncnn import default_name, export_ncnn
 

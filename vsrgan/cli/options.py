@@ -38,8 +38,13 @@ def add_model_run_args(p, *, batch_size: int | None = 4) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: fp16 on GPUs, fp32 on CPU")
 
 
+def add_scale_arg(p) -> None:
+    """-s/--scale: checked against the model's (upscale, compare, export)."""
+    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
+
+
 def add_denoise_arg(p) -> None:
-    """--denoise: between a model and its real-world twin (upscale and compare)."""
+    """--denoise: between a model and its real-world twin (upscale, compare, export)."""
     p.add_argument("--denoise", type=denoise, default=None, metavar="S|auto",
                    help="0..1: blend the weights of the clean x4 (0) and x4-real (1), for compressed or noisy video; "
                    "with -m x4 or x4-real. auto (the default when no -m is given): for how hard each video was "

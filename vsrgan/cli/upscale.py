@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import VsrganError
-from .options import add_backend_args, add_denoise_arg, add_model_run_args, add_video_output_args, job_options
+from .options import add_backend_args, add_denoise_arg, add_model_run_args, add_scale_arg, add_video_output_args, job_options
 
 
 def add_upscale_parser(subparsers) -> None:
@@ -29,7 +29,7 @@ def add_upscale_parser(subparsers) -> None:
     p.add_argument("-i", "--input", help="input (instead of the first positional)")
     p.add_argument("-o", "--output", help="output file or folder (instead of the last positional)")
     p.add_argument("-m", "--model", default=None, help="bicubic, a bundled model name (see 'vsrgan models') or a weights file: ours (.safetensors) or ESRGAN / Real-ESRGAN / BasicSR (.pth, .pt, or ncnn's .param with its .bin; see 'vsrgan models --inspect FILE') (default: the bundled default)")
-    p.add_argument("-s", "--scale", type=int, default=None, help="upscaling factor; must match the model's (default: the model's, 4 for bicubic)")
+    add_scale_arg(p)
     add_denoise_arg(p)
     add_model_run_args(p, batch_size=None)
     add_backend_args(p)

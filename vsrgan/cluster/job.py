@@ -19,7 +19,6 @@ from ..inference.upscaler import ModelOptions
 from ..io.atomic import check_output
 from ..io.images import is_image
 from ..io.video import probe
-from ..models import load_model
 from ..options import JobOptions
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
@@ -102,10 +101,7 @@ class ClusterJob:
 
 def packed_model(model: ModelOptions) -> dict:
     """``model``'s network loaded, its scale checked, and packed for the tasks (a blend travels as its own weights)."""
-    net = load_model(model.model_name, scale=model.scale, denoise=model.denoise_strength)
-    if model.scale is not None and net.scale != model.scale:
-        raise ConfigError(f"model '{model.model_name}' upscales x{net.scale}; asked for x{model.scale}")
-    return pack_model(net)
+    return pack_model(model.load())
 
 
 def check_video_request(input: Path, output: Path, *, overwrite: bool) -> None:

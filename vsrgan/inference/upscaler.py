@@ -80,6 +80,14 @@ class ModelOptions:
         log.info("'%s': %s -> --denoise %g", input, quantiser or "compression unknown", strength)
         return replace(self, denoise=strength)
 
+    def load(self, *, device="cpu") -> nn.Module:
+        """The network these options name, blended at :attr:`denoise_strength`; a ``scale`` it does not
+        upscale by is one line (:class:`ConfigError`). Every job loads its model here: upscale, the cluster, export."""
+        model = load_model(self.model_name, scale=self.scale, denoise=self.denoise_strength, device=device)
+        if self.scale is not None and model.scale != self.scale:
+            raise ConfigError(f"model '{self.model_name}' upscales x{model.scale}; asked for x{self.scale}")
+        return model
+
     def thread_budget(self) -> ThreadBudget:
         """The job's :class:`ThreadBudget` on this device, with PyTorch's pool sized to it (:mod:`vsrgan.inference.threads`)."""
         return use_threads(self.threads, device=pick_device(self.device))
@@ -147,15 +155,12 @@ class Upscaler:
                       threads=options.thread_budget().model)
         if model is not None:
             return cls(model, **kwargs)
-        return cls.from_name(options.model_name, scale=options.scale, denoise=options.denoise_strength, **kwargs)
+        return cls(options.load(), **kwargs)
 
     @classmethod
     def from_name(cls, name: str, *, scale: int | None = None, denoise: float | None = None, **kwargs) -> "Upscaler":
         """Build from a ``--model`` value: ``bicubic``, a bundled name, or a weights path (``denoise``: see ModelOptions)."""
-        model = load_model(name, scale=scale, denoise=denoise)
-        if scale is not None and model.scale != scale:
-            raise ConfigError(f"model '{name}' upscales x{model.scale}; asked for x{scale}")
-        return cls(model, **kwargs)
+        return cls(ModelOptions(model=name, scale=scale, denoise=denoise).load(), **kwargs)
 
     def fit(self, *, width: int, height: int, batch_size: int) -> int:
         """How many ``width x height`` frames to run per call, at most ``batch_size``; if a whole

@@ -133,6 +133,25 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+def average_rate(path: str | Path) -> Fraction | None:
+    """The video's frames per second over its whole length, counted from its packets (demuxed, not
+    decoded): a constant-rate output (Y4M) of it then lasts as long. The header's own average can
+    be a nominal rate: Matroska's is the track's default duration, whatever the timestamps do.
+    None where there are fewer than two frames or the file cannot be read."""
+    try:
+        with open_input(path) as container:
+            stream = video_stream(container)
+            stamps = [(p.pts, p.duration or 0) for p in container.demux(stream) if p.size and p.pts is not None]
+    except (av.FFmpegError, VideoError):
+        return None
+    if len(stamps) < 2:
+        return None
+    first, last = min(pts for pts, _ in stamps), max(stamps)
+    if last[1]:  # the last frame's duration is known: up to its end
+        return Fraction(len(stamps)) / ((last[0] + last[1] - first) * stream.time_base)
+    return Fraction(len(stamps) - 1) / ((last[0] - first) * stream.time_base) if last[0] > first else None
+
+
 def pixel_shape(stream: av.VideoStream) -> Fraction | None:
     """The sample aspect ratio (a pixel's width / height) as FFmpeg's players take it: the container's
     (mp4 'pasp', Matroska's display size) before the codec's (H.264's VUI); None where square or unset (0/1)."""

@@ -20,7 +20,7 @@ from ..errors import VideoError
 from . import colour
 from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .passthrough import Passthrough
-from .video import VideoInfo, pixel_shape, require_pyav
+from .video import VideoInfo, average_rate, pixel_shape, require_pyav
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 # count ticks of a constant rate. Given the source's fine time base, they announce it as the rate
 # (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps). AVI ticks at the source's base rate, the
 # rate its timestamps step at (a variable-rate clip's gaps become empty frames, so the sound stays
-# in step); Y4M, which has no empty frames, at the average rate.
+# in step); Y4M, which has no empty frames, at the average rate, counted from the source's packets
+# (video.average_rate: a Matroska header's is nominal), so that it lasts as long.
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 s is still < 1 frame
 
@@ -125,7 +126,10 @@ class VideoWriter:
             # a constant-rate container counts ticks instead.
             self.out_time_base = time_base
             if constant_rate:
-                tick_rate = base_rate if base_rate and self.container.format.name == "avi" else frame_rate
+                if self.container.format.name == "avi":
+                    tick_rate = base_rate or frame_rate
+                else:
+                    tick_rate = (average_rate(source) if source is not None else None) or frame_rate
                 self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
             self.stream.codec_context.time_base = self.out_time_base
             self.stream.time_base = self.out_time_base
