@@ -319,6 +319,10 @@ MUTANTS = [
            "                    tick_rate = (average_rate(source) if source is not None else None) or frame_rate",
            "                    tick_rate = frame_rate",
            ("tests/test_upscale.py",), "a variable-rate .mkv into .y4m at Matroska's nominal rate, not the average: it plays too fast"),
+    Mutant("clean-share-ignored", "training", "vsrgan/dataset/realistic.py",
+           "    kind = rng.choice(list(KINDS), p=_mix(clean_share))",
+           "    kind = rng.choice(list(KINDS), p=_mix(KINDS[\"clean\"]))",
+           ("tests/test_realistic.py",), "vsrgan degrade --clean-share 0.4 writes the default 25% clean mix"),
 ]
 
 

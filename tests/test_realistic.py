@@ -228,6 +228,30 @@ def test_the_crf_range_is_the_pools_and_bad_ranges_are_one_line(clean_dataset, t
         assert run.returncode != 0 and "--crf" in run.stderr.strip().splitlines()[-1], run.stderr  # argparse's usage, then the one line
 
 
+def test_the_clean_share_moves_clean_samples_and_keeps_the_rest_in_proportion(clean_dataset, tmp_path):
+    def mix(**kw):
+        rng = np.random.default_rng(2)
+        recipes = [sample_real(rng, y=0, x=0, size=128, **kw) for _ in range(800)]
+        return recipes, sum(not r.chain and r.codec.name == "clean" for r in recipes) / 800, sum(r.chain for r in recipes) / 800
+
+    default, clean, chain = mix()
+    assert mix(clean_share=0.25)[0] == default  # the default pool is remade bit for bit
+    more, clean40, chain40 = mix(clean_share=0.4)
+    assert 0.35 < clean40 < 0.47 and clean40 > clean + 0.1
+    assert 0.6 < chain40 / chain < 1.0  # scaled by 0.6 / 0.75 = 0.8
+    assert all(not r.chain and r.codec.name == "clean" for r in mix(clean_share=1.0)[0])
+    run = subprocess.run(
+        [sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / "pool"), "--region", "128", "--variants", "2", "--clean-share", "1", "-q"],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    pool = read_manifest(tmp_path / "pool")
+    assert pool.settings["clean_share"] == 1.0
+    assert {i.degradation["codec"]["name"] for i in pool.items} == {"clean"} and not any(i.degradation["chain"] for i in pool.items)
+    run = subprocess.run([sys.executable, "-m", "vsrgan", "degrade", str(clean_dataset), "-o", str(tmp_path / "bad"), "--clean-share", "1.5"], capture_output=True, text=True)
+    assert run.returncode != 0 and "--clean-share" in run.stderr.strip().splitlines()[-1], run.stderr
+
+
 @pytest.fixture(scope="module")
 def clip_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("clip-pool")
