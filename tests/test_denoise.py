@@ -204,6 +204,13 @@ def test_hevc_and_av1_are_read_from_their_headers(tmp_path, codec, kind, crfs):
     assert read_quantiser(tmp_path / "1.mkv", frames=2) is None  # no such file: unknown, the job says why
 
 
+def test_a_picture_in_several_slices_is_one_frame(tmp_path):
+    path = tmp_path / "sliced.mp4"
+    make_clip(path, frames=6, width=64, height=192, codec="libx265", options={"crf": "30", "x265-params": "slices=3:ctu=16:log-level=error"})
+    q = read_quantiser(path)
+    assert q.kind == "hevc" and q.frames == 6 and str(q).endswith("(mean of 6 frames)")
+
+
 def test_header_lines_give_each_slice_its_qp():
     """HEVC: 26 + the picture parameter set's init_qp_minus26 + each slice's delta; AV1: base_q_idx."""
     lines = ["27          init_qp_minus26                                      0001001 = -4",

@@ -180,7 +180,7 @@ def test_pool_keeps_splits_records_recipes_and_remakes_exactly(clean_dataset, tm
     make_pool(clean_dataset, tmp_path / "again", variants=3, region=128, seed=5, progress=False)
     assert [i.degradation for i in read_manifest(tmp_path / "again").items] == [i.degradation for i in pool.items]
     degraded = [i for i in pool.items if i.degradation["codec"]["name"] != "clean" or i.degradation["chain"]]
-    hr = np.asarray(Image.open(tmp_path / "pool" / degraded[0].hr))
+    hr = np.array(Image.open(tmp_path / "pool" / degraded[0].hr))  # writable: torch warns on a read-only view
     bicubic = frames.to_numpy(downscale(frames.to_tensor(hr), 4))[0]
     mse = ((np.asarray(Image.open(tmp_path / "pool" / degraded[0].lr)).astype(float) - bicubic) ** 2).mean()
     assert 10 * np.log10(255**2 / mse) < 50

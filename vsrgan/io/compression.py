@@ -103,15 +103,16 @@ def header_quantiser(container, stream, frames: int = FRAMES) -> Quantiser | Non
     from .ffmpeglog import collect
 
     kind = HEADER_KINDS[stream.codec.canonical_name]
+    read = 0
     with collect(av.logging.INFO, other_threads=False) as lines:  # trace_headers logs at INFO, on this thread
         trace = BitStreamFilterContext("trace_headers", stream)  # logs the parameter sets of the extradata
-        for count, packet in enumerate(p for p in container.demux(stream) if p.size):
-            if count >= frames:
+        for packet in (p for p in container.demux(stream) if p.size):
+            if read >= frames:
                 break
             trace.filter(packet)
-    values = header_values(lines)
-    found = values[kind]
-    return Quantiser(kind, float(np.mean(found)), len(found)) if found else None
+            read += 1
+    found = header_values(lines)[kind]  # one per slice (HEVC) or frame header (AV1): a packet may hold several
+    return Quantiser(kind, float(np.mean(found)), read) if found else None
 
 
 def header_values(lines: Iterable[str]) -> dict[str, list[int]]:
