@@ -1,0 +1,85 @@
+"""Sound and picture stay in step through an upscale, measured on real encoded files: audio that
+starts before the video (into AVI, which keeps no stream's start), late AAC in .mp4 (the
+encoder's priming), and variable-rate .mkv into the one tick rate of AVI."""
+
+import math
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from conftest import audio_seconds, pattern
+
+from vsrgan import upscale
+
+
+def make_early_audio_clip(path, audio_codec: str, *, video_start: float, tone_at: float, seconds: float = 1.5, fps: int = 25,
+                          rate: int = 48000) -> None:
+    """A 32x32 libx264 clip whose stereo ``audio_codec`` audio starts at 0 s and its video at
+    ``video_start`` s (a frame boundary): silence, then a 440 Hz tone from ``tone_at`` s to the end."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
+        a = c.add_stream(audio_codec, rate=rate)
+        a.layout = "stereo"
+        a.format = fmt = av.Codec(audio_codec, "w").audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout="stereo", rate=rate)
+        total, done = int(seconds * rate), 0
+        for i in [*range(round(video_start * fps), int(seconds * fps)), None]:
+            while done < (total if i is None else min(total, i * rate // fps)):  # the audio up to this frame, interleaved
+                t = np.arange(done, min(done + 1024, total))
+                tone = np.where(t >= tone_at * rate, 0.3 * np.sin(2 * math.pi * 440 * t / rate), 0).astype(np.float32)
+                af = av.AudioFrame.from_ndarray(np.repeat(tone[None], 2, 0), format="fltp", layout="stereo")
+                af.sample_rate, af.pts = rate, done
+                for converted in resampler.resample(af):
+                    c.mux(a.encode(converted))
+                done += len(t)
+            if i is not None:
+                frame = av.VideoFrame.from_ndarray(pattern(32, 32, i), format="rgb24")
+                frame.pts, frame.time_base = i, Fraction(1, fps)
+                c.mux(v.encode(frame))
+        for converted in resampler.resample(None):
+            c.mux(a.encode(converted))
+        c.mux(v.encode(None))
+        c.mux(a.encode(None))
+
+
+def first_picture(path) -> float:
+    """Where the first video frame is (s): in AVI, its place in the index (the packet's dts), as AVI plays it."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        return float(min(p.dts if c.format.name == "avi" else p.pts for p in c.demux(stream) if p.size) * stream.time_base)
+
+
+def decoded_audio(path) -> tuple[float, np.ndarray, int]:
+    """The first audio stream as decoded: where its first frame is (s), its first channel, its rate."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    samples = np.concatenate([f.to_ndarray()[0, ::1 if f.format.is_planar else len(f.layout.channels)] for f in frames]).astype(float)
+    return float(frames[0].pts * frames[0].time_base), samples, frames[0].sample_rate
+
+
+def tone_start(path) -> float:
+    """Where the tone starts (s, the file's clock): the first sample above half its peak."""
+    start, samples, rate = decoded_audio(path)
+    return start + int(np.argmax(np.abs(samples) > np.abs(samples).max() / 2)) / rate
+
+
+@pytest.mark.parametrize("audio,suffix", [("aac", ".mkv"), ("pcm_s16le", ".mp4"), ("libmp3lame", ".mkv")])
+def test_audio_that_starts_before_the_video_stays_in_sync_in_avi(tmp_path, caplog, audio, suffix):
+    """AVI plays every stream from its first packet, so audio starting 0.48 s before the video, copied,
+    played 0.48 s late: the tone, 0.52 s after the first picture in the source, came 1.02 s after it.
+    Now re-encoded (in its own codec) without the 0.48 s before the first picture."""
+    src, out = tmp_path / f"early{suffix}", tmp_path / "out.avi"
+    make_early_audio_clip(src, audio, video_start=0.48, tone_at=1.0)
+    assert tone_start(src) - first_picture(src) == pytest.approx(0.52, abs=0.01)
+    upscale(src, out, model="bicubic", scale=2, preset="ultrafast", crf=35, progress=False)
+    with av.open(str(out)) as c:
+        ctx = c.streams.audio[0].codec_context
+        frame_size = ctx.frame_size or 1
+    assert tone_start(out) - first_picture(out) == pytest.approx(0.52, abs=0.03)  # and the encoder's priming, which AVI cannot mark
+    # the rest of the sound, all of it (and an AAC or MP3 encoder's priming and last frame's padding, which AVI cannot mark)
+    assert audio_seconds(out) == pytest.approx(1.5 - 0.48, abs=3 * frame_size / 48000)
+    with av.open(str(src)) as c:
+        assert ctx.name == c.streams.audio[0].codec_context.name
+    assert "starts 0.48 s before the video, which '.avi' cannot record; re-encoding it as" in caplog.text
