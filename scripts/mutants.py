@@ -326,6 +326,10 @@ MUTANTS = [
     Mutant("early-audio-lead-kept", "frame path", "vsrgan/io/audiostart.py",
            "    return offset if abs(offset) > START_SLACK else 0.0", "    return offset if offset > START_SLACK else 0.0",
            ("tests/test_av_sync.py",), "audio starting before the video copied into .avi: its lead collapses, it plays late"),
+    Mutant("avi-nominal-rate", "frame path", "vsrgan/io/writer.py",
+           "                    tick_rate = avi_rate(base_rate or frame_rate, source, time_base)",
+           "                    tick_rate = base_rate or frame_rate",
+           ("tests/test_av_sync.py",), "a variable-rate .mkv into .avi at Matroska's nominal rate: frames stepping faster crowd onto later ticks, for good"),
 ]
 
 

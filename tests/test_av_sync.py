@@ -8,7 +8,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import audio_seconds, pattern
+from conftest import audio_seconds, make_clip, pattern, video_end
 
 from vsrgan import upscale
 
@@ -83,3 +83,21 @@ def test_audio_that_starts_before_the_video_stays_in_sync_in_avi(tmp_path, caplo
     with av.open(str(src)) as c:
         assert ctx.name == c.streams.audio[0].codec_context.name
     assert "starts 0.48 s before the video, which '.avi' cannot record; re-encoding it as" in caplog.text
+
+
+@pytest.mark.parametrize("rate,durations,frames", [(25, [33, 34, 33], 60), (24, [42, 41, 42] * 8 + [17, 16, 17] * 20, 144)])
+def test_a_variable_rate_mkv_upscaled_into_avi_keeps_every_frame_at_its_time(tmp_path, rate, durations, frames):
+    """AVI counts ticks of one rate. It ticked at an .mkv's header rate, which is nominal (its track's
+    default duration): 30 fps stepping at a nominal 25 played 2.01 s as 2.4 s, and 24 fps with a
+    60 fps stretch 3.6 s as 6 s, every frame after the first crowded onto a later tick, for good.
+    Now at the rate the frames step at where they are closest (counted from the packets)."""
+    src, dst = tmp_path / "vfr.mkv", tmp_path / "out.avi"
+    pts = make_clip(src, width=16, height=16, frames=frames, rate=Fraction(rate), time_base=Fraction(1, 1000),
+                    durations=durations)
+    upscale(src, dst, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    with av.open(str(dst)) as c:  # AVI keeps each frame's place in its index (the packet's dts)
+        stream = c.streams.video[0]
+        places = [float(p.dts * stream.time_base) for p in c.demux(stream) if p.size]
+        tick = float(stream.time_base)
+    assert places == pytest.approx([p / 1000 for p in pts], abs=tick / 2 + 1e-3)
+    assert video_end(dst) == pytest.approx(video_end(src), abs=1 / rate)
