@@ -8,7 +8,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import audio_seconds, make_clip, pattern, video_end
+from conftest import audio_seconds, make_av_clip, make_clip, pattern, video_end
 
 from vsrgan import upscale
 
@@ -101,3 +101,29 @@ def test_a_variable_rate_mkv_upscaled_into_avi_keeps_every_frame_at_its_time(tmp
         tick = float(stream.time_base)
     assert places == pytest.approx([p / 1000 for p in pts], abs=tick / 2 + 1e-3)
     assert video_end(dst) == pytest.approx(video_end(src), abs=1 / rate)
+
+
+@pytest.mark.parametrize("audio", ["aac", "pcm_s16le"])
+def test_late_aac_in_mp4_starts_early_by_its_priming_only(tmp_path, audio):
+    """Late audio into .mp4, AAC copied (or PCM encoded as AAC), reads back starting 1024 samples
+    (21 ms at 48 kHz) before the source's: stream.start_time, the first packet and the first decoded
+    frame all say 0.479 s for a source whose audio starts at 0.5 s. That is the encoder's priming:
+    Matroska marks it to skip (CodecDelay), FFmpeg's mp4 muxer, for a track that starts late, keeps
+    it after the empty edit, and decoders play it (copied: near-silence). The sound itself stays in
+    place (0.3 ms copied, 0.9 ms re-encoded), so there is no offset to fix; a shift would make the sound 21 ms late."""
+    src, out = tmp_path / "late.mkv", tmp_path / "out.mp4"
+    make_av_clip(src, audio, rate=48000, layout="stereo", video_codec="libx264", seconds=1.5, fps=25, audio_start=0.5)
+    assert decoded_audio(src)[0] == pytest.approx(0.5, abs=1e-3)  # the source's priming, if any, is skipped
+    upscale(src, out, model="bicubic", scale=2, preset="ultrafast", crf=35, progress=False)
+    priming = 1024 / 48000
+    with av.open(str(out)) as c:
+        stream = c.streams.audio[0]
+        first_packet = next(p for p in c.demux(stream) if p.size)
+        assert stream.codec_context.name == "aac"
+        assert float(stream.start_time * stream.time_base) == pytest.approx(0.5 - priming, abs=1.5e-3)
+        assert float(first_packet.pts * first_packet.time_base) == pytest.approx(0.5 - priming, abs=1.5e-3)
+    start, samples, rate = decoded_audio(out)
+    assert start == pytest.approx(0.5 - priming, abs=1.5e-3)  # decoded too: no edit skips it
+    assert tone_start(out) - first_picture(out) == pytest.approx(tone_start(src) - first_picture(src), abs=2e-3)
+    if audio == "aac":  # copied: the source encoder's priming, near-silence (re-encoded, the tone's pre-echo reaches into it)
+        assert np.abs(samples[: int(priming * rate) - 24]).max() < 0.01  # -40 dBFS

@@ -105,6 +105,9 @@ class Passthrough:
             if offset:
                 self.starts[stream.index] = self.video_start
             fits = copyable(source, stream.index, output)
+            # Late AAC in .mp4 (copied, or encoded) reads back 1024 samples (21 ms at 48 kHz) before the source's start:
+            # the encoder's priming, which Matroska marks to skip and FFmpeg's mp4 muxer, for a late track, keeps after
+            # the empty edit; players decode it (near-silence). The sound stays in place, to a millisecond: nothing to shift.
             if fits and not offset:
                 self.routes[stream.index] = (output.add_stream_from_template(stream), False)
             elif offset and fits and encodes(stream.codec.canonical_name):  # its own codec: PCM stays PCM, 5.1 stays 5.1
