@@ -330,6 +330,9 @@ MUTANTS = [
            "                    tick_rate = avi_rate(base_rate or frame_rate, source, time_base)",
            "                    tick_rate = base_rate or frame_rate",
            ("tests/test_av_sync.py",), "a variable-rate .mkv into .avi at Matroska's nominal rate: frames stepping faster crowd onto later ticks, for good"),
+    Mutant("pipes-cover-decoded", "frame path", "vsrgan/benchmark/pipes.py",
+           "        stream = video_stream(container)\n", "        stream = container.streams.video[0]\n",
+           ("tests/test_av_sync.py",), "the bench's pipes decoder reads a cover image listed before the video: one picture, not the clip"),
 ]
 
 

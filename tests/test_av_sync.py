@@ -3,14 +3,19 @@ starts before the video (into AVI, which keeps no stream's start), late AAC in .
 encoder's priming), and variable-rate .mkv into the one tick rate of AVI."""
 
 import math
+import os
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from conftest import audio_seconds, make_av_clip, make_clip, pattern, video_end
+from conftest import audio_seconds, jpeg, make_av_clip, make_clip, pattern, video_end, with_cover_first
 
 from vsrgan import upscale
+from vsrgan.io.video import read_frames
 
 
 def make_early_audio_clip(path, audio_codec: str, *, video_start: float, tone_at: float, seconds: float = 1.5, fps: int = 25,
@@ -127,3 +132,17 @@ def test_late_aac_in_mp4_starts_early_by_its_priming_only(tmp_path, audio):
     assert tone_start(out) - first_picture(out) == pytest.approx(tone_start(src) - first_picture(src), abs=2e-3)
     if audio == "aac":  # copied: the source encoder's priming, near-silence (re-encoded, the tone's pre-echo reaches into it)
         assert np.abs(samples[: int(priming * rate) - 24]).max() < 0.01  # -40 dBFS
+
+
+def test_the_pipes_decoder_reads_the_video_not_a_cover_listed_first(tmp_path):
+    """The bench's stand-in for an ffmpeg decoder took ``streams.video[0]``: where an .mp4's cover is
+    listed first, it wrote one 32x32 picture (3072 bytes) instead of 9 frames of 48x32. It takes
+    the stream every other reader takes now (video_stream), frame for frame what read_frames reads."""
+    plain, covered = tmp_path / "plain.mp4", tmp_path / "covered.mp4"
+    make_clip(plain, width=48, height=32, frames=9)
+    with_cover_first(plain, covered, jpeg(128))
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "vsrgan.benchmark.pipes", "decode", str(covered)], capture_output=True, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120, check=True)
+    assert done.stdout == b"".join(frame.image.tobytes() for frame in read_frames(covered))
+    assert len(done.stdout) == 9 * 48 * 32 * 3
