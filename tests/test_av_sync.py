@@ -108,6 +108,18 @@ def test_a_variable_rate_mkv_upscaled_into_avi_keeps_every_frame_at_its_time(tmp
     assert video_end(dst) == pytest.approx(video_end(src), abs=1 / rate)
 
 
+
+def test_a_stray_short_step_does_not_set_the_avi_rate(tmp_path):
+    """One 1 ms step among 40 ms ones (a muxer's glitch) would make AVI tick at 1000 fps, an empty
+    frame per millisecond: the step rate looks past the shortest 1 % of steps, so it stays 25 fps."""
+    src, dst = tmp_path / "glitch.mkv", tmp_path / "out.avi"
+    make_clip(src, width=16, height=16, frames=120, time_base=Fraction(1, 1000), durations=[40] * 59 + [1, 79])
+    upscale(src, dst, model="bicubic", scale=2, preset="ultrafast", progress=False)
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].time_base == Fraction(1, 25)
+    assert video_end(dst) == pytest.approx(video_end(src), abs=1 / 25)
+
+
 @pytest.mark.parametrize("audio", ["aac", "pcm_s16le"])
 def test_late_aac_in_mp4_starts_early_by_its_priming_only(tmp_path, audio):
     """Late audio into .mp4, AAC copied (or PCM encoded as AAC), reads back starting 1024 samples

@@ -162,15 +162,17 @@ def average_rate(path: str | Path) -> Fraction | None:
 def step_rate(path: str | Path) -> Fraction | None:
     """The rate the video's frames step at where they are closest, counted from its packets: the mean
     of its shortest steps (those within one tick of the shortest: Matroska's millisecond stamps step
-    1/30 s as 33 and 34 ms). An AVI output ticking at it crowds no frame onto a later tick, which a
-    header's rate can (Matroska's is nominal). None where there are fewer than two frames or the file cannot be read."""
+    1/30 s as 33 and 34 ms), past the shortest 1 % (a stray 1 ms step would ask for 1000 fps). An AVI
+    output ticking at it crowds no frame onto a later tick, which a header's rate can (Matroska's is
+    nominal). None where there are fewer than two frames or the file cannot be read."""
     if (counted := _packet_times(path)) is None:
         return None
     stamps, time_base = counted
-    steps = [b - a for (a, _), (b, _) in zip(stamps, stamps[1:]) if b > a]
+    steps = sorted(b - a for (a, _), (b, _) in zip(stamps, stamps[1:]) if b > a)
     if not steps:
         return None
-    shortest = [step for step in steps if step <= min(steps) + 1]
+    floor = steps[len(steps) // 100]
+    shortest = [step for step in steps if floor <= step <= floor + 1]
     return Fraction(len(shortest)) / (sum(shortest) * time_base)
 
 
