@@ -300,7 +300,7 @@ MUTANTS = [
            "        return listed or reads_back(trial, output.format.name, stream)", "        return listed",
            ("tests/test_passthrough.py",), "audio a container carries but FFmpeg does not list re-encoded: AAC into .ts, AC-3 into .mpg as MP2"),
     Mutant("late-audio-silence-dropped", "frame path", "vsrgan/io/passthrough.py",
-           "        output.mux(out.encode(silence))\n        return end\n", "        return end\n",
+           "            output.mux(out.encode(silence(frame, start - begin, pts=begin)))\n", "            pass\n",
            ("tests/test_passthrough.py",), "audio starting after the video re-encoded into .avi without its silence in front: it plays early"),
     Mutant("log-level-per-block", "frame path", "vsrgan/io/ffmpeglog.py",
            "        _set_level()  # the log off before", "        av.logging.set_level(_found_level)  # the log off before",
@@ -323,6 +323,19 @@ MUTANTS = [
            "    kind = rng.choice(list(KINDS), p=_mix(clean_share))",
            "    kind = rng.choice(list(KINDS), p=_mix(KINDS[\"clean\"]))",
            ("tests/test_realistic.py",), "vsrgan degrade --clean-share 0.4 writes the default 25% clean mix"),
+    Mutant("early-audio-lead-kept", "frame path", "vsrgan/io/audiostart.py",
+           "    return offset if abs(offset) > START_SLACK else 0.0", "    return offset if offset > START_SLACK else 0.0",
+           ("tests/test_av_sync.py",), "audio starting before the video copied into .avi: its lead collapses, it plays late"),
+    Mutant("avi-nominal-rate", "frame path", "vsrgan/io/writer.py",
+           "                    tick_rate = avi_rate(base_rate or frame_rate, source, time_base)",
+           "                    tick_rate = base_rate or frame_rate",
+           ("tests/test_av_sync.py",), "a variable-rate .mkv into .avi at Matroska's nominal rate: frames stepping faster crowd onto later ticks, for good"),
+    Mutant("avi-rate-from-a-stray-step", "frame path", "vsrgan/io/video.py",
+           "    floor = steps[len(steps) // 100]", "    floor = steps[0]",
+           ("tests/test_av_sync.py",), "one stray 1 ms step in an .mkv makes its .avi tick at 1000 fps: an empty frame per millisecond"),
+    Mutant("pipes-cover-decoded", "frame path", "vsrgan/benchmark/pipes.py",
+           "        stream = video_stream(container)\n", "        stream = container.streams.video[0]\n",
+           ("tests/test_av_sync.py",), "the bench's pipes decoder reads a cover image listed before the video: one picture, not the clip"),
 ]
 
 

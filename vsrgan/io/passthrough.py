@@ -28,6 +28,7 @@ except ImportError:  # see vsrgan.io.video: only video I/O needs PyAV
 
 from ..errors import VideoError
 from .audiocodecs import copyable, encoder_settings, encodes
+from .audiostart import cut, silence, start_offset
 from .video import is_cover, video_stream
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,6 @@ log = logging.getLogger(__name__)
 # Tags that describe the source file's encoding, not its content: the new file's muxer writes its own.
 STALE_TAGS = ("duration", "encoder", "major_brand", "minor_version", "compatible_brands", "bps", "number_of_frames",
               "number_of_bytes", "_statistics_")
-
-# Output formats that keep no stream's start: AVI plays each stream from its first packet, so audio
-# that starts after the video is re-encoded with silence in front (a copy would move it to the start).
-NO_START_FORMATS = ("avi",)
-LATE_AUDIO_SLACK = 0.02  # seconds; less is below what viewers notice (EBU R37: sound up to 40 ms early) and not worth a re-encode
 
 # A cover image's MIME type and file suffix by its codec: Matroska keeps a cover as an attached file.
 COVER_FILES = {"mjpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "bmp": ("image/bmp", ".bmp"),
@@ -98,23 +94,26 @@ class Passthrough:
         self.until = until  # seconds on the source's clock: where a cut output ends
         self.routes = {}  # input stream index -> (output stream, re-encode?)
         self.resamplers = {}  # input stream index -> converter to what the encoder takes
-        self.lead_ins = {}  # input stream index -> where its silence starts (s, the source's clock): a late start AVI cannot record
-        self.next_pts = {}  # input stream index -> the pts its next frame gets, once its silence is in: AVI's audio plays gapless
+        self.starts = {}  # input stream index -> where the video starts (s, the source's clock), for audio starting off it in AVI
+        self.next_pts = {}  # input stream index -> the pts its next frame gets, once it starts with the video: AVI's audio plays gapless
         self._copy_file_tags(output)
         video = video_stream(self.input)
         self.video_start = float((video.start_time or 0) * video.time_base) if video is not None else 0.0  # s, the source's clock
         for stream in [*self.input.streams.audio, *self.input.streams.subtitles]:
             name = stream.codec_context.name
-            late = self._late_start(stream, output)
-            if late:
-                self.lead_ins[stream.index] = self.video_start
+            offset = start_offset(stream, self.video_start, output)
+            if offset:
+                self.starts[stream.index] = self.video_start
             fits = copyable(source, stream.index, output)
-            if fits and not late:
+            # Late AAC in .mp4 (copied, or encoded) reads back 1024 samples (21 ms at 48 kHz) before the source's start:
+            # the encoder's priming, which Matroska marks to skip and FFmpeg's mp4 muxer, for a late track, keeps after
+            # the empty edit; players decode it (near-silence). The sound stays in place, to a millisecond: nothing to shift.
+            if fits and not offset:
                 self.routes[stream.index] = (output.add_stream_from_template(stream), False)
-            elif late and fits and encodes(stream.codec.canonical_name):  # its own codec: PCM stays PCM, 5.1 stays 5.1
-                self.routes[stream.index] = (self._reencoder(source, stream, output, codec=stream.codec.canonical_name, late=late), True)
+            elif offset and fits and encodes(stream.codec.canonical_name):  # its own codec: PCM stays PCM, 5.1 stays 5.1
+                self.routes[stream.index] = (self._reencoder(source, stream, output, codec=stream.codec.canonical_name, offset=offset), True)
             elif stream.type == "audio" and output.default_audio_codec in av.codecs_available:
-                self.routes[stream.index] = (self._reencoder(source, stream, output, late=late), True)
+                self.routes[stream.index] = (self._reencoder(source, stream, output, offset=offset), True)
             else:
                 left_out(f"{stream.type} stream #{stream.index} ({name})", output)
                 continue
@@ -182,18 +181,10 @@ class Passthrough:
                 log.warning("%s stream #%d (%s) is left out of '%s': only audio, subtitles, attachments and cover art go beside the video",
                             stream.type, stream.index, codec, Path(output.name).suffix)
 
-    def _late_start(self, stream: av.stream.Stream, output: av.container.OutputContainer) -> float:
-        """How many seconds audio ``stream`` starts after the video where ``output`` cannot record it
-        (:data:`NO_START_FORMATS`), if more than :data:`LATE_AUDIO_SLACK`; else 0."""
-        if output.format.name not in NO_START_FORMATS or stream.type != "audio" or stream.start_time is None:
-            return 0.0
-        late = float(stream.start_time * stream.time_base) - self.video_start
-        return late if late > LATE_AUDIO_SLACK else 0.0
-
     def _reencoder(self, source: Path, stream: av.AudioStream, output: av.container.OutputContainer, *, codec: str | None = None,
-                   late: float = 0.0) -> av.AudioStream:
+                   offset: float = 0.0) -> av.AudioStream:
         """An output stream of ``codec`` (default: the container's default audio codec), and the resampler
-        that feeds it (``late``: seconds of silence it starts with, :meth:`_late_start`)."""
+        that feeds it (``offset``: seconds the audio starts after the video, or before it if < 0: :func:`start_offset`)."""
         codec, ctx = codec or output.default_audio_codec, stream.codec_context
         channels = ctx.layout.nb_channels if ctx.layout is not None else ctx.channels
         try:
@@ -202,10 +193,11 @@ class Passthrough:
             raise VideoError(f"'{source}': audio stream #{stream.index} ({ctx.name}) cannot go into a {Path(output.name).suffix} file: {e}; "
                              "try an .mkv output") from None
         suffix = Path(output.name).suffix
-        if late:
-            log.warning("audio stream #%d (%s, %d Hz, %s) starts %.2f s after the video, which '%s' cannot record; re-encoding it as "
-                        "%s (%d Hz, %s) with %.2f s of silence in front, to stay in sync", stream.index, ctx.name, ctx.sample_rate,
-                        ctx.layout.name, late, suffix, codec, rate, layout, late)
+        if offset:
+            fix = f"with {offset:.2f} s of silence in front" if offset > 0 else f"without its first {-offset:.2f} s (before the first picture)"
+            log.warning("audio stream #%d (%s, %d Hz, %s) starts %.2f s %s the video, which '%s' cannot record; re-encoding it as "
+                        "%s (%d Hz, %s) %s, to stay in sync", stream.index, ctx.name, ctx.sample_rate, ctx.layout.name, abs(offset),
+                        "after" if offset > 0 else "before", suffix, codec, rate, layout, fix)
         else:
             log.warning("audio stream #%d (%s, %d Hz, %s) cannot go into '%s'; re-encoding it as %s (%d Hz, %s)",
                         stream.index, ctx.name, ctx.sample_rate, ctx.layout.name, suffix, codec, rate, layout)
@@ -232,30 +224,32 @@ class Passthrough:
         for frame in frames:
             for converted in resampler.resample(frame):
                 index = packet.stream.index
-                if index in self.lead_ins:
-                    self.next_pts[index] = self._lead_in(output, out, self.lead_ins.pop(index), converted)
-                # After its silence, numbered gapless, as AVI plays it: an .mkv's millisecond stamps overlap by a
+                if index in self.starts and (converted := self._start_with_video(output, out, index, converted)) is None:
+                    continue
+                # From the video's start, numbered gapless, as AVI plays it: an .mkv's millisecond stamps overlap by a
                 # few samples, and the encoder's packets would collide in AVI's ticks of one packet each.
                 if index in self.next_pts:
                     converted.pts, converted.time_base = self.next_pts[index], Fraction(1, converted.sample_rate)
                     self.next_pts[index] += converted.samples
                 output.mux(out.encode(converted))
 
-    def _lead_in(self, output: av.container.OutputContainer, out: av.AudioStream, start: float, first: av.AudioFrame) -> int:
-        """Silence from ``start`` (s, the source's clock: where the video starts) up to the audio's
-        ``first`` frame; return where that frame starts, in samples."""
-        rate = first.sample_rate
-        begin = round(start * rate)
-        end = round(first.pts * first.time_base * rate) if first.pts is not None else begin
-        if end <= begin:
-            return begin
-        silence = av.AudioFrame(format=first.format.name, layout=first.layout.name, samples=end - begin)
-        fill = 0x80 if first.format.name.startswith("u8") else 0  # unsigned 8-bit PCM is silent at its midpoint
-        for plane in silence.planes:
-            plane.update(bytes([fill]) * plane.buffer_size)
-        silence.sample_rate, silence.pts, silence.time_base = rate, begin, Fraction(1, rate)
-        output.mux(out.encode(silence))
-        return end
+    def _start_with_video(self, output: av.container.OutputContainer, out: av.AudioStream, index: int,
+                          frame: av.AudioFrame) -> av.AudioFrame | None:
+        """``frame``, the first of stream ``index``, which starts off the video's start (:func:`start_offset`),
+        made to start with the video: late audio gets silence in front, early audio loses its lead (None
+        while ``frame`` is all lead). The stream's next frames follow from there (``next_pts``)."""
+        rate = frame.sample_rate
+        begin = round(self.starts[index] * rate)
+        start = round(frame.pts * frame.time_base * rate) if frame.pts is not None else begin
+        if start + frame.samples <= begin:
+            return None
+        del self.starts[index]
+        if start > begin:
+            output.mux(out.encode(silence(frame, start - begin, pts=begin)))
+        elif start < begin:
+            frame = cut(frame, begin - start, pts=begin)
+        self.next_pts[index] = max(start, begin)
+        return frame
 
     def feed_until(self, output: av.container.OutputContainer, seconds: float) -> None:
         """Mux every packet that starts before ``seconds`` (``inf``: all that are left)."""

@@ -133,23 +133,47 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+def _packet_times(path: str | Path) -> tuple[list[tuple[int, int]], Fraction] | None:
+    """(pts, duration) of every video packet (demuxed, not decoded), sorted, and their time base;
+    None where there are fewer than two or the file cannot be read."""
+    try:
+        with open_input(path) as container:
+            stream = video_stream(container)
+            stamps = sorted((p.pts, p.duration or 0) for p in container.demux(stream) if p.size and p.pts is not None)
+    except (av.FFmpegError, VideoError):
+        return None
+    return (stamps, stream.time_base) if len(stamps) >= 2 else None
+
+
 def average_rate(path: str | Path) -> Fraction | None:
     """The video's frames per second over its whole length, counted from its packets (demuxed, not
     decoded): a constant-rate output (Y4M) of it then lasts as long. The header's own average can
     be a nominal rate: Matroska's is the track's default duration, whatever the timestamps do.
     None where there are fewer than two frames or the file cannot be read."""
-    try:
-        with open_input(path) as container:
-            stream = video_stream(container)
-            stamps = [(p.pts, p.duration or 0) for p in container.demux(stream) if p.size and p.pts is not None]
-    except (av.FFmpegError, VideoError):
+    if (counted := _packet_times(path)) is None:
         return None
-    if len(stamps) < 2:
-        return None
-    first, last = min(pts for pts, _ in stamps), max(stamps)
+    stamps, time_base = counted
+    first, last = stamps[0][0], stamps[-1]
     if last[1]:  # the last frame's duration is known: up to its end
-        return Fraction(len(stamps)) / ((last[0] + last[1] - first) * stream.time_base)
-    return Fraction(len(stamps) - 1) / ((last[0] - first) * stream.time_base) if last[0] > first else None
+        return Fraction(len(stamps)) / ((last[0] + last[1] - first) * time_base)
+    return Fraction(len(stamps) - 1) / ((last[0] - first) * time_base) if last[0] > first else None
+
+
+def step_rate(path: str | Path) -> Fraction | None:
+    """The rate the video's frames step at where they are closest, counted from its packets: the mean
+    of its shortest steps (those within one tick of the shortest: Matroska's millisecond stamps step
+    1/30 s as 33 and 34 ms), past the shortest 1 % (a stray 1 ms step would ask for 1000 fps). An AVI
+    output ticking at it crowds no frame onto a later tick, which a header's rate can (Matroska's is
+    nominal). None where there are fewer than two frames or the file cannot be read."""
+    if (counted := _packet_times(path)) is None:
+        return None
+    stamps, time_base = counted
+    steps = sorted(b - a for (a, _), (b, _) in zip(stamps, stamps[1:]) if b > a)
+    if not steps:
+        return None
+    floor = steps[len(steps) // 100]
+    shortest = [step for step in steps if floor <= step <= floor + 1]
+    return Fraction(len(shortest)) / (sum(shortest) * time_base)
 
 
 def pixel_shape(stream: av.VideoStream) -> Fraction | None:

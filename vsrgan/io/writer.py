@@ -20,7 +20,7 @@ from ..errors import VideoError
 from . import colour
 from .encoding import EncodeOptions, check_encoder, open_output, start_encoding
 from .passthrough import Passthrough
-from .video import VideoInfo, average_rate, pixel_shape, require_pyav
+from .video import VideoInfo, average_rate, pixel_shape, require_pyav, step_rate
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,22 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 # count ticks of a constant rate. Given the source's fine time base, they announce it as the rate
 # (AVI: 600 fps of mostly empty frames; Y4M: 30000 fps). AVI ticks at the source's base rate, the
 # rate its timestamps step at (a variable-rate clip's gaps become empty frames, so the sound stays
-# in step); Y4M, which has no empty frames, at the average rate, counted from the source's packets
-# (video.average_rate: a Matroska header's is nominal), so that it lasts as long.
+# in step), or faster where its frames step faster (avi_rate); Y4M, which has no empty frames, at
+# the average rate, counted from the source's packets (video.average_rate: a Matroska header's is
+# nominal), so that it lasts as long.
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 s is still < 1 frame
+
+
+def avi_rate(base_rate: Fraction, source: str | Path | None, time_base: Fraction) -> Fraction:
+    """An AVI's tick rate: the source's ``base_rate``, unless its frames step faster than that by more
+    than a tick of ``time_base`` (:func:`vsrgan.io.video.step_rate`): a Matroska header's rate is
+    nominal, and frames crowded onto its later ticks drift from the sound for good (30 fps stepping
+    at a nominal 25 fps played 2.01 s as 2.4 s)."""
+    counted = step_rate(source) if source is not None else None
+    if counted and 1 / counted < 1 / Fraction(base_rate) - time_base:
+        return counted
+    return base_rate
 
 
 def like_source(info: VideoInfo) -> dict:
@@ -127,7 +139,7 @@ class VideoWriter:
             self.out_time_base = time_base
             if constant_rate:
                 if self.container.format.name == "avi":
-                    tick_rate = base_rate or frame_rate
+                    tick_rate = avi_rate(base_rate or frame_rate, source, time_base)
                 else:
                     tick_rate = (average_rate(source) if source is not None else None) or frame_rate
                 self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
