@@ -336,6 +336,14 @@ MUTANTS = [
     Mutant("pipes-cover-decoded", "frame path", "vsrgan/benchmark/pipes.py",
            "        stream = video_stream(container)\n", "        stream = container.streams.video[0]\n",
            ("tests/test_av_sync.py",), "the bench's pipes decoder reads a cover image listed before the video: one picture, not the clip"),
+    Mutant("mpeg2-fine-time-base", "frame path", "vsrgan/io/writer.py",
+           "            self.constant_rate = constant_rate = no_times or codec in FIXED_RATE_CODECS",
+           "            self.constant_rate = constant_rate = no_times",
+           ("tests/test_av_sync.py",), "MPEG-2 output handed the source's fine time base (an .mkv's 1 ms): every upscale to MPEG-2 fails"),
+    Mutant("mpeg-rate-counted-over-header", "frame path", "vsrgan/io/writer.py",
+           "    rate = header if counted is None or abs(counted - header) <= header * RATE_SLACK else counted",
+           "    rate = counted or header",
+           ("tests/test_av_sync.py",), "MPEG-2 ticks at the rate counted from millisecond stamps: a 29.97 fps .mkv comes out 30 fps"),
 ]
 
 

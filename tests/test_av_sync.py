@@ -158,3 +158,36 @@ def test_the_pipes_decoder_reads_the_video_not_a_cover_listed_first(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(root)}, timeout=120, check=True)
     assert done.stdout == b"".join(frame.image.tobytes() for frame in read_frames(covered))
     assert len(done.stdout) == 9 * 48 * 32 * 3
+
+
+NTSC_MS = [round((i + 1) * 1001 / 30) - round(i * 1001 / 30) for i in range(30)]  # 29.97 fps in millisecond stamps: 33 and 34 ms
+
+
+@pytest.mark.parametrize("suffix,time_base,rate,durations", [(".mkv", Fraction(1, 1000), Fraction(25), None), (".mp4", None, Fraction(25), None),
+                                                            (".mkv", Fraction(1, 1000), Fraction(30000, 1001), NTSC_MS),
+                                                            (".mkv", Fraction(1, 1000), Fraction(15), None)])
+def test_mpeg2_output_ticks_at_the_videos_rate(tmp_path, suffix, time_base, rate, durations):
+    """MPEG-2 stores one frame rate from a short table (scaled by small ratios: 15 fps too) and its
+    encoder refuses anything else: handed an .mkv's 1 ms time base or an .mp4's 1/12800, every
+    upscale to MPEG-2 failed. A 29.97 fps clip's rate counted from millisecond stamps is 30000/1001."""
+    src, dst = tmp_path / f"in{suffix}", tmp_path / "out.mpg"
+    make_clip(src, width=16, height=16, frames=15, rate=rate, time_base=time_base, durations=durations)
+    upscale(src, dst, model="bicubic", scale=2, codec="mpeg2video", progress=False)
+    def times(path):
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            return stream, [float(f.time) for f in c.decode(stream)]
+
+    stream, out = times(dst)
+    assert stream.codec_context.name == "mpeg2video" and stream.average_rate == rate and len(out) == 15
+    source = times(src)[1]
+    assert [t - out[0] for t in out] == pytest.approx([t - source[0] for t in source], abs=0.005)  # millisecond stamps: 15 fps steps 67 ms
+
+
+def test_a_rate_mpeg1_cannot_store_is_one_line_and_no_file(tmp_path):
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.mpg"
+    make_clip(src, width=16, height=16, frames=6, rate=Fraction(15), time_base=Fraction(1, 1000))
+    run = subprocess.run([sys.executable, "-m", "vsrgan", "upscale", str(src), "-o", str(dst), "-m", "bicubic", "-s", "2", "--codec", "mpeg1video", "-q"],
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and not dst.exists() and not list(tmp_path.glob("*.tmp*"))
+    assert "'" + str(dst) + "'" in run.stderr.strip().splitlines()[-1] and "mpeg1video" in run.stderr.strip().splitlines()[-1], run.stderr

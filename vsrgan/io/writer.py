@@ -36,6 +36,23 @@ SUBSAMPLED_FORMATS = ("yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le", "nv12"
 # nominal), so that it lasts as long.
 CONSTANT_RATE_FORMATS = ("avi", "yuv4mpegpipe")
 MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 s is still < 1 frame
+# MPEG-1/2 video store one frame rate in the sequence header, from a short table (MPEG-2 scales it by
+# (n + 1) / (d + 1), n < 4, d < 32: 15 and 12 fps too), and their encoders refuse any other time base,
+# so they tick at the video's rate whatever the container.
+FIXED_RATE_CODECS = ("mpeg1video", "mpeg2video")
+MPEG_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50), Fraction(60000, 1001), Fraction(60))
+RATE_SLACK = Fraction(5, 1000)  # rates this close are one: millisecond stamps count 29.97 fps as 29.94-30.0
+
+
+def mpeg_rate(codec: str, header: Fraction, counted: Fraction | None) -> Fraction:
+    """The frame rate an MPEG-1/2 ``codec`` can store for a video whose header says ``header`` and
+    whose packets step at ``counted`` on average: the header's where the two agree (it is exact, the
+    count rounded), the nearest the codec can store to that if close, else it unchanged (the
+    encoder then refuses it, and the job says so)."""
+    rate = header if counted is None or abs(counted - header) <= header * RATE_SLACK else counted
+    ratios = [Fraction(n + 1, d + 1) for n in range(4) for d in range(32)] if codec == "mpeg2video" else [Fraction(1)]
+    near = min((r * k for r in MPEG_RATES for k in ratios), key=lambda r: abs(r - rate))
+    return near if abs(near - rate) <= rate * RATE_SLACK else rate
 
 
 def avi_rate(base_rate: Fraction, source: str | Path | None, time_base: Fraction) -> Fraction:
@@ -133,19 +150,22 @@ class VideoWriter:
             # write_i420's planes fit: yuv420p by the matrix of its size, the one frames.to_i420 uses
             # (not a JPEG codec's BT.601, nor a wide source's BT.2020)
             self.takes_i420 = pix_fmt == "yuv420p" and self.colour.matrix is colour.output_matrix(self.stream.width, self.stream.height)
-            self.constant_rate = constant_rate = self.container.format.name in CONSTANT_RATE_FORMATS
+            no_times = self.container.format.name in CONSTANT_RATE_FORMATS
+            self.constant_rate = constant_rate = no_times or codec in FIXED_RATE_CODECS
             # Encode in the source's time base, so every input pts is representable as it was;
             # a constant-rate container counts ticks instead.
             self.out_time_base = time_base
             if constant_rate:
                 if self.container.format.name == "avi":
                     tick_rate = avi_rate(base_rate or frame_rate, source, time_base)
+                elif codec in FIXED_RATE_CODECS:
+                    tick_rate = mpeg_rate(codec, Fraction(frame_rate), average_rate(source) if source is not None else None)
                 else:
                     tick_rate = (average_rate(source) if source is not None else None) or frame_rate
                 self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
             self.stream.codec_context.time_base = self.out_time_base
             self.stream.time_base = self.out_time_base
-            options = {"bf": "0"} if constant_rate else {}  # AVI keeps no presentation times: B-frames would play out of order
+            options = {"bf": "0"} if no_times else {}  # AVI keeps no presentation times: B-frames would play out of order
             if encode.crf is not None:
                 options["crf"] = str(encode.crf)
             if encode.preset is not None:
