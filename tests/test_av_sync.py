@@ -191,3 +191,14 @@ def test_a_rate_mpeg1_cannot_store_is_one_line_and_no_file(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode != 0 and not dst.exists() and not list(tmp_path.glob("*.tmp*"))
     assert "'" + str(dst) + "'" in run.stderr.strip().splitlines()[-1] and "mpeg1video" in run.stderr.strip().splitlines()[-1], run.stderr
+
+
+def test_a_raw_h264_stream_says_it_loses_the_rate(tmp_path, caplog):
+    """A raw .h264 keeps no timestamps: a 30 fps video reads back at 25 fps, so the job says so."""
+    src = tmp_path / "in.mkv"
+    make_clip(src, width=16, height=16, frames=6, rate=Fraction(30))
+    upscale(src, tmp_path / "out.h264", model="bicubic", scale=2, progress=False)
+    assert "out.h264': a raw .h264 stream keeps no timestamps, and players read it at 25 fps: this video is 30 fps" in caplog.text
+    caplog.clear()
+    upscale(src, tmp_path / "out.mkv", model="bicubic", scale=2, progress=False)
+    assert "timestamps" not in caplog.text

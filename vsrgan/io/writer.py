@@ -44,6 +44,11 @@ MPEG_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000,
 RATE_SLACK = Fraction(5, 1000)  # rates this close are one: millisecond stamps count 29.97 fps as 29.94-30.0
 
 
+# Raw elementary streams keep no timestamps: FFmpeg reads them back at 25 fps (HEVC and AV1 at best
+# from the codec's own timing header), so a video at any other rate plays at the wrong speed.
+RAW_STREAM_FORMATS = ("h264", "hevc", "obu")
+
+
 def mpeg_rate(codec: str, header: Fraction, counted: Fraction | None) -> Fraction:
     """The frame rate an MPEG-1/2 ``codec`` can store for a video whose header says ``header`` and
     whose packets step at ``counted`` on average: the header's where the two agree (it is exact, the
@@ -152,6 +157,9 @@ class VideoWriter:
             self.takes_i420 = pix_fmt == "yuv420p" and self.colour.matrix is colour.output_matrix(self.stream.width, self.stream.height)
             no_times = self.container.format.name in CONSTANT_RATE_FORMATS
             self.constant_rate = constant_rate = no_times or codec in FIXED_RATE_CODECS
+            if self.container.format.name in RAW_STREAM_FORMATS and Fraction(frame_rate) != 25:
+                log.warning("'%s': a raw %s stream keeps no timestamps, and players read it at 25 fps: this video is %.3g fps "
+                            "and would play at the wrong speed; write .mkv or .mp4 to keep its timing", self.name, self.path.suffix, float(frame_rate))
             # Encode in the source's time base, so every input pts is representable as it was;
             # a constant-rate container counts ticks instead.
             self.out_time_base = time_base
