@@ -323,6 +323,10 @@ MUTANTS = [
            "    kind = rng.choice(list(KINDS), p=_mix(clean_share))",
            "    kind = rng.choice(list(KINDS), p=_mix(KINDS[\"clean\"]))",
            ("tests/test_realistic.py",), "vsrgan degrade --clean-share 0.4 writes the default 25% clean mix"),
+    Mutant("upright-turned-clockwise", "frame path", "vsrgan/upscale.py",
+           "frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)",
+           "frames = (replace(f, image=np.rot90(f.image, -turns)) for f in frames)",
+           ("tests/test_stream_layouts.py",), "a phone video written into .avi is turned the wrong way: it plays upside down"),
 ]
 
 

@@ -25,8 +25,9 @@ from .inference.pipeline import StageTimes, run_pipeline
 from .inference.threads import use_threads
 from .inference.upscaler import ModelOptions, Upscaler
 from .io.atomic import atomic_path, check_output
+from .io.encoding import keeps_rotation
 from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
-from .io.video import Frame, VideoInfo, probe, read_frames
+from .io.video import Frame, VideoInfo, probe, read_frames, upright
 from .io.writer import VideoWriter, like_source
 from .options import JobOptions
 
@@ -92,11 +93,17 @@ def upscale_video(
     options = options or JobOptions()
     budget = use_threads(options.model.threads, device=upscaler.device)
     info = probe(input)
+    frames = read_frames(input, threads=budget.decoder)
+    if info.rotation and not keeps_rotation(output):  # turned upright instead: it plays as the source does
+        log.warning("'%s' records no rotation tag; the video, tagged to be shown turned %d degrees, is turned upright",
+                    output, info.rotation)
+        info, turns = upright(info)
+        frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)
     batch_size = options.model.batch_size or default_batch_size(upscaler.device)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     return write_video(
-        input, output, read_frames(input, threads=budget.decoder), partial(frame_stages, upscaler),
+        input, output, frames, partial(frame_stages, upscaler),
         info=info, size=(info.width * s, info.height * s), batch_size=batch_size,
         options=replace(options, encode=options.encode.with_threads(budget.encoder)),
         desc=f"{input.name} x{s} ({upscaler.backend}{denoise_note(options.model)})", total=info.num_frames, on_frames=on_frames, times=times,

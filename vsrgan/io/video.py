@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -131,6 +131,16 @@ def probe(path: str | Path) -> VideoInfo:
             base_rate=stream.base_rate or stream.guessed_rate,
             sample_aspect_ratio=pixel_shape(stream),
         )
+
+
+def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
+    """``info`` as a player shows the video, with no rotation left, and the quarter turns
+    counter-clockwise (``np.rot90``'s) that make its decoded frames so (the nearest, for odd angles)."""
+    turns = round(info.rotation / 90) % 4
+    if turns % 2 == 0:
+        return replace(info, rotation=0), turns
+    sar = info.sample_aspect_ratio  # a quarter turn swaps a pixel's width and height too
+    return replace(info, width=info.height, height=info.width, rotation=0, sample_aspect_ratio=sar and 1 / sar), turns
 
 
 def average_rate(path: str | Path) -> Fraction | None:
