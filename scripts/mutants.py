@@ -327,6 +327,10 @@ MUTANTS = [
            "frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)",
            "frames = (replace(f, image=np.rot90(f.image, -turns)) for f in frames)",
            ("tests/test_stream_layouts.py",), "a phone video written into .avi is turned the wrong way: it plays upside down"),
+    Mutant("field-order-swapped", "frame path", "vsrgan/io/video.py",
+           'FIELD_ORDERS = {2: "top field first", 3: "bottom field first"',
+           'FIELD_ORDERS = {2: "bottom field first", 3: "top field first"',
+           ("tests/test_stream_layouts.py",), "an interlaced video's warning names the wrong field first (AVFieldOrder TT read as BB)"),
 ]
 
 

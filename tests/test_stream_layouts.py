@@ -254,6 +254,34 @@ def test_10_bit_video_keeps_its_colours(tmp_path, codec, options, profile):
         assert np.abs(next(read_frames(tmp_path / out)).image[20, 20] - expected).max() < 1.6  # + one 8-bit YUV rounding
 
 
+# ---- 4. interlaced ------------------------------------------------------------------------------
+
+FLAGS = av.codec.context.Flags
+
+
+@pytest.mark.parametrize("suffix,codec,options,flags,order", [
+    (".mpg", "mpeg2video", {}, FLAGS.interlaced_dct | FLAGS.interlaced_me, "bottom field first"),  # a DVD's; PyAV cannot set TFF
+    (".mkv", "libx264", {"x264-params": "tff=1"}, 0, "top field first"),  # broadcast H.264, field-coded
+])
+def test_interlaced_video_is_said_to_be(tmp_path, suffix, codec, options, flags, order):
+    src = tmp_path / f"in{suffix}"
+    with av.open(str(src), "w") as c:
+        encode_video(c, add_video(c, codec, options=options, flags=flags))
+    assert probe(src).interlaced == order
+    code, lines = upscale(src, tmp_path / "out.mp4")
+    assert code == 0 and sum(1 for _ in read_frames(tmp_path / "out.mp4")) == FRAMES
+    assert [line for line in lines if "is interlaced" in line] == [
+        f"vsrgan: '{src}' is interlaced ({order}): each frame, both fields woven together, is upscaled as one picture, "
+        "so what moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)"]
+
+
+def test_progressive_video_is_not_called_interlaced(tmp_path):
+    src = tmp_path / "in.mpg"
+    with av.open(str(src), "w") as c:
+        encode_video(c, add_video(c, "mpeg2video"))
+    assert probe(src).interlaced is None
+
+
 # ---- 5. rotation --------------------------------------------------------------------------------
 
 

@@ -150,6 +150,9 @@ def write_video(
         if info.wide_colour is not None and info.wide_colour.hdr:
             log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
                         "and mastering-display metadata is not copied", input, info.wide_colour.name, writer.encode.pix_fmt)
+        if info.interlaced:
+            log.warning("'%s' is interlaced (%s): each frame, both fields woven together, is upscaled as one picture, so what "
+                        "moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)", input, info.interlaced)
         process, write = stages(writer)
         with writer:
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)

@@ -44,6 +44,7 @@ class VideoInfo:
     wide_colour: colour.WideColour | None = None  # BT.2020 or HDR: the output keeps these colours
     base_rate: Fraction | None = None  # the rate timestamps step at (FFmpeg's r_frame_rate; a VFR burst's)
     sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square (anamorphic DVD, HDV); None: square
+    interlaced: str | None = None  # "top field first" or "bottom field first" where the frames are interlaced; None: progressive
 
     @property
     def has_audio(self) -> bool:
@@ -56,6 +57,10 @@ class Frame:
     pts: int  # in VideoInfo.time_base
     time: float  # seconds since the stream's first frame
     duration: int = 0  # how long it shows, in VideoInfo.time_base; 0 where the container does not say
+
+
+# FFmpeg's AVFieldOrder (coded, displayed) -> the field a player shows first; 0 unknown, 1 progressive.
+FIELD_ORDERS = {2: "top field first", 3: "bottom field first", 4: "bottom field first", 5: "top field first"}
 
 
 def require_pyav() -> None:
@@ -130,6 +135,7 @@ def probe(path: str | Path) -> VideoInfo:
             wide_colour=colour.wide_colour(first),
             base_rate=stream.base_rate or stream.guessed_rate,
             sample_aspect_ratio=pixel_shape(stream),
+            interlaced=FIELD_ORDERS.get(stream.codec_context.field_order, "field order unknown") if first.interlaced_frame else None,
         )
 
 
