@@ -331,6 +331,11 @@ MUTANTS = [
            'FIELD_ORDERS = {2: "top field first", 3: "bottom field first"',
            'FIELD_ORDERS = {2: "bottom field first", 3: "top field first"',
            ("tests/test_stream_layouts.py",), "an interlaced video's warning names the wrong field first (AVFieldOrder TT read as BB)"),
+    Mutant("field-blocks-to-qp-map", "frame path", "vsrgan/io/compression.py",
+           "if data.nb_blocks != ((frame.width + 15) // 16) * ((frame.height + 15) // 16):",
+           "if data.nb_blocks < ((frame.width + 15) // 16) * ((frame.height + 15) // 16):",
+           ("tests/test_stream_layouts.py", "tests/test_denoise.py"),
+           "interlaced MPEG-2 off 32 lines, with more blocks than macroblocks, goes to PyAV's qp_map: --denoise auto crashes"),
 ]
 
 

@@ -282,6 +282,28 @@ def test_progressive_video_is_not_called_interlaced(tmp_path):
     assert probe(src).interlaced is None
 
 
+def fixed_quantiser_mpeg2(path, *, interlaced):
+    """6 frames of MPEG-2 at one fixed quantiser scale (4), no B-frames; field-coded if ``interlaced``."""
+    with av.open(str(path), "w") as c:
+        v = add_video(c, "mpeg2video", flags=FLAGS.qscale | (FLAGS.interlaced_dct | FLAGS.interlaced_me if interlaced else 0))
+        v.codec_context.global_quality, v.codec_context.max_b_frames = 6 * 118, 0  # 6 lambdas: scale 4 in the bitstream
+        encode_video(c, v)
+
+
+def test_interlaced_mpeg2_at_a_size_off_32_lines_reads_its_quantiser(tmp_path):
+    """--denoise auto (the default without -m) crashed with a traceback on interlaced MPEG-2 whose height
+    is not a multiple of 32 (48, 240, 360 lines): its decoder exports whole field-macroblock pairs, more
+    blocks than the frame's 16x16 grid, and PyAV's qp_map refuses them. The same quantiser as progressive now."""
+    from vsrgan.io.compression import read_quantiser
+
+    fixed_quantiser_mpeg2(tmp_path / "p.mpg", interlaced=False)
+    fixed_quantiser_mpeg2(tmp_path / "i.mpg", interlaced=True)
+    assert probe(tmp_path / "i.mpg").interlaced and not probe(tmp_path / "p.mpg").interlaced
+    progressive, interlaced = read_quantiser(tmp_path / "p.mpg"), read_quantiser(tmp_path / "i.mpg")
+    assert (progressive.kind, progressive.value) == ("mpeg", 4.0)
+    assert (interlaced.kind, interlaced.value, interlaced.frames) == ("mpeg", 4.0, progressive.frames)
+
+
 # ---- 5. rotation --------------------------------------------------------------------------------
 
 
