@@ -240,18 +240,18 @@ def bt601(y, cb, cr):
 
 @pytest.mark.parametrize("codec,options,profile", [("libx265", {"x265-params": "log-level=error:lossless=1"}, "Main 10"),
                                                    ("libx264", {"crf": "1"}, "High 10")])
-def test_10_bit_video_keeps_its_colours(tmp_path, codec, options, profile):
+@pytest.mark.parametrize("out,flags,pix_fmt", [("out.mp4", (), "yuv420p"), ("out.mkv", ("--pix-fmt", "yuv420p10le"), "yuv420p10le")])
+def test_10_bit_video_keeps_its_colours(tmp_path, codec, options, profile, out, flags, pix_fmt):
+    """Read right, into 8 bits a channel; the output 8-bit by default (yuv420p), 10-bit when asked."""
     src = tmp_path / "in.mkv"
     flat_10_bit(src, codec, options)
     with av.open(str(src)) as c:
-        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
-        assert profile is None or c.streams.video[0].codec_context.profile == profile
+        assert (c.streams.video[0].codec_context.pix_fmt, c.streams.video[0].codec_context.profile) == ("yuv420p10le", profile)
     expected = bt601(*(v / 4 for v in PATCH))  # (170.0, 115.9, 70.4)
     assert np.abs(next(read_frames(src)).image[8, 8] - expected).max() < 0.6
-    for out, flags, pix_fmt in (("out.mp4", (), "yuv420p"), ("out10.mkv", ("--pix-fmt", "yuv420p10le"), "yuv420p10le")):
-        code, _ = upscale(src, tmp_path / out, *flags)
-        assert code == 0 and probe(tmp_path / out).pix_fmt == pix_fmt
-        assert np.abs(next(read_frames(tmp_path / out)).image[20, 20] - expected).max() < 1.6  # + one 8-bit YUV rounding
+    code, _ = upscale(src, tmp_path / out, *flags)
+    assert code == 0 and probe(tmp_path / out).pix_fmt == pix_fmt
+    assert np.abs(next(read_frames(tmp_path / out)).image[20, 20] - expected).max() < 1.6  # + one 8-bit YUV rounding
 
 
 # ---- 4. interlaced ------------------------------------------------------------------------------
@@ -378,22 +378,29 @@ def test_a_video_with_no_decodable_frame_is_one_line_and_no_output(tmp_path):
 # ---- 7. WebM and QuickTime ----------------------------------------------------------------------
 
 
-def test_webm_in_and_out(tmp_path):
-    src = tmp_path / "in.webm"
-    with av.open(str(src), "w") as c:
+def webm(path):
+    with av.open(str(path), "w") as c:
         v, a = add_video(c, "libvpx-vp9"), add_tone(c, "libopus", language="eng")
         encode_video(c, v)
         encode_tone(c, a, FRAMES / 25, 440)
-    code, lines = upscale(src, tmp_path / "x264.webm")
-    assert code != 0 and lines == [f"vsrgan: error: '{tmp_path / 'x264.webm'}': a .webm container cannot hold libx264 video; "
-                                   "use --codec libvpx-vp9, or another output suffix such as .mkv"]
-    assert not (tmp_path / "x264.webm").exists()
-    dst = tmp_path / "out.webm"
+    return path
+
+
+def test_webm_in_and_out(tmp_path):
+    src, dst = webm(tmp_path / "in.webm"), tmp_path / "out.webm"
     code, lines = upscale(src, dst, "--codec", "libvpx-vp9")
     assert code == 0 and lines == [f"wrote {dst}"]
     assert streams(dst)[0] == [("video", "vp9", None, None), ("audio", "opus", "eng", None)]
     assert sum(1 for _ in read_frames(dst)) == FRAMES
     assert ends(dst) == pytest.approx(ends(src), abs=0.002)
+
+
+def test_a_webm_output_without_a_webm_codec_is_one_line(tmp_path):
+    dst = tmp_path / "x264.webm"
+    code, lines = upscale(webm(tmp_path / "in.webm"), dst)
+    assert code != 0 and lines == [f"vsrgan: error: '{dst}': a .webm container cannot hold libx264 video; "
+                                   "use --codec libvpx-vp9, or another output suffix such as .mkv"]
+    assert not dst.exists()
 
 
 def test_quicktime_in_and_out(tmp_path):
