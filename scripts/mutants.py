@@ -336,6 +336,10 @@ MUTANTS = [
            "if data.nb_blocks < ((frame.width + 15) // 16) * ((frame.height + 15) // 16):",
            ("tests/test_stream_layouts.py", "tests/test_denoise.py"),
            "interlaced MPEG-2 off 32 lines, with more blocks than macroblocks, goes to PyAV's qp_map: --denoise auto crashes"),
+    Mutant("cluster-rotation-of-input", "cluster", "vsrgan/cluster/job.py",
+           "if info.rotation and not keeps_rotation(output):",
+           "if info.rotation and not keeps_rotation(input):",
+           ("tests/test_stream_layouts.py",), "--cluster asks whether the input's container keeps rotation: a phone .mp4 into .ts plays sideways"),
 ]
 
 

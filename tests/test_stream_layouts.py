@@ -338,6 +338,22 @@ def test_a_phone_video_plays_upright_in_every_container(tmp_path, suffix):
     assert any("records no rotation tag" in line for line in lines) == (suffix in (".avi", ".ts", ".flv"))
 
 
+def test_the_cluster_refuses_a_phone_video_into_a_container_without_rotation(tmp_path):
+    """--cluster joins segments upscaled as stored; into .ts its rotation tag was dropped and the video
+    played sideways. Refused in one line before anything runs (no Ray needed to say so), no work folder left."""
+    from vsrgan.cluster.job import ClusterJob, ClusterOptions
+    from vsrgan.errors import InputError
+    from vsrgan.options import JobOptions
+
+    src = tmp_path / "in.mp4"
+    phone_clip(src)
+    job = ClusterJob(JobOptions.of(model="bicubic", scale=2), ClusterOptions(), packed={}, settings={})
+    with pytest.raises(InputError, match=r"in\.mp4' into '.*out\.ts': it is tagged to be shown turned 90 degrees and \.ts records no "
+                                         "rotation, so it would play sideways; write .mkv or .mp4, or drop --cluster"):
+        job.prepare(src, tmp_path / "out.ts")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 # ---- 6. odd sizes, one frame, none ---------------------------------------------------------------
 
 
