@@ -344,6 +344,23 @@ MUTANTS = [
            "    rate = header if counted is None or abs(counted - header) <= header * RATE_SLACK else counted",
            "    rate = counted or header",
            ("tests/test_av_sync.py",), "MPEG-2 ticks at the rate counted from millisecond stamps: a 29.97 fps .mkv comes out 30 fps"),
+    Mutant("upright-turned-clockwise", "frame path", "vsrgan/upscale.py",
+           "frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)",
+           "frames = (replace(f, image=np.rot90(f.image, -turns)) for f in frames)",
+           ("tests/test_stream_layouts.py",), "a phone video written into .avi is turned the wrong way: it plays upside down"),
+    Mutant("field-order-swapped", "frame path", "vsrgan/io/video.py",
+           'FIELD_ORDERS = {2: "top field first", 3: "bottom field first"',
+           'FIELD_ORDERS = {2: "bottom field first", 3: "top field first"',
+           ("tests/test_stream_layouts.py",), "an interlaced video's warning names the wrong field first (AVFieldOrder TT read as BB)"),
+    Mutant("field-blocks-to-qp-map", "frame path", "vsrgan/io/compression.py",
+           "if data.nb_blocks != ((frame.width + 15) // 16) * ((frame.height + 15) // 16):",
+           "if data.nb_blocks < ((frame.width + 15) // 16) * ((frame.height + 15) // 16):",
+           ("tests/test_stream_layouts.py", "tests/test_denoise.py"),
+           "interlaced MPEG-2 off 32 lines, with more blocks than macroblocks, goes to PyAV's qp_map: --denoise auto crashes"),
+    Mutant("cluster-rotation-of-input", "cluster", "vsrgan/cluster/job.py",
+           "if info.rotation and not keeps_rotation(output):",
+           "if info.rotation and not keeps_rotation(input):",
+           ("tests/test_stream_layouts.py",), "--cluster asks whether the input's container keeps rotation: a phone .mp4 into .ts plays sideways"),
 ]
 
 

@@ -25,8 +25,9 @@ from .inference.pipeline import StageTimes, run_pipeline
 from .inference.threads import use_threads
 from .inference.upscaler import ModelOptions, Upscaler
 from .io.atomic import atomic_path, check_output
+from .io.encoding import keeps_rotation
 from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
-from .io.video import Frame, VideoInfo, probe, read_frames
+from .io.video import Frame, VideoInfo, probe, read_frames, upright
 from .io.writer import VideoWriter, like_source
 from .options import JobOptions
 
@@ -92,11 +93,17 @@ def upscale_video(
     options = options or JobOptions()
     budget = use_threads(options.model.threads, device=upscaler.device)
     info = probe(input)
+    frames = read_frames(input, threads=budget.decoder)
+    if info.rotation and not keeps_rotation(output):  # turned upright instead: it plays as the source does
+        log.warning("'%s' records no rotation tag; the video, tagged to be shown turned %d degrees, is turned upright",
+                    output, info.rotation)
+        info, turns = upright(info)
+        frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)
     batch_size = options.model.batch_size or default_batch_size(upscaler.device)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale
     return write_video(
-        input, output, read_frames(input, threads=budget.decoder), partial(frame_stages, upscaler),
+        input, output, frames, partial(frame_stages, upscaler),
         info=info, size=(info.width * s, info.height * s), batch_size=batch_size,
         options=replace(options, encode=options.encode.with_threads(budget.encoder)),
         desc=f"{input.name} x{s} ({upscaler.backend}{denoise_note(options.model)})", total=info.num_frames, on_frames=on_frames, times=times,
@@ -143,6 +150,9 @@ def write_video(
         if info.wide_colour is not None and info.wide_colour.hdr:
             log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
                         "and mastering-display metadata is not copied", input, info.wide_colour.name, writer.encode.pix_fmt)
+        if info.interlaced:
+            log.warning("'%s' is interlaced (%s): each frame, both fields woven together, is upscaled as one picture, so what "
+                        "moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)", input, info.interlaced)
         process, write = stages(writer)
         with writer:
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)

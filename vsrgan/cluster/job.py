@@ -17,6 +17,7 @@ from ..batch import Progress
 from ..errors import ConfigError, InputError
 from ..inference.upscaler import ModelOptions
 from ..io.atomic import check_output
+from ..io.encoding import keeps_rotation
 from ..io.images import is_image
 from ..io.video import probe
 from ..options import JobOptions
@@ -77,6 +78,10 @@ class ClusterJob:
         """Check, probe and cut ``input``, open its work folder (keeping segments made for this same job): what is left to do."""
         check_video_request(input, output, overwrite=self.options.overwrite)
         info = probe(input)
+        if info.rotation and not keeps_rotation(output):  # upscale turns the frames upright there; the segments are not turned
+            raise InputError(f"--cluster cannot write '{input}' into '{output}': it is tagged to be shown turned {info.rotation} "
+                             f"degrees and {output.suffix or 'that container'} records no rotation, so it would play sideways; "
+                             "write .mkv or .mp4, or drop --cluster")
         segments = plan_segments(keyframe_index(input), min_frames=self.cluster.segment_frames)
         folder = work_folder(output)
         packed = self.model_for(input)

@@ -31,22 +31,12 @@ from ..inference.memory import default_batch_size
 from ..inference.upscaler import Upscaler
 from ..io.atomic import check_output
 from ..io.images import is_image
-from ..io.video import VideoInfo, probe, read_frames
+from ..io.video import probe, read_frames, upright
 from ..io.writer import VideoWriter
 from ..models import Bicubic, model_label
 from ..options import JobOptions
 from ..upscale import write_video
 from .panels import LAYOUTS, Panel, compose, enlarge_nearest, grid_shape, panel_size, resize, wipe, wipe_position
-
-
-def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
-    """``info`` as a player shows the video, with no rotation left, and the quarter turns
-    counter-clockwise (``np.rot90``'s) that make its decoded frames so (the nearest, for odd angles)."""
-    turns = round(info.rotation / 90) % 4
-    if turns % 2 == 0:
-        return replace(info, rotation=0), turns
-    sar = info.sample_aspect_ratio  # a quarter turn swaps a pixel's width and height too
-    return replace(info, width=info.height, height=info.width, rotation=0, sample_aspect_ratio=sar and 1 / sar), turns
 
 
 def make_panels(batch: np.ndarray, network: Upscaler, bicubic: Upscaler, *, input_is_lr: bool) -> np.ndarray:

@@ -57,6 +57,10 @@ def frame_quantiser(frame) -> tuple[str, float] | None:
             return None
         if kind == "vp9" or not data.nb_blocks:  # VP9: one q index a frame (its blocks are not 16x16 macroblocks)
             return kind, float(data.qp)
+        if data.nb_blocks != ((frame.width + 15) // 16) * ((frame.height + 15) // 16):
+            # Interlaced MPEG-2 codes whole pairs of 16-line field macroblocks: a 48-line picture has 4 rows of them,
+            # not 3, and PyAV's qp_map refuses such a frame. Every block is 16x16 still: their plain mean.
+            return kind, data.qp + float(np.mean([data.block_params(i).delta_qp for i in range(data.nb_blocks)]))
         return kind, float(data.qp_map().mean())  # the frame's QP plus each macroblock's delta
     return None
 

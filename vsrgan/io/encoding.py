@@ -136,6 +136,21 @@ def encoder_problem(encode: EncodeOptions, stream: av.VideoStream, said: str = "
     return f"{encode.codec} cannot encode {ctx.width}x{ctx.height} {ctx.pix_fmt} video with these settings{said}; try libx264 with --pix-fmt yuv420p"
 
 
+# Output formats that record a rotation tag (a display matrix): the .mp4/.mov family and Matroska.
+# Others (AVI, MPEG-PS/TS, FLV, NUT, MXF, ASF, Y4M, GIF) drop it: the video would play sideways.
+ROTATION_FORMATS = ("mov", "mp4", "ipod", "3gp", "3g2", "psp", "ismv", "f4v", "matroska", "webm")
+
+
+def keeps_rotation(name: Path) -> bool:
+    """Whether an output named ``name`` records a rotation tag, by the format FFmpeg picks for its suffix
+    (the file is neither created nor touched); True where there is none: the writer refuses that suffix."""
+    try:
+        with av.open(str(name), mode="w") as container:  # the header is written only by start_encoding
+            return container.format.name in ROTATION_FORMATS
+    except ValueError:
+        return True
+
+
 def open_output(path: Path, name: Path, muxer_options: dict[str, str]) -> av.container.OutputContainer:
     """The output container at ``path``, its format chosen by the suffix of ``name`` as FFmpeg knows it."""
     try:

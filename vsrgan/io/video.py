@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class VideoInfo:
     wide_colour: colour.WideColour | None = None  # BT.2020 or HDR: the output keeps these colours
     base_rate: Fraction | None = None  # the rate timestamps step at (FFmpeg's r_frame_rate; a VFR burst's)
     sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square (anamorphic DVD, HDV); None: square
+    interlaced: str | None = None  # "top field first" or "bottom field first" where the frames are interlaced; None: progressive
 
     @property
     def has_audio(self) -> bool:
@@ -56,6 +57,10 @@ class Frame:
     pts: int  # in VideoInfo.time_base
     time: float  # seconds since the stream's first frame
     duration: int = 0  # how long it shows, in VideoInfo.time_base; 0 where the container does not say
+
+
+# FFmpeg's AVFieldOrder (coded, displayed) -> the field a player shows first; 0 unknown, 1 progressive.
+FIELD_ORDERS = {2: "top field first", 3: "bottom field first", 4: "bottom field first", 5: "top field first"}
 
 
 def require_pyav() -> None:
@@ -130,6 +135,7 @@ def probe(path: str | Path) -> VideoInfo:
             wide_colour=colour.wide_colour(first),
             base_rate=stream.base_rate or stream.guessed_rate,
             sample_aspect_ratio=pixel_shape(stream),
+            interlaced=FIELD_ORDERS.get(stream.codec_context.field_order, "field order unknown") if first.interlaced_frame else None,
         )
 
 
@@ -143,6 +149,16 @@ def _packet_times(path: str | Path) -> tuple[list[tuple[int, int]], Fraction] | 
     except (av.FFmpegError, VideoError):
         return None
     return (stamps, stream.time_base) if len(stamps) >= 2 else None
+
+
+def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
+    """``info`` as a player shows the video, with no rotation left, and the quarter turns
+    counter-clockwise (``np.rot90``'s) that make its decoded frames so (the nearest, for odd angles)."""
+    turns = round(info.rotation / 90) % 4
+    if turns % 2 == 0:
+        return replace(info, rotation=0), turns
+    sar = info.sample_aspect_ratio  # a quarter turn swaps a pixel's width and height too
+    return replace(info, width=info.height, height=info.width, rotation=0, sample_aspect_ratio=sar and 1 / sar), turns
 
 
 def average_rate(path: str | Path) -> Fraction | None:
