@@ -361,6 +361,10 @@ MUTANTS = [
            "if info.rotation and not keeps_rotation(output):",
            "if info.rotation and not keeps_rotation(input):",
            ("tests/test_stream_layouts.py",), "--cluster asks whether the input's container keeps rotation: a phone .mp4 into .ts plays sideways"),
+    Mutant("text-subtitles-not-rewritten", "frame path", "vsrgan/io/passthrough.py",
+           "            elif stream.type == \"subtitle\" and (other := retarget(stream, output)) is not None:",
+           "            elif False:",
+           ("tests/test_stream_layouts.py", "tests/test_video.py"), "a phone's mov_text subtitles left out of an .mkv, an .mkv's SRT out of an .mp4"),
 ]
 
 

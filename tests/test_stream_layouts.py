@@ -164,13 +164,17 @@ def test_text_subtitles_go_into_an_mkv_as_they_were(tmp_path):
     assert subtitle_packets(tmp_path / "out.mkv") == subtitle_packets(src)  # every line, at its time, for as long
 
 
-def test_subtitles_an_mp4_cannot_hold_are_named_in_a_warning(tmp_path):
-    code, lines = upscale(subtitled_mkv(tmp_path), tmp_path / "out.mp4")
+def test_srt_goes_into_an_mp4_as_mov_text_and_styled_subtitles_are_named(tmp_path):
+    """An .mp4 holds timed text as mov_text: the SRT's cues are rewritten into it (same text, same
+    times); ASS's styling has no place there, so it is left out, named."""
+    src = subtitled_mkv(tmp_path)
+    code, lines = upscale(src, tmp_path / "out.mp4")
     assert code == 0
     assert [line for line in lines if "subtitle stream" in line] == [
-        "vsrgan: subtitle stream #1 (srt) cannot go into '.mp4'; it is left out (an .mkv output keeps it)",
         "vsrgan: subtitle stream #2 (ssa) cannot go into '.mp4'; it is left out (an .mkv output keeps it)"]
-    assert [s[0] for s in streams(tmp_path / "out.mp4")[0]] == ["video"]
+    assert [s[:3] for s in streams(tmp_path / "out.mp4")[0]] == [("video", "h264", "und"), ("subtitle", "mov_text", "eng")]
+    srt = subtitle_packets(src)[0]
+    assert cues(tmp_path / "out.mp4") == [(start, text) for start, _, text in srt]
 
 
 def mov_text_mp4(path):
@@ -206,12 +210,14 @@ def test_mov_text_subtitles_stay_in_mp4_and_mov(tmp_path, suffix):
     assert cues(dst) == cues(src) == [(0.0, b"hello"), (0.12, b"world")]
 
 
-@pytest.mark.xfail(strict=True, reason="passthrough copies text subtitles only in their own codec: mov_text is left out of "
-                   ".mkv with a warning that says an .mkv keeps it (vsrgan/io/passthrough.py; reported, not fixed here)")
-def test_mov_text_subtitles_go_into_an_mkv(tmp_path):
-    code, lines = upscale(mov_text_mp4(tmp_path / "in.mp4"), tmp_path / "out.mkv")
+def test_mov_text_subtitles_go_into_an_mkv_as_srt(tmp_path):
+    """A phone's .mp4 into .mkv: its mov_text cues become SubRip, same text, same times (they were
+    left out, with a warning that an .mkv output would keep them)."""
+    src, dst = mov_text_mp4(tmp_path / "in.mp4"), tmp_path / "out.mkv"
+    code, lines = upscale(src, dst)
     assert code == 0 and len(lines) == 1, lines
-    assert [s[0] for s in streams(tmp_path / "out.mkv")[0]] == ["video", "subtitle"]
+    assert streams(dst)[0][1][:3] == ("subtitle", "srt", "eng")  # FFmpeg reads SubRip in Matroska back as "srt"
+    assert [(start, text) for start, _, text in subtitle_packets(dst)[0]] == [(0.0, b"hello"), (0.12, b"world")]
 
 
 # ---- 3. 10-bit ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ except ImportError:  # see vsrgan.io.video: only video I/O needs PyAV
 from ..errors import VideoError
 from .audiocodecs import copyable, encoder_settings, encodes
 from .audiostart import cut, silence, start_offset
+from .textsubs import retarget, rewritten
 from .video import is_cover, video_stream
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ COVER_STREAM_FORMATS = ("mp4",)
 
 def left_out(what: str, output: av.container.OutputContainer) -> None:
     """Say that ``what`` of the source does not go into ``output``: never dropped in silence."""
-    log.warning("%s cannot go into '%s'; it is left out (an .mkv output keeps it)", what, Path(output.name).suffix or output.name)
+    hint = "" if output.format.name.startswith("matroska") else " (an .mkv output keeps it)"
+    log.warning("%s cannot go into '%s'; it is left out%s", what, Path(output.name).suffix or output.name, hint)
 
 
 def picture(source: Path, index: int) -> bytes:
@@ -96,6 +98,7 @@ class Passthrough:
         self.resamplers = {}  # input stream index -> converter to what the encoder takes
         self.starts = {}  # input stream index -> where the video starts (s, the source's clock), for audio starting off it in AVI
         self.next_pts = {}  # input stream index -> the pts its next frame gets, once it starts with the video: AVI's audio plays gapless
+        self.rewrites = {}  # input stream index -> its text subtitle packets' rewrite into the output's form (textsubs)
         self._copy_file_tags(output)
         video = video_stream(self.input)
         self.video_start = float((video.start_time or 0) * video.time_base) if video is not None else 0.0  # s, the source's clock
@@ -112,6 +115,10 @@ class Passthrough:
                 self.routes[stream.index] = (output.add_stream_from_template(stream), False)
             elif offset and fits and encodes(stream.codec.canonical_name):  # its own codec: PCM stays PCM, 5.1 stays 5.1
                 self.routes[stream.index] = (self._reencoder(source, stream, output, codec=stream.codec.canonical_name, offset=offset), True)
+            elif stream.type == "subtitle" and (other := retarget(stream, output)) is not None:
+                out, self.rewrites[stream.index] = other
+                log.info("subtitle stream #%d (%s) goes into '%s' as %s", stream.index, name, Path(output.name).suffix, out.codec_context.name)
+                self.routes[stream.index] = (out, False)
             elif stream.type == "audio" and output.default_audio_codec in av.codecs_available:
                 self.routes[stream.index] = (self._reencoder(source, stream, output, offset=offset), True)
             else:
@@ -210,6 +217,10 @@ class Passthrough:
         out, reencode = self.routes[packet.stream.index]
         if not reencode:
             if not packet.size:  # the demuxer's empty end-of-stream marker
+                return
+            if (rewrite := self.rewrites.get(packet.stream.index)) is not None:
+                if (packet := rewritten(packet, out, rewrite)) is not None:
+                    output.mux(packet)
                 return
             packet.stream = out
             output.mux(packet)
