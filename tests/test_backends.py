@@ -5,7 +5,8 @@ import importlib.util
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, pattern, perturbed
+from clips import make_clip, pattern
+from conftest import perturbed
 
 from vsrgan.errors import ConfigError
 from vsrgan.inference.backends import AUTO_TABLE, BACKENDS, EXTRAS, auto_row, available_backends, build_backend, cpu_has_bf16, pick_backend

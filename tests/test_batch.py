@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_audio_only, make_clip, read_pts, stream_summary
+from clips import make_audio_only, make_clip
+from conftest import read_pts, stream_summary
 
 from vsrgan.batch import gather_inputs, is_batch, plan_batch
 from vsrgan.cli import main

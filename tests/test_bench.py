@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, pattern
+from clips import make_clip, pattern
 
 from vsrgan.benchmark.backends import BackendResult, auto_pick
 from vsrgan.benchmark.bench import bench, parse_size

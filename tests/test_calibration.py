@@ -188,7 +188,7 @@ def test_a_damaged_calibration_is_one_warning_and_the_table(calibration_file, ca
 
 
 def test_a_job_with_a_damaged_calibration_runs_on_the_table_with_one_warning(calibration_file, tmp_path):
-    from conftest import make_clip
+    from clips import make_clip
 
     clip = tmp_path / "in.mp4"
     make_clip(clip, frames=3, width=48, height=32)

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import torch
-from conftest import make_audio_only, make_clip
+from clips import make_audio_only, make_clip
 
 from vsrgan.io.video import probe
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import jpeg, make_anamorphic_clip, make_audio_only, make_clip, pattern, read_pts, stream_summary, video_end, with_cover_first
+from clips import jpeg, make_anamorphic_clip, make_audio_only, make_clip, pattern, with_cover_first
+from conftest import read_pts, stream_summary, video_end
 
 from vsrgan.cluster import job as cluster_job
 from vsrgan.cluster import run as cluster_run

@@ -13,7 +13,8 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, read_pts, stream_summary
+from clips import make_clip
+from conftest import read_pts, stream_summary
 
 from vsrgan.cli import build_parser
 from vsrgan.cli.upscale import cluster_options

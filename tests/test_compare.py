@@ -7,7 +7,8 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import make_anamorphic_clip, make_clip, read_pts, stream_summary
+from clips import make_anamorphic_clip, make_clip
+from conftest import read_pts, stream_summary
 
 from vsrgan.dataset.degrade import make_lr
 from vsrgan.errors import CheckpointError, ConfigError, InputError

@@ -11,7 +11,8 @@ import sys
 
 import av
 import pytest
-from conftest import make_clip, make_image_folder
+from clips import make_clip
+from conftest import make_image_folder
 
 CLI = [sys.executable, "-m", "vsrgan"]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, make_image_folder
+from clips import make_clip
+from conftest import make_image_folder
 from PIL import Image
 
 from vsrgan.dataset.crops import CropSampler, Split, StepDataset, centre_crop, load_split

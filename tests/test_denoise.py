@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import decoded, make_clip, perturbed
+from clips import make_clip
+from conftest import decoded, perturbed
 
 import vsrgan.models
 from vsrgan import metrics, upscale

@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, make_image_folder
+from clips import make_clip
+from conftest import make_image_folder
 from PIL import Image
 
 from vsrgan import metrics

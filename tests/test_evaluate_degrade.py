@@ -7,7 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, make_image_folder, perturbed
+from clips import make_clip
+from conftest import make_image_folder, perturbed
 from PIL import Image
 
 from vsrgan import metrics

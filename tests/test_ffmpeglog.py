@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import av.logging
 import pytest
-from conftest import make_clip
+from clips import make_clip
 
 from vsrgan.io.damage import decode_surviving, watch
 from vsrgan.io.encoding import ffmpeg_errors

@@ -11,7 +11,8 @@ import os
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, read_pts, stream_summary
+from clips import make_clip
+from conftest import read_pts, stream_summary
 
 from vsrgan import JobOptions, ModelOptions, Upscaler, compare, upscale
 from vsrgan.batch import BatchReport, Item, upscale_batch

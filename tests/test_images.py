@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import pattern
+from clips import pattern
 from PIL import Image, ImageOps
 
 from vsrgan import upscale

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, perturbed, tiny_train_overrides
+from clips import make_clip
+from conftest import perturbed, tiny_train_overrides
 from PIL import Image
 
 from vsrgan.dataset.crops import load_split

@@ -6,7 +6,8 @@ Needs the ``ncnn`` package (in the ``test`` extra; ``pip install ncnn``); skippe
 import numpy as np
 import pytest
 import torch
-from conftest import pattern, perturbed
+from clips import pattern
+from conftest import perturbed
 
 from vsrgan.cli import main
 from vsrgan.errors import ConfigError, InputError

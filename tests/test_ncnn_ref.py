@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import pattern
+from clips import pattern
 
 from vsrgan.benchmark.ncnn_ref import FILES, NcnnUpscaler, find_model_files, photos, score
 from vsrgan.errors import ConfigError

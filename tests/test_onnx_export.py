@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from conftest import pattern, perturbed
+from clips import pattern
+from conftest import perturbed
 
 from vsrgan.cli import main
 from vsrgan.errors import ConfigError, InputError

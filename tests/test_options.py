@@ -3,7 +3,8 @@ flat keywords routed to the part they belong to, and the same pixels whichever w
 
 import numpy as np
 import pytest
-from conftest import decoded, make_clip, stream_summary
+from clips import make_clip
+from conftest import decoded, stream_summary
 
 from vsrgan import JobOptions, ModelOptions, compare, upscale
 from vsrgan.cli import build_parser

@@ -7,7 +7,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import audio_seconds, jpeg, make_av_clip, make_clip, with_cover_first
+from clips import audio_seconds, jpeg, make_av_clip, make_clip, with_cover_first
 
 from vsrgan import upscale
 from vsrgan.io.video import probe, read_frames

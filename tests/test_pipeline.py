@@ -6,7 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import make_clip, read_pts, stream_summary
+from clips import make_clip
+from conftest import read_pts, stream_summary
 
 from vsrgan import upscale
 from vsrgan.inference.pipeline import run_pipeline

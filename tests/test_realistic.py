@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, pattern
+from clips import make_clip, pattern
 from PIL import Image
 
 from vsrgan.dataset.codecs import Codec, parse_codec, round_trip, sequence_quantiser

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, make_image_folder
+from clips import make_clip
+from conftest import make_image_folder
 from PIL import Image
 
 from vsrgan.evaluation.evaluate import evaluate

@@ -17,7 +17,8 @@ import threading
 
 import pytest
 import torch
-from conftest import make_clip, tiny_train_overrides
+from clips import make_clip
+from conftest import tiny_train_overrides
 
 CLI = [sys.executable, "-m", "vsrgan"]
 

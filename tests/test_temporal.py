@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, tiny_train_overrides
+from clips import make_clip
+from conftest import tiny_train_overrides
 
 from vsrgan.dataset.codecs import Codec
 from vsrgan.dataset.crops import CropSampler, Split, load_split, still_neighbours

@@ -6,7 +6,8 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLES, make_anamorphic_clip, make_clip, make_gif, pattern, read_pts, stream_summary, video_end
+from clips import make_anamorphic_clip, make_clip, make_gif, pattern
+from conftest import SAMPLES, read_pts, stream_summary, video_end
 from PIL import Image
 
 from vsrgan import ConfigError, ModelOptions, Upscaler, upscale

@@ -6,7 +6,8 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import jpeg, make_anamorphic_clip, make_audio_only, make_clip, make_gif, pattern, read_pts, stream_summary, video_end, with_cover_first
+from clips import jpeg, make_alaw_clip, make_anamorphic_clip, make_audio_only, make_clip, make_gif, make_late_clip, pattern, with_cover_first
+from conftest import read_pts, stream_summary, video_end
 
 from vsrgan.errors import InputError, VideoError
 from vsrgan.io.compression import read_quantiser
@@ -124,21 +125,7 @@ def test_audio_is_copied_without_reencoding(tmp_path):
 
 def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, caplog):
     src, dst = tmp_path / "a.avi", tmp_path / "b.mp4"
-    with av.open(str(src), "w") as c:  # an A-law track, which .mp4 cannot carry
-        v = c.add_stream("libx264", rate=10)
-        v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
-        a = c.add_stream("pcm_alaw", rate=8000)
-        a.layout = "mono"
-        for i in range(10):
-            f = av.VideoFrame.from_ndarray(pattern(32, 32, i), format="rgb24")
-            f.pts = i
-            c.mux(v.encode(f))
-        c.mux(v.encode(None))
-        for i in range(10):
-            af = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
-            af.sample_rate, af.pts = 8000, i * 800
-            c.mux(a.encode(af))
-        c.mux(a.encode(None))
+    make_alaw_clip(src)  # an A-law track, which .mp4 cannot carry
     copy_clip(src, dst)
     summary = stream_summary(dst)
     assert summary["audio"][0]["codec"] == "aac"
@@ -340,27 +327,6 @@ def test_i420_pads_an_odd_frame_with_its_edge():
         format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG").to_ndarray()  # swscale's, of the edge-padded frame
     diff = np.abs(reference.astype(int) - planes.astype(int))
     assert diff[:22].max() <= 1 and diff.max() <= 2 and diff.mean() < 0.2
-
-
-def make_late_clip(path, *, start=5.0, frames=16, audio_seconds=None):
-    """A clip whose timestamps start at ``start`` seconds, with AAC audio lasting ``audio_seconds`` (default: as the video)."""
-    time_base = Fraction(1, 1000)
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 48, 32, "yuv420p"
-        v.codec_context.time_base = v.time_base = time_base
-        a = c.add_stream("aac", rate=48000)
-        a.layout = "stereo"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(pattern(48, 32, i), format="rgb24")
-            frame.pts, frame.time_base = int(start * 1000) + 40 * i, time_base
-            c.mux(v.encode(frame))
-        c.mux(v.encode(None))
-        for first in range(0, int((audio_seconds or frames / 25) * 48000), 1024):
-            af = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
-            af.sample_rate, af.pts = 48000, int(start * 48000) + first
-            c.mux(a.encode(af))
-        c.mux(a.encode(None))
 
 
 @pytest.mark.parametrize("name,start,audio_seconds", [
