@@ -12,7 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import audio_seconds, jpeg, make_av_clip, make_clip, pattern, video_end, with_cover_first
+from clips import audio_seconds, jpeg, make_av_clip, make_clip, pattern, with_cover_first
+from conftest import video_end
 
 from vsrgan import upscale
 from vsrgan.io.video import read_frames

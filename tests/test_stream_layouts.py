@@ -10,7 +10,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import pattern
+from clips import pattern
 
 from vsrgan.io.video import probe, read_frames
 
