@@ -365,6 +365,10 @@ MUTANTS = [
            "            elif stream.type == \"subtitle\" and (other := retarget(stream, output)) is not None:",
            "            elif False:",
            ("tests/test_stream_layouts.py", "tests/test_video.py"), "a phone's mov_text subtitles left out of an .mkv, an .mkv's SRT out of an .mp4"),
+    Mutant("cluster-interlaced-unsaid", "cluster", "vsrgan/cluster/job.py",
+           "        warn_if_interlaced(input, info)\n",
+           "",
+           ("tests/test_cluster.py",), "--cluster upscales an interlaced input without a word (the single process warns)"),
 ]
 
 

@@ -146,6 +146,15 @@ def test_a_pixel_shape_only_the_segments_container_holds(ray_local, tmp_path, ca
     assert (f"'{out}': ffv1 video in .mkv does not record the source's pixel shape" in caplog.text) == (not kept)
 
 
+def test_the_cluster_says_an_interlaced_input_is_so(ray_local, tmp_path, caplog):
+    """The single process warns that interlaced frames are upscaled as woven pictures; so does --cluster."""
+    source, out = tmp_path / "field-coded.mkv", tmp_path / "out.mkv"
+    make_clip(source, frames=8, width=32, height=32, gop=4, options={"x264-params": "keyint=4:min-keyint=4:scenecut=0:tff=1"})
+    cluster_run.upscale_on_cluster(source, out, BICUBIC_X2, ONE_FRAME)
+    assert sum(1 for _ in av.open(str(out)).decode(video=0)) == 8
+    assert f"'{source}' is interlaced (top field first)" in caplog.text
+
+
 @pytest.mark.parametrize("make", [cfr_clip, vfr_clip], ids=["cfr", "vfr"])
 def test_segments_join_frame_exact_with_audio(ray_local, tmp_path, make):
     source, out = tmp_path / "in.mp4", tmp_path / "out.mp4"

@@ -72,6 +72,14 @@ def animation_to_video(input: Path, output: Path) -> bool:
     return True
 
 
+def warn_if_interlaced(input: str | Path, info: VideoInfo) -> None:
+    """Say so where ``input`` is interlaced: the model sees both fields woven as one picture (a single
+    process and the cluster alike; vsrgan does not deinterlace)."""
+    if info.interlaced:
+        log.warning("'%s' is interlaced (%s): each frame, both fields woven together, is upscaled as one picture, so what "
+                    "moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)", input, info.interlaced)
+
+
 def upscale_video(
     upscaler: Upscaler,
     input: Path,
@@ -150,9 +158,7 @@ def write_video(
         if info.wide_colour is not None and info.wide_colour.hdr:
             log.warning("'%s' is %s: the output keeps its colours, in %s, but the model sees 8 bits per channel "
                         "and mastering-display metadata is not copied", input, info.wide_colour.name, writer.encode.pix_fmt)
-        if info.interlaced:
-            log.warning("'%s' is interlaced (%s): each frame, both fields woven together, is upscaled as one picture, so what "
-                        "moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)", input, info.interlaced)
+        warn_if_interlaced(input, info)
         process, write = stages(writer)
         with writer:
             run_pipeline(frames, process, write, batch_size=batch_size, on_batch=advance, times=times)

@@ -21,6 +21,7 @@ from ..io.encoding import keeps_rotation
 from ..io.images import is_image
 from ..io.video import probe
 from ..options import JobOptions
+from ..upscale import warn_if_interlaced
 from .join import join_segments
 from .segments import keyframe_index, plan_segments
 from .tasks import Tasks, VideoJob, open_tasks
@@ -82,6 +83,7 @@ class ClusterJob:
             raise InputError(f"--cluster cannot write '{input}' into '{output}': it is tagged to be shown turned {info.rotation} "
                              f"degrees and {output.suffix or 'that container'} records no rotation, so it would play sideways; "
                              "write .mkv or .mp4, or drop --cluster")
+        warn_if_interlaced(input, info)
         segments = plan_segments(keyframe_index(input), min_frames=self.cluster.segment_frames)
         folder = work_folder(output)
         packed = self.model_for(input)
