@@ -1,92 +1,15 @@
 """What real users' files hold, through `vsrgan upscale` as a user runs it: several audio tracks with
-their languages, subtitle streams, 10-bit video, interlaced MPEG-2 and H.264, a phone's rotation tag,
-odd sizes, one frame or none, WebM and QuickTime. Every file is made here with PyAV's own encoders."""
+their languages, subtitle streams, 10-bit video, odd sizes, one frame or none, WebM and QuickTime
+(interlaced video and a phone's rotation tag: test_field_order_and_rotation.py). Every file is made here with PyAV's own encoders."""
 
-import math
-import subprocess
-import sys
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
-from clips import pattern
+from layouts import FRAMES, H, W, add_tone, add_video, encode_tone, encode_video, ends, streams, upscale
 
 from vsrgan.io.video import probe, read_frames
-
-CLI = [sys.executable, "-m", "vsrgan", "upscale"]
-W, H, FRAMES = 64, 48, 6
-
-
-def upscale(src, dst, *flags):
-    """``vsrgan upscale`` x2 with bicubic, fast: (exit code, stderr lines without the progress bar)."""
-    result = subprocess.run([*CLI, str(src), "-o", str(dst), "-m", "bicubic", "-s", "2", "--preset", "ultrafast", *map(str, flags)],
-                            capture_output=True, text=True, timeout=300)
-    return result.returncode, [line for line in result.stderr.splitlines() if "frame/s" not in line and line.strip()]
-
-
-def add_video(container, codec="libx264", *, width=W, height=H, pix_fmt="yuv420p", options=None, flags=0, rotation=0):
-    v = container.add_stream(codec, rate=25)
-    v.width, v.height, v.pix_fmt = width, height, pix_fmt
-    v.codec_context.options = options or {}
-    v.codec_context.flags |= flags
-    if rotation:
-        v.set_display_rotation(rotation)
-    return v
-
-
-def encode_video(container, stream, frames=FRAMES, images=None):
-    for i in range(frames):
-        image = images[i] if images is not None else pattern(stream.width, stream.height, i)
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts = i
-        container.mux(stream.encode(frame))
-    container.mux(stream.encode(None))
-
-
-def add_tone(container, codec, *, language=None, title=None):
-    a = container.add_stream(codec, rate=48000)
-    a.layout = "stereo"
-    if language:
-        a.metadata["language"] = language
-    if title:
-        a.metadata["title"] = title
-    return a
-
-
-def encode_tone(container, stream, seconds, freq):
-    """``seconds`` of a ``freq`` Hz stereo tone, converted to what the encoder takes."""
-    ctx = stream.codec_context
-    resampler = av.AudioResampler(format=ctx.format.name, layout="stereo", rate=ctx.sample_rate)
-    size, total = ctx.frame_size or 1024, int(seconds * ctx.sample_rate)
-    for start in range(0, total, size):
-        t = np.arange(start, min(start + size, total)) / ctx.sample_rate
-        wave = (0.3 * np.sin(2 * math.pi * freq * t)).astype(np.float32)
-        frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
-        frame.sample_rate, frame.pts = ctx.sample_rate, start
-        for converted in resampler.resample(frame):
-            container.mux(stream.encode(converted))
-    for converted in resampler.resample(None):
-        container.mux(stream.encode(converted))
-    container.mux(stream.encode(None))
-
-
-def streams(path):
-    """(type, codec, language, title) of every stream, and the container's title."""
-    with av.open(str(path)) as c:
-        return [(s.type, s.codec_context.name, s.metadata.get("language"), s.metadata.get("title") or s.metadata.get("name"))
-                for s in c.streams], c.metadata.get("title")
-
-
-def ends(path):
-    """Where each stream's last packet ends (s), by stream index."""
-    out = {}
-    with av.open(str(path)) as c:
-        for p in c.demux():
-            if p.size and p.pts is not None:
-                out[p.stream.index] = max(out.get(p.stream.index, 0.0), float((p.pts + (p.duration or 0)) * p.time_base))
-    return out
-
 
 # ---- 1. several audio tracks --------------------------------------------------------------------
 
@@ -258,106 +181,6 @@ def test_10_bit_video_keeps_its_colours(tmp_path, codec, options, profile, out, 
     code, _ = upscale(src, tmp_path / out, *flags)
     assert code == 0 and probe(tmp_path / out).pix_fmt == pix_fmt
     assert np.abs(next(read_frames(tmp_path / out)).image[20, 20] - expected).max() < 1.6  # + one 8-bit YUV rounding
-
-
-# ---- 4. interlaced ------------------------------------------------------------------------------
-
-FLAGS = av.codec.context.Flags
-
-
-@pytest.mark.parametrize("suffix,codec,options,flags,order", [
-    (".mpg", "mpeg2video", {}, FLAGS.interlaced_dct | FLAGS.interlaced_me, "bottom field first"),  # a DVD's; PyAV cannot set TFF
-    (".mkv", "libx264", {"x264-params": "tff=1"}, 0, "top field first"),  # broadcast H.264, field-coded
-])
-def test_interlaced_video_is_said_to_be(tmp_path, suffix, codec, options, flags, order):
-    src = tmp_path / f"in{suffix}"
-    with av.open(str(src), "w") as c:
-        encode_video(c, add_video(c, codec, options=options, flags=flags))
-    assert probe(src).interlaced == order
-    code, lines = upscale(src, tmp_path / "out.mp4")
-    assert code == 0 and sum(1 for _ in read_frames(tmp_path / "out.mp4")) == FRAMES
-    assert [line for line in lines if "is interlaced" in line] == [
-        f"vsrgan: '{src}' is interlaced ({order}): each frame, both fields woven together, is upscaled as one picture, "
-        "so what moves shows enlarged combing; deinterlace it first (FFmpeg: -vf bwdif)"]
-
-
-def test_progressive_video_is_not_called_interlaced(tmp_path):
-    src = tmp_path / "in.mpg"
-    with av.open(str(src), "w") as c:
-        encode_video(c, add_video(c, "mpeg2video"))
-    assert probe(src).interlaced is None
-
-
-def fixed_quantiser_mpeg2(path, *, interlaced):
-    """6 frames of MPEG-2 at one fixed quantiser scale (4), no B-frames; field-coded if ``interlaced``."""
-    with av.open(str(path), "w") as c:
-        v = add_video(c, "mpeg2video", flags=FLAGS.qscale | (FLAGS.interlaced_dct | FLAGS.interlaced_me if interlaced else 0))
-        v.codec_context.global_quality, v.codec_context.max_b_frames = 6 * 118, 0  # 6 lambdas: scale 4 in the bitstream
-        encode_video(c, v)
-
-
-def test_interlaced_mpeg2_at_a_size_off_32_lines_reads_its_quantiser(tmp_path):
-    """--denoise auto (the default without -m) crashed with a traceback on interlaced MPEG-2 whose height
-    is not a multiple of 32 (48, 240, 360 lines): its decoder exports whole field-macroblock pairs, more
-    blocks than the frame's 16x16 grid, and PyAV's qp_map refuses them. The same quantiser as progressive now."""
-    from vsrgan.io.compression import read_quantiser
-
-    fixed_quantiser_mpeg2(tmp_path / "p.mpg", interlaced=False)
-    fixed_quantiser_mpeg2(tmp_path / "i.mpg", interlaced=True)
-    assert probe(tmp_path / "i.mpg").interlaced and not probe(tmp_path / "p.mpg").interlaced
-    progressive, interlaced = read_quantiser(tmp_path / "p.mpg"), read_quantiser(tmp_path / "i.mpg")
-    assert (progressive.kind, progressive.value) == ("mpeg", 4.0)
-    assert (interlaced.kind, interlaced.value, interlaced.frames) == ("mpeg", 4.0, progressive.frames)
-
-
-# ---- 5. rotation --------------------------------------------------------------------------------
-
-
-def phone_clip(path):
-    """A clip a phone held upright records: stored landscape, a red top-left corner, tagged to be
-    shown turned 90 degrees counter-clockwise (as played: portrait, the red corner at the bottom left)."""
-    image = np.zeros((H, W, 3), np.uint8)
-    image[:H // 2, :W // 2] = (255, 0, 0)
-    with av.open(str(path), "w") as c:
-        encode_video(c, add_video(c, rotation=90), images=[image] * FRAMES)
-
-
-def as_played(path):
-    """The first frame as a player shows it: turned as its rotation tag says."""
-    with av.open(str(path)) as c:
-        frame = next(c.decode(video=0))
-        return np.rot90(frame.to_ndarray(format="rgb24"), round(frame.rotation / 90))
-
-
-@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi", ".ts", ".flv"])
-def test_a_phone_video_plays_upright_in_every_container(tmp_path, suffix):
-    """.mp4, .mov and .mkv keep the rotation tag; AVI, MPEG-TS and FLV have none, and the video
-    played sideways there: its frames are turned upright instead, with a warning."""
-    src, dst = tmp_path / "in.mp4", tmp_path / f"out{suffix}"
-    phone_clip(src)
-    code, lines = upscale(src, dst)
-    assert code == 0
-    shown = as_played(dst)
-    assert shown.shape == (2 * W, 2 * H, 3)  # portrait, twice the size
-    assert (shown[-8, 8] > 200).tolist() == [True, False, False] and shown[8, 8].max() < 60  # red at the bottom left only
-    assert sum(1 for _ in read_frames(dst)) == FRAMES
-    assert any("records no rotation tag" in line for line in lines) == (suffix in (".avi", ".ts", ".flv"))
-
-
-def test_the_cluster_refuses_a_phone_video_into_a_container_without_rotation(tmp_path):
-    """--cluster joins segments upscaled as stored; into .ts its rotation tag was dropped and the video
-    played sideways. Refused in one line before anything runs (no Ray needed to say so), no work folder left."""
-    from vsrgan.cluster.job import ClusterJob, ClusterOptions
-    from vsrgan.errors import InputError
-    from vsrgan.options import JobOptions
-
-    src = tmp_path / "in.mp4"
-    phone_clip(src)
-    job = ClusterJob(JobOptions.of(model="bicubic", scale=2), ClusterOptions(), packed={}, settings={})
-    with pytest.raises(InputError, match=r"in\.mp4' into '.*out\.ts': it is tagged to be shown turned 90 degrees and \.ts records no "
-                                         "rotation, so it would play sideways; write .mkv or .mp4, or drop --cluster"):
-        job.prepare(src, tmp_path / "out.ts")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
 # ---- 6. odd sizes, one frame, none ---------------------------------------------------------------

@@ -27,7 +27,7 @@ from .inference.upscaler import ModelOptions, Upscaler
 from .io.atomic import atomic_path, check_output
 from .io.encoding import keeps_rotation
 from .io.images import DEEP_FORMATS, DeepImage, frame_count, is_deep, is_gray, is_image, open_image, save_deep, to_8_bits, to_float_rgb, to_rgb8
-from .io.video import Frame, VideoInfo, probe, read_frames, upright
+from .io.video import Frame, VideoInfo, probe, read_frames, turned, upright
 from .io.writer import VideoWriter, like_source
 from .options import JobOptions
 
@@ -106,7 +106,7 @@ def upscale_video(
         log.warning("'%s' records no rotation tag; the video, tagged to be shown turned %d degrees, is turned upright",
                     output, info.rotation)
         info, turns = upright(info)
-        frames = (replace(f, image=np.rot90(f.image, turns)) for f in frames)
+        frames = turned(frames, turns)
     batch_size = options.model.batch_size or default_batch_size(upscaler.device)
     batch_size = upscaler.fit(width=info.width, height=info.height, batch_size=batch_size)
     s = upscaler.scale

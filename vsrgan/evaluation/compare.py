@@ -31,7 +31,7 @@ from ..inference.memory import default_batch_size
 from ..inference.upscaler import Upscaler
 from ..io.atomic import check_output
 from ..io.images import is_image
-from ..io.video import probe, read_frames, upright
+from ..io.video import probe, read_frames, turned, upright
 from ..io.writer import VideoWriter
 from ..models import Bicubic, model_label
 from ..options import JobOptions
@@ -125,7 +125,7 @@ def compare(
     size = panel_size(layout, 2 if layout == "wipe" else len(labels), w, h, panel_height)
     columns, rows = grid_shape(layout, len(labels))
 
-    frames = (replace(f, image=np.rot90(f.image, turns)) for f in read_frames(input))  # upright, as shown
+    frames = turned(read_frames(input), turns)  # upright, as shown
     first = next(frames)
     until = float(first.pts * info.time_base) + seconds if seconds else math.inf  # on the source's clock
     frames = itertools.takewhile(lambda f: not seconds or f.time < seconds, itertools.chain([first], frames))

@@ -161,6 +161,11 @@ def upright(info: VideoInfo) -> tuple[VideoInfo, int]:
     return replace(info, width=info.height, height=info.width, rotation=0, sample_aspect_ratio=sar and 1 / sar), turns
 
 
+def turned(frames: Iterator[Frame], turns: int) -> Iterator[Frame]:
+    """``frames`` turned ``turns`` quarter turns counter-clockwise (what :func:`upright` returns)."""
+    return (replace(f, image=np.rot90(f.image, turns)) if turns else f for f in frames)
+
+
 def average_rate(path: str | Path) -> Fraction | None:
     """The video's frames per second over its whole length, counted from its packets (demuxed, not
     decoded): a constant-rate output (Y4M) of it then lasts as long. The header's own average can

@@ -42,11 +42,20 @@ MAX_TICK_DENOMINATOR = 65535  # MPEG-4 part 2's limit on its time base: 1/65535 
 FIXED_RATE_CODECS = ("mpeg1video", "mpeg2video")
 MPEG_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50), Fraction(60000, 1001), Fraction(60))
 RATE_SLACK = Fraction(5, 1000)  # rates this close are one: millisecond stamps count 29.97 fps as 29.94-30.0
-
-
 # Raw elementary streams keep no timestamps: FFmpeg reads them back at 25 fps (HEVC and AV1 at best
 # from the codec's own timing header), so a video at any other rate plays at the wrong speed.
 RAW_STREAM_FORMATS = ("h264", "hevc", "obu")
+
+
+def tick_rate(format_name: str, codec: str, frame_rate: Fraction, base_rate: Fraction | None, source: str | Path | None,
+              time_base: Fraction) -> Fraction:
+    """The one rate a constant-rate output counts its frames in (the comment above :data:`CONSTANT_RATE_FORMATS`)."""
+    if format_name == "avi":
+        return avi_rate(base_rate or frame_rate, source, time_base)
+    counted = average_rate(source) if source is not None else None
+    if codec in FIXED_RATE_CODECS:
+        return mpeg_rate(codec, Fraction(frame_rate), counted)
+    return counted or frame_rate
 
 
 def mpeg_rate(codec: str, header: Fraction, counted: Fraction | None) -> Fraction:
@@ -164,13 +173,8 @@ class VideoWriter:
             # a constant-rate container counts ticks instead.
             self.out_time_base = time_base
             if constant_rate:
-                if self.container.format.name == "avi":
-                    tick_rate = avi_rate(base_rate or frame_rate, source, time_base)
-                elif codec in FIXED_RATE_CODECS:
-                    tick_rate = mpeg_rate(codec, Fraction(frame_rate), average_rate(source) if source is not None else None)
-                else:
-                    tick_rate = (average_rate(source) if source is not None else None) or frame_rate
-                self.out_time_base = (1 / Fraction(tick_rate)).limit_denominator(MAX_TICK_DENOMINATOR)
+                rate = tick_rate(self.container.format.name, codec, frame_rate, base_rate, source, time_base)
+                self.out_time_base = (1 / Fraction(rate)).limit_denominator(MAX_TICK_DENOMINATOR)
             self.stream.codec_context.time_base = self.out_time_base
             self.stream.time_base = self.out_time_base
             options = {"bf": "0"} if no_times else {}  # AVI keeps no presentation times: B-frames would play out of order
